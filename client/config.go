@@ -1,0 +1,116 @@
+package client
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/tracker"
+)
+
+// Config describes one job run. Zero values are documented per field.
+type Config struct {
+	// App is the path of the program to ship. Required.
+	App string
+	// Kind is proto.KindBinary (the zero value means binary).
+	Kind string
+	// Inputs are paths, directories or glob patterns; at least one file
+	// must match.
+	Inputs []string
+	// Output is the job output directory. Required.
+	Output string
+	// Overwrite allows replacing a finished job's output.
+	Overwrite bool
+	// Reduces is the number of reduce tasks; 0 makes a map-only job.
+	Reduces int
+	// Params are passed to the app (Context.Param).
+	Params map[string]string
+	// InputFormat names the input format; "" means "text".
+	InputFormat string
+	// MaxAttempts per task; 0 means 4.
+	MaxAttempts int
+	// TaskTimeout per attempt; 0 means 10 minutes.
+	TaskTimeout time.Duration
+	// SplitSize is the largest map split; 0 means 64 MB. Bigger files are
+	// split at line boundaries (never for the wholefile format).
+	SplitSize int64
+	// SortBuffer is the map-side sort buffer per task; 0 means the task
+	// default (64 MB).
+	SortBuffer int64
+	// Workers lists the cluster. Required.
+	Workers registry.Lister
+	// WorkerWait is how long to wait for the first worker; 0 means 10s.
+	WorkerWait time.Duration
+	// Secret, TLS and KeepAlive configure connections to workers.
+	Secret    []byte
+	TLS       *tls.Config
+	KeepAlive time.Duration
+	// Logger receives progress; nil discards it.
+	Logger *slog.Logger
+	// Progress, when set, receives a line per finished task.
+	Progress io.Writer
+	// OnEvent, when set, sees every tracker event (must not block).
+	OnEvent func(tracker.Event)
+}
+
+// DefaultConfig returns a Config with every default filled in.
+func DefaultConfig() Config {
+	return Config{
+		Kind:        proto.KindBinary,
+		InputFormat: "text",
+		Reduces:     1,
+		MaxAttempts: 4,
+		TaskTimeout: 10 * time.Minute,
+		SplitSize:   64 << 20,
+		WorkerWait:  10 * time.Second,
+	}
+}
+
+// Validate checks the fields that need no I/O.
+func (c *Config) Validate() error {
+	d := DefaultConfig()
+	if c.Kind == "" {
+		c.Kind = d.Kind
+	}
+	if c.InputFormat == "" {
+		c.InputFormat = d.InputFormat
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = d.MaxAttempts
+	}
+	if c.TaskTimeout <= 0 {
+		c.TaskTimeout = d.TaskTimeout
+	}
+	if c.SplitSize <= 0 {
+		c.SplitSize = d.SplitSize
+	}
+	if c.WorkerWait <= 0 {
+		c.WorkerWait = d.WorkerWait
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case c.App == "":
+		return fmt.Errorf("%w: --app is required: the program to run (build one with `go build ./userapp/wordcount`)", ErrNoApp)
+	case len(c.Inputs) == 0:
+		return fmt.Errorf("%w: --input is required: files or quoted globs to read", ErrNoInput)
+	case c.Output == "":
+		return fmt.Errorf("--output is required: the directory that receives part-NNNNN files")
+	case c.Reduces < 0:
+		return fmt.Errorf("--reduces must be 0 or more, not %d", c.Reduces)
+	case c.Workers == nil:
+		return fmt.Errorf("%w: say where the workers are: --local N, --zk HOSTS or --workers ADDR,...", ErrNoWorkers)
+	}
+	// Formats are resolved by the task program, which may add its own; an
+	// unknown name fails the first attempt as fatal, so the job ends at once.
+	if !task.ValidName(c.InputFormat) {
+		return fmt.Errorf("%w %q: known formats are kv, text, wholefile", ErrBadFormat, c.InputFormat)
+	}
+	return nil
+}

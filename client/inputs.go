@@ -1,0 +1,164 @@
+package client
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// split is one map task's input: a byte range of one file.
+type split struct {
+	Path   string // path to read on this machine
+	Name   string // as the user named it (task.Context.InputFile)
+	Offset int64
+	Length int64
+}
+
+// expandInputs turns --input arguments (files, directories, quoted globs)
+// into a sorted, de-duplicated list of regular files.
+func expandInputs(patterns []string) ([]string, error) {
+	seen := map[string]bool{}
+	var files []string
+	for _, p := range patterns {
+		matches, err := filepath.Glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --input %q is not a valid glob: %v", ErrNoInput, p, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("%w: --input %q matched no file", ErrNoInput, p)
+		}
+		for _, m := range matches {
+			fs, err := regularFiles(m)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range fs {
+				if !seen[f] {
+					seen[f] = true
+					files = append(files, f)
+				}
+			}
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%w: --input %s named only empty directories", ErrNoInput, strings.Join(patterns, " "))
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// regularFiles returns path itself, or the visible regular files directly
+// inside it when it is a directory.
+func regularFiles(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read input: %v", ErrNoInput, err)
+	}
+	if st.Mode().IsRegular() {
+		return []string{path}, checkReadable(path)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%w: input %s is not a regular file", ErrNoInput, path)
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot list input directory: %v", ErrNoInput, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(path, e.Name())
+		if err := checkReadable(p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func checkReadable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: cannot read input: %v", ErrNoInput, err)
+	}
+	return f.Close()
+}
+
+// makeSplits cuts files into splits of at most about size bytes, each
+// ending just after a newline so no line is cut in two. whole keeps every
+// file in one split (for the wholefile format).
+func makeSplits(files []string, size int64, whole bool) ([]split, error) {
+	var out []split
+	for _, path := range files {
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNoInput, err)
+		}
+		if whole || st.Size() <= size {
+			out = append(out, split{Path: path, Name: path, Length: st.Size()})
+			continue
+		}
+		cuts, err := lineCuts(path, st.Size(), size)
+		if err != nil {
+			return nil, err
+		}
+		prev := int64(0)
+		for _, c := range append(cuts, st.Size()) {
+			if c > prev {
+				out = append(out, split{Path: path, Name: path, Offset: prev, Length: c - prev})
+			}
+			prev = c
+		}
+	}
+	return out, nil
+}
+
+// lineCuts returns the offsets where splits of a file of total bytes start:
+// the first byte after the first newline at or past each multiple of size.
+func lineCuts(path string, total, size int64) ([]int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoInput, err)
+	}
+	defer f.Close()
+	var cuts []int64
+	last := int64(0)
+	for at := size; at < total; at += size {
+		if at <= last {
+			continue // a line longer than size swallowed this boundary
+		}
+		r := bufio.NewReaderSize(io.NewSectionReader(f, at-1, total-at+1), 64<<10)
+		n, err := skipLine(r)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: reading %s: %v", ErrNoInput, path, err)
+		}
+		cut := at - 1 + n
+		if cut >= total {
+			break
+		}
+		cuts = append(cuts, cut)
+		last = cut
+	}
+	return cuts, nil
+}
+
+// skipLine reads through the next newline and returns how many bytes it
+// consumed.
+func skipLine(r *bufio.Reader) (int64, error) {
+	var n int64
+	for {
+		b, err := r.ReadSlice('\n')
+		n += int64(len(b))
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return n, err
+	}
+}

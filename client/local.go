@@ -1,0 +1,254 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/distmr/dist/registry"
+)
+
+// ReadyPrefix starts the one line `dist worker` prints on stdout once it is
+// listening: "dist worker ready id=ID addr=HOST:PORT".
+const ReadyPrefix = "dist worker ready "
+
+// LocalConfig describes a local cluster of worker subprocesses.
+type LocalConfig struct {
+	// Workers is how many `dist worker` processes to start; at least 1.
+	Workers int
+	// Slots per worker; 0 means 2.
+	Slots int
+	// Binary is the dist executable to start; "" means this process's own.
+	Binary string
+	// Dir holds the workers' directories and logs; "" means a new
+	// temporary directory, removed by Close.
+	Dir string
+	// Args are extra flags passed to every worker (e.g. --secret-file).
+	Args []string
+	// StartTimeout bounds each worker's start; 0 means 30s.
+	StartTimeout time.Duration
+}
+
+// LocalCluster is N `dist worker` subprocesses on 127.0.0.1, known through
+// an in-memory registry. It is the same code path as a real cluster except
+// for the registry.
+type LocalCluster struct {
+	Registry *registry.Memory
+	dir      string
+	ownDir   bool
+	procs    []*localWorker
+	once     sync.Once
+}
+
+type localWorker struct {
+	info    registry.WorkerInfo
+	cmd     *exec.Cmd
+	log     string
+	exited  chan struct{} // closed when Wait returns
+	waitErr error
+}
+
+// StartLocal starts the workers and waits until each is listening.
+func StartLocal(ctx context.Context, cfg LocalConfig) (*LocalCluster, error) {
+	if cfg.Workers < 1 {
+		return nil, fmt.Errorf("--local needs at least 1 worker, not %d", cfg.Workers)
+	}
+	if cfg.Slots <= 0 {
+		cfg.Slots = 2
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 30 * time.Second
+	}
+	if cfg.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Binary = exe
+	}
+	lc := &LocalCluster{Registry: registry.NewMemory(), dir: cfg.Dir}
+	if lc.dir == "" {
+		d, err := os.MkdirTemp("", "dist-local-")
+		if err != nil {
+			return nil, err
+		}
+		lc.dir, lc.ownDir = d, true
+	}
+	type started struct {
+		w   *localWorker
+		err error
+	}
+	ch := make(chan started, cfg.Workers)
+	for i := 0; i < cfg.Workers; i++ {
+		go func() {
+			w, err := startWorker(ctx, cfg, filepath.Join(lc.dir, fmt.Sprintf("w%d", i)))
+			ch <- started{w, err}
+		}()
+	}
+	var errs []error
+	for i := 0; i < cfg.Workers; i++ {
+		s := <-ch
+		if s.err != nil {
+			errs = append(errs, s.err)
+			continue
+		}
+		lc.procs = append(lc.procs, s.w)
+		lc.Registry.Add(s.w.info)
+	}
+	if len(errs) > 0 {
+		lc.Close()
+		return nil, fmt.Errorf("start local cluster: %w", errors.Join(errs...))
+	}
+	return lc, nil
+}
+
+func startWorker(ctx context.Context, cfg LocalConfig, dir string) (*localWorker, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	logPath := dir + ".log"
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close() // the child keeps its own descriptor
+	args := append([]string{"worker", "--listen", "127.0.0.1:0", "--dir", dir,
+		"--slots", fmt.Sprint(cfg.Slots)}, cfg.Args...)
+	cmd := exec.Command(cfg.Binary, args...)
+	cmd.Stderr = logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	rw := &readyWriter{ready: make(chan registry.WorkerInfo, 1)}
+	cmd.Stdout = rw
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s worker: %w", cfg.Binary, err)
+	}
+	w := &localWorker{cmd: cmd, log: logPath, exited: make(chan struct{})}
+	go func() {
+		w.waitErr = cmd.Wait()
+		close(w.exited)
+	}()
+	timer := time.NewTimer(cfg.StartTimeout)
+	defer timer.Stop()
+	select {
+	case w.info = <-rw.ready:
+	case <-w.exited:
+		err = fmt.Errorf("worker exited before it was ready: %v (log: %s)", w.waitErr, logPath)
+	case <-timer.C:
+		err = fmt.Errorf("worker not ready within %v (log: %s)", cfg.StartTimeout, logPath)
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err == nil && (w.info.ID == "" || w.info.Addr == "") {
+		err = fmt.Errorf("worker printed a malformed ready line (log: %s)", logPath)
+	}
+	if err != nil {
+		w.stop()
+		return nil, err
+	}
+	w.info.Slots = cfg.Slots
+	return w, nil
+}
+
+// readyWriter receives a worker's stdout and reports its ready line.
+type readyWriter struct {
+	mu    sync.Mutex
+	buf   []byte
+	seen  bool
+	ready chan registry.WorkerInfo
+}
+
+func (r *readyWriter) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen {
+		return len(p), nil
+	}
+	r.buf = append(r.buf, p...)
+	for {
+		i := strings.IndexByte(string(r.buf), '\n')
+		if i < 0 {
+			break
+		}
+		line := string(r.buf[:i])
+		r.buf = r.buf[i+1:]
+		if strings.HasPrefix(line, ReadyPrefix) {
+			r.seen, r.buf = true, nil
+			r.ready <- parseReady(line)
+			break
+		}
+	}
+	if len(r.buf) > 64<<10 {
+		r.buf = nil // no ready line is that long
+	}
+	return len(p), nil
+}
+
+// parseReady reads "dist worker ready id=ID addr=ADDR".
+func parseReady(line string) registry.WorkerInfo {
+	var info registry.WorkerInfo
+	for _, f := range strings.Fields(strings.TrimPrefix(line, ReadyPrefix)) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "id":
+			info.ID = v
+		case "addr":
+			info.Addr = v
+		}
+	}
+	return info
+}
+
+// Workers lists the running workers.
+func (lc *LocalCluster) Workers() []registry.WorkerInfo {
+	out := make([]registry.WorkerInfo, len(lc.procs))
+	for i, p := range lc.procs {
+		out[i] = p.info
+	}
+	return out
+}
+
+// Pid returns the process id of worker i (for tests that kill workers).
+func (lc *LocalCluster) Pid(i int) int { return lc.procs[i].cmd.Process.Pid }
+
+// stop sends SIGTERM to the worker's process group, SIGKILL after a grace
+// period, and waits for it.
+func (w *localWorker) stop() {
+	pgid := w.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	timer := time.NewTimer(10 * time.Second)
+	defer timer.Stop()
+	select {
+	case <-w.exited:
+	case <-timer.C:
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-w.exited
+	}
+}
+
+// Close stops every worker, waits for them and removes the cluster's
+// directory if it created it. Idempotent.
+func (lc *LocalCluster) Close() error {
+	lc.once.Do(func() {
+		var wg sync.WaitGroup
+		for _, p := range lc.procs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lc.Registry.Remove(p.info.ID)
+				p.stop()
+			}()
+		}
+		wg.Wait()
+		if lc.ownDir {
+			_ = os.RemoveAll(lc.dir)
+		}
+	})
+	return nil
+}

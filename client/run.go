@@ -1,0 +1,218 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/tracker"
+)
+
+// Summary describes a finished job.
+type Summary struct {
+	Job           string
+	Output        string
+	Maps          int
+	Reduces       int
+	Workers       int // workers that ran at least one attempt
+	Attempts      int
+	Failed        int
+	Killed        int
+	MapReruns     int
+	RecordsIn     int64
+	RecordsOut    int64
+	BytesShuffled int64
+	BytesShipped  int64 // artifact bytes uploaded
+	Counters      map[string]int64
+	Wall          time.Duration
+}
+
+// Run runs one job to its end and commits its output. It returns an error
+// unless every task succeeded and the output was committed.
+func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	start := time.Now()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	art, err := checkApp(cfg.App, cfg.Kind)
+	if err != nil {
+		return nil, err
+	}
+	files, err := expandInputs(cfg.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	splits, err := makeSplits(files, cfg.SplitSize, cfg.InputFormat == "wholefile")
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := prepareOutput(cfg.Output, cfg.Overwrite)
+	if err != nil {
+		return nil, err
+	}
+	job := newJobID()
+	log := cfg.Logger.With("job", job)
+	p := newPool(proto.Options{Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive}, art, job)
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		p.close(cctx)
+	}()
+
+	rep, err := drive(ctx, cfg, log, job, p, splits, tmp)
+	if err != nil {
+		abortOutput(cfg.Output)
+		return nil, err
+	}
+	outputs := rep.Reduces
+	if cfg.Reduces == 0 {
+		outputs = rep.Maps
+	}
+	if err := commitOutput(cfg.Output, outputs); err != nil {
+		abortOutput(cfg.Output)
+		return nil, fmt.Errorf("commit output: %w", err)
+	}
+	st := rep.Stats
+	return &Summary{
+		Job: job, Output: cfg.Output, Maps: len(splits), Reduces: cfg.Reduces,
+		Workers: st.WorkersUsed, Attempts: st.Attempts, Failed: st.Failed, Killed: st.Killed, MapReruns: st.MapReruns,
+		RecordsIn:     rep.Counters["map."+task.CounterInputRecords],
+		RecordsOut:    outputRecords(cfg, rep.Counters),
+		BytesShuffled: st.ShuffledBytes, BytesShipped: p.bytesShipped(),
+		Counters: rep.Counters, Wall: time.Since(start),
+	}, nil
+}
+
+func outputRecords(cfg Config, c map[string]int64) int64 {
+	if cfg.Reduces == 0 {
+		return c["map."+task.CounterOutputRecords]
+	}
+	return c["reduce."+task.CounterOutputRecords]
+}
+
+// drive waits for workers, then runs the tracker while feeding it the
+// registry's view of the cluster.
+func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *pool, splits []split, tmp string) (*tracker.Report, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watch, err := cfg.Workers.Watch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	first, err := firstWorkers(ctx, watch, cfg.WorkerWait)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{job: job, cfg: &cfg, pool: p, splits: splits, tempDir: tmp}
+	tr := tracker.New(tracker.Config{
+		Maps: len(splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
+		TaskTimeout: cfg.TaskTimeout, Logger: cfg.Logger.With("job", job), OnEvent: cfg.OnEvent,
+	}, r)
+	resolved, err := resolve(ctx, p, first)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("job starting", "maps", len(splits), "reduces", cfg.Reduces, "workers", len(resolved))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		feedWorkers(ctx, p, tr, watch)
+	}()
+	tr.UpdateWorkers(resolved)
+	rep, err := tr.Run(ctx)
+	cancel()
+	<-done
+	return rep, err
+}
+
+// firstWorkers waits up to wait for a non-empty worker set.
+func firstWorkers(ctx context.Context, watch <-chan []registry.WorkerInfo, wait time.Duration) ([]registry.WorkerInfo, error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case ws, ok := <-watch:
+			if !ok {
+				return nil, fmt.Errorf("%w: the registry closed before any worker registered", ErrNoWorkers)
+			}
+			if len(ws) > 0 {
+				return ws, nil
+			}
+		case <-timer.C:
+			return nil, fmt.Errorf("%w: none registered within %v: start `dist worker` daemons or use --local N", ErrNoWorkers, wait)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// feedWorkers passes every registry change to the tracker until ctx ends.
+func feedWorkers(ctx context.Context, p *pool, tr *tracker.Tracker, watch <-chan []registry.WorkerInfo) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ws, ok := <-watch:
+			if !ok {
+				return
+			}
+			resolved, err := resolve(ctx, p, ws)
+			if err == nil {
+				tr.UpdateWorkers(resolved)
+			}
+		}
+	}
+}
+
+// resolve fills in workers known only by address (--workers) by asking
+// them. Workers that cannot be reached are left out; none at all is an
+// error.
+func resolve(ctx context.Context, p *pool, ws []registry.WorkerInfo) ([]registry.WorkerInfo, error) {
+	var out []registry.WorkerInfo
+	var errs []error
+	for _, w := range ws {
+		if w.Slots > 0 {
+			out = append(out, w)
+			continue
+		}
+		info, err := p.workerInfo(ctx, w.Addr)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, info)
+	}
+	if len(out) == 0 && len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %v", ErrNoWorkers, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+func newJobID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "j" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// checkApp makes sure the artifact exists and can be executed, and hashes it.
+func checkApp(path, kind string) (*artifact, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --app %s: %v", ErrNoApp, path, errors.Unwrap(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: --app %s is not a regular file", ErrNoApp, path)
+	}
+	if st.Mode()&0o111 == 0 && kind != proto.KindPlugin {
+		return nil, fmt.Errorf("%w: --app %s is not executable: chmod +x it or build it with `go build`", ErrNoApp, path)
+	}
+	return hashArtifact(path, kind)
+}

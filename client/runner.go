@@ -1,0 +1,206 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/tracker"
+)
+
+// runner runs tracker attempts on workers through the pool.
+type runner struct {
+	job     string
+	cfg     *Config
+	pool    *pool
+	splits  []split
+	tempDir string // DIR/_temporary
+}
+
+var _ tracker.Runner = (*runner)(nil)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Run implements tracker.Runner.
+func (r *runner) Run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
+	o := r.run(ctx, a)
+	if o.Err != nil && ctx.Err() == nil {
+		s, _, err := r.pool.session(ctx, a.Worker)
+		if err != nil || s.IsClosed() {
+			o.WorkerLost = true
+		}
+	}
+	return o
+}
+
+func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
+	fail := func(err error) tracker.Outcome { return tracker.Outcome{Err: err, MissingMap: -1} }
+	s, c, err := r.pool.session(ctx, a.Worker)
+	if err != nil {
+		return tracker.Outcome{Err: err, WorkerLost: true, MissingMap: -1}
+	}
+	if err := r.pool.ship(ctx, s, c); err != nil {
+		return fail(err)
+	}
+	ref := proto.AttemptRef{Job: r.job, Task: a.Task.ID(), Attempt: a.N}
+	cfg := task.Config{
+		Job: r.job, Task: ref.Task, Attempt: a.N, Phase: a.Task.Phase, Index: a.Task.Index,
+		Reduces: r.cfg.Reduces, InputFormat: r.cfg.InputFormat, OutputFormat: "text",
+		Params: r.cfg.Params, SortBuffer: r.cfg.SortBuffer,
+	}
+	req := proto.LaunchRequest{Config: cfg, Artifact: proto.ArtifactRef{SHA256: r.pool.art.SHA256, Kind: r.pool.art.Kind, Name: r.pool.art.Name}}
+	if a.Task.Phase == task.PhaseMap {
+		sp := r.splits[a.Task.Index]
+		if err := r.putInput(ctx, s, ref, sp); err != nil {
+			return fail(err)
+		}
+		req.Config.Split = task.Split{File: task.SplitFile, Name: sp.Name, Offset: sp.Offset, Length: sp.Length}
+	} else {
+		req.Fetch = fetchList(a)
+	}
+	ev, err := r.launch(ctx, s, &req)
+	if err != nil {
+		o := fail(err)
+		if ev != nil {
+			o.StderrTail, o.Result = ev.StderrTail, ev.Result
+			if ev.MissingMap != "" {
+				o.MissingMap = mapIndex(a, ev.MissingMap)
+			}
+		}
+		return o
+	}
+	if r.producesOutput(a.Task.Phase) {
+		if err := r.fetchOutput(ctx, s, ref, a.Task.Index, ev.Result); err != nil {
+			return fail(err)
+		}
+	}
+	return tracker.Outcome{Result: ev.Result, MissingMap: -1}
+}
+
+func (r *runner) producesOutput(p task.Phase) bool {
+	return p == task.PhaseReduce || r.cfg.Reduces == 0
+}
+
+func fetchList(a tracker.Attempt) []proto.MapOutput {
+	var out []proto.MapOutput
+	for _, in := range a.Inputs {
+		mo := proto.MapOutput{WorkerID: in.Worker.ID, Addr: in.Worker.Addr,
+			Task: task.TaskID(task.PhaseMap, in.Map), Attempt: in.Attempt, Partition: a.Task.Index}
+		for _, f := range in.Result.Outputs {
+			if f.Partition == a.Task.Index {
+				mo.Size, mo.CRC32C = f.Size, f.CRC32C
+			}
+		}
+		out = append(out, mo)
+	}
+	return out
+}
+
+func mapIndex(a tracker.Attempt, id string) int {
+	for _, in := range a.Inputs {
+		if task.TaskID(task.PhaseMap, in.Map) == id {
+			return in.Map
+		}
+	}
+	return -1
+}
+
+func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, sp split) error {
+	f, err := os.Open(sp.Path)
+	if err != nil {
+		return fmt.Errorf("read input %s: %w", sp.Name, err)
+	}
+	defer f.Close()
+	st, err := s.Open(ctx, proto.OpPutInput, ref.Job, &proto.PutInputRequest{AttemptRef: ref, Size: sp.Length})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := io.CopyBuffer(st, io.NewSectionReader(f, sp.Offset, sp.Length), make([]byte, 256<<10))
+	if err != nil {
+		return fmt.Errorf("send input %s to worker %s: %w", sp.Name, s.Addr, err)
+	}
+	if n != sp.Length {
+		return fmt.Errorf("input %s shrank while being sent (%d of %d bytes)", sp.Name, n, sp.Length)
+	}
+	var rep proto.Reply
+	return s.ReadReply(ctx, st, proto.OpPutInput, &rep)
+}
+
+// launch starts the attempt and follows its events to the final one. On
+// failure it returns the final event too (for the stderr tail).
+func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.LaunchRequest) (*proto.Event, error) {
+	st, err := s.Open(ctx, proto.OpLaunch, req.Config.Job, req)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	for {
+		var ev proto.Event
+		if err := proto.ReadFrame(st, proto.MaxFrame, &ev); err != nil {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			return nil, fmt.Errorf("%s on worker %s: %w", req.Config.Task, s.Addr, err)
+		}
+		if !ev.Final {
+			continue
+		}
+		if ev.Error != nil {
+			return &ev, ev.Error
+		}
+		if ev.Result == nil || ev.Result.Status != task.StatusOK {
+			return &ev, fmt.Errorf("%s on worker %s ended without a result", req.Config.Task, s.Addr)
+		}
+		return &ev, nil
+	}
+}
+
+// fetchOutput copies the attempt's output file into DIR/_temporary/<task>-<attempt>/.
+func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, index int, res *task.Result) error {
+	name := task.PartName(index)
+	dir := filepath.Join(r.tempDir, fmt.Sprintf("%s-%d", ref.Task, ref.Attempt))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	st, err := s.Open(ctx, proto.OpFetchOutput, ref.Job, &proto.FetchOutputRequest{AttemptRef: ref, Name: name})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var rep proto.BodyReply
+	if err := s.ReadReply(ctx, st, proto.OpFetchOutput, &rep); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	h := crc32.New(castagnoli)
+	err = proto.ReadBody(io.MultiWriter(f, h), st, rep.Size, 1<<62)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fetch %s of %s from worker %s: %w", name, ref.Task, s.Addr, err)
+	}
+	for _, out := range res.Outputs {
+		if out.Name == name && (out.Size != rep.Size || out.CRC32C != rep.CRC32C) {
+			return fmt.Errorf("fetch %s of %s from worker %s: %w: the task reported %d bytes CRC %08x, the worker served %d bytes CRC %08x",
+				name, ref.Task, s.Addr, errChecksum, out.Size, out.CRC32C, rep.Size, rep.CRC32C)
+		}
+	}
+	if h.Sum32() != rep.CRC32C {
+		return fmt.Errorf("fetch %s of %s from worker %s: %w: CRC-32C %08x, worker said %08x",
+			name, ref.Task, s.Addr, errChecksum, h.Sum32(), rep.CRC32C)
+	}
+	return nil
+}
+
+var errChecksum = errors.New("checksum mismatch")

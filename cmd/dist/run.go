@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/distmr/dist/client"
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/tracker"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run a job: ship --app to the workers and map/reduce --input into --output",
+		UsageText: `dist run --app ./wordcount --input 'books/*.txt' --output out --local 3
+dist run --app ./wordcount --input 'books/*.txt' --output out --zk zk1:2181 --reduces 4`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "app", EnvVars: []string{"DIST_APP"}, Usage: "the program to ship (a static Go binary built against package task)"},
+			&cli.BoolFlag{Name: "plugin", EnvVars: []string{"DIST_PLUGIN"}, Usage: "--app is a Go plugin (.so) exporting App"},
+			&cli.StringSliceFlag{Name: "input", EnvVars: []string{"DIST_INPUT"}, Usage: "input files, directories or quoted globs (repeatable)"},
+			&cli.StringFlag{Name: "output", EnvVars: []string{"DIST_OUTPUT"}, Usage: "output directory (receives part-NNNNN and _SUCCESS)"},
+			&cli.BoolFlag{Name: "overwrite", EnvVars: []string{"DIST_OVERWRITE"}, Usage: "replace a finished job's output"},
+			&cli.IntFlag{Name: "reduces", Value: 1, EnvVars: []string{"DIST_REDUCES"}, Usage: "reduce tasks; 0 = map-only"},
+			&cli.StringSliceFlag{Name: "param", EnvVars: []string{"DIST_PARAM"}, Usage: "k=v passed to the app (repeatable)"},
+			&cli.StringFlag{Name: "input-format", Value: "text", EnvVars: []string{"DIST_INPUT_FORMAT"}, Usage: "text, wholefile or kv"},
+			&cli.IntFlag{Name: "max-attempts", Value: 4, EnvVars: []string{"DIST_MAX_ATTEMPTS"}, Usage: "attempts per task before the job fails"},
+			&cli.DurationFlag{Name: "task-timeout", Value: 10 * time.Minute, EnvVars: []string{"DIST_TASK_TIMEOUT"}, Usage: "kill an attempt running longer"},
+			&cli.Int64Flag{Name: "split-size", Value: 64 << 20, EnvVars: []string{"DIST_SPLIT_SIZE"}, Usage: "split input files larger than this many bytes at line boundaries"},
+			&cli.Int64Flag{Name: "sort-buffer", EnvVars: []string{"DIST_SORT_BUFFER"}, Usage: "map-side sort buffer in bytes (0 = 64 MB)"},
+			&cli.IntFlag{Name: "local", EnvVars: []string{"DIST_LOCAL"}, Usage: "start `N` local workers for this job (no ZooKeeper needed)"},
+			&cli.IntFlag{Name: "local-slots", Value: 2, EnvVars: []string{"DIST_LOCAL_SLOTS"}, Usage: "slots per --local worker"},
+			&cli.StringFlag{Name: "zk", EnvVars: []string{"DIST_ZK"}, Usage: "ZooKeeper `HOSTS[/chroot]` where workers register"},
+			&cli.StringFlag{Name: "workers", EnvVars: []string{"DIST_WORKERS"}, Usage: "worker addresses `ADDR,...` (no registry)"},
+			&cli.DurationFlag{Name: "worker-wait", Value: 10 * time.Second, EnvVars: []string{"DIST_WORKER_WAIT"}, Usage: "how long to wait for the first worker"},
+			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"DIST_QUIET"}, Usage: "print only errors and the output path"},
+			secretFlag(),
+		}, logFlags()...),
+		Action: runAction,
+	}
+}
+
+func runAction(c *cli.Context) error {
+	log, err := newLogger(c)
+	if err != nil {
+		return usageErr(err)
+	}
+	secret, err := readSecret(c)
+	if err != nil {
+		return usageErr(err)
+	}
+	params, err := parseParams(c.StringSlice("param"))
+	if err != nil {
+		return usageErr(err)
+	}
+	kind := proto.KindBinary
+	if c.Bool("plugin") {
+		kind = proto.KindPlugin
+	}
+	cfg := client.Config{
+		App: c.String("app"), Kind: kind, Inputs: c.StringSlice("input"), Output: c.String("output"),
+		Overwrite: c.Bool("overwrite"), Reduces: c.Int("reduces"), Params: params,
+		InputFormat: c.String("input-format"), MaxAttempts: c.Int("max-attempts"),
+		TaskTimeout: c.Duration("task-timeout"), SplitSize: c.Int64("split-size"), SortBuffer: c.Int64("sort-buffer"),
+		WorkerWait: c.Duration("worker-wait"), Secret: secret, Logger: log,
+	}
+	if err := cfg.Validate(); err != nil && !errors.Is(err, client.ErrNoWorkers) {
+		return usageErr(err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	lister, cleanup, err := clusterFor(ctx, c, log)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer cleanup()
+	cfg.Workers = lister
+	quiet := c.Bool("quiet")
+	if !quiet {
+		cfg.OnEvent = progressPrinter(time.Now())
+	}
+	sum, err := client.Run(ctx, cfg)
+	if err != nil {
+		if errors.Is(err, client.ErrNoApp) || errors.Is(err, client.ErrNoInput) || errors.Is(err, client.ErrOutputTaken) {
+			return usageErr(err)
+		}
+		return cli.Exit("job failed: "+err.Error(), exitJobFailed)
+	}
+	if quiet {
+		fmt.Println(sum.Output)
+		return nil
+	}
+	printSummary(sum)
+	return nil
+}
+
+// clusterFor builds the registry --local, --zk or --workers names.
+func clusterFor(ctx context.Context, c *cli.Context, log interface{ Info(string, ...any) }) (registry.Lister, func(), error) {
+	n := 0
+	for _, f := range []string{"local", "zk", "workers"} {
+		if c.IsSet(f) {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, nil, fmt.Errorf("say where the workers are with exactly one of --local N, --zk HOSTS or --workers ADDR,...")
+	}
+	switch {
+	case c.IsSet("local"):
+		var args []string
+		if c.String("secret-file") != "" {
+			args = append(args, "--secret-file", c.String("secret-file"))
+		}
+		lc, err := client.StartLocal(ctx, client.LocalConfig{Workers: c.Int("local"), Slots: c.Int("local-slots"), Args: args})
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Info("local cluster up", "workers", c.Int("local"))
+		return lc.Registry, func() { lc.Close() }, nil
+	case c.IsSet("zk"):
+		zk, err := registry.NewZK(ctx, c.String("zk"), registry.ZKOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return zk, func() { zk.Close() }, nil
+	default:
+		addrs := strings.Split(c.String("workers"), ",")
+		return registry.NewStatic(addrs), func() {}, nil
+	}
+}
+
+func parseParams(kvs []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--param %q: want key=value", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func progressPrinter(start time.Time) func(tracker.Event) {
+	return func(ev tracker.Event) {
+		a := ev.Attempt
+		at := ev.Time.Sub(start).Seconds()
+		switch ev.Kind {
+		case tracker.AttemptSucceeded:
+			fmt.Fprintf(os.Stderr, "%7.2fs  %s done on %s\n", at, a.Task.ID(), a.Worker.ID)
+		case tracker.AttemptFailed:
+			fmt.Fprintf(os.Stderr, "%7.2fs  %s attempt %d failed on %s: %v\n", at, a.Task.ID(), a.N, a.Worker.ID, firstLine(ev.Outcome.Err))
+		}
+	}
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+func printSummary(s *client.Summary) {
+	fmt.Printf("job %s succeeded in %v\n", s.Job, s.Wall.Round(time.Millisecond))
+	fmt.Printf("  maps %d, reduces %d, workers %d, attempts %d (failed %d, killed %d, map re-runs %d)\n",
+		s.Maps, s.Reduces, s.Workers, s.Attempts, s.Failed, s.Killed, s.MapReruns)
+	fmt.Printf("  records in %d, records out %d, bytes shuffled %d, artifact bytes shipped %d\n",
+		s.RecordsIn, s.RecordsOut, s.BytesShuffled, s.BytesShipped)
+	fmt.Printf("  output %s\n", s.Output)
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/distmr/dist/client"
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/worker"
+)
+
+func workerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "worker",
+		Usage: "run a worker daemon that executes shipped tasks",
+		UsageText: `dist worker --listen 127.0.0.1:7070 --zk 127.0.0.1:2181 --slots 4 --dir /var/lib/dist
+dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist run --workers ADDR`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", EnvVars: []string{"DIST_LISTEN"}, Usage: "`ADDR` to listen on (port 0 picks a free port)"},
+			&cli.StringFlag{Name: "advertise", EnvVars: []string{"DIST_ADVERTISE"}, Usage: "`ADDR` clients should dial (default: the listen address)"},
+			&cli.StringFlag{Name: "zk", EnvVars: []string{"DIST_ZK"}, Usage: "register in ZooKeeper at `HOSTS[/chroot]`"},
+			&cli.IntFlag{Name: "slots", EnvVars: []string{"DIST_SLOTS"}, Usage: "concurrent tasks (default: number of CPUs)"},
+			&cli.StringFlag{Name: "dir", Value: "dist-worker", EnvVars: []string{"DIST_DIR"}, Usage: "work directory: artifact cache and task directories"},
+			&cli.StringFlag{Name: "id", EnvVars: []string{"DIST_WORKER_ID"}, Usage: "worker id (default: host-port-random)"},
+			&cli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, EnvVars: []string{"DIST_SHUTDOWN_TIMEOUT"}, Usage: "how long shutdown may take"},
+			secretFlag(),
+		}, logFlags()...),
+		Action: workerAction,
+	}
+}
+
+func workerAction(c *cli.Context) error {
+	log, err := newLogger(c)
+	if err != nil {
+		return usageErr(err)
+	}
+	secret, err := readSecret(c)
+	if err != nil {
+		return usageErr(err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := worker.DefaultConfig()
+	cfg.Listen, cfg.Advertise, cfg.Dir, cfg.ID = c.String("listen"), c.String("advertise"), c.String("dir"), c.String("id")
+	if c.IsSet("slots") {
+		cfg.Slots = c.Int("slots")
+	}
+	cfg.Secret, cfg.Logger = secret, log
+	if zkSpec := c.String("zk"); zkSpec != "" {
+		zk, err := registry.NewZK(ctx, zkSpec, registry.ZKOptions{Logger: log})
+		if err != nil {
+			return cli.Exit(err.Error(), exitJobFailed)
+		}
+		defer zk.Close()
+		cfg.Registrar = zk
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageErr(err)
+	}
+	w, err := worker.New(cfg)
+	if err != nil {
+		return cli.Exit(err.Error(), exitJobFailed)
+	}
+	if err := w.Start(ctx); err != nil {
+		return cli.Exit(err.Error(), exitJobFailed)
+	}
+	info := w.Info()
+	log.Info("worker ready", "id", info.ID, "addr", info.Addr, "slots", info.Slots, "dir", cfg.Dir)
+	fmt.Printf("%sid=%s addr=%s\n", client.ReadyPrefix, info.ID, info.Addr)
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
+	defer cancel()
+	if err := w.Shutdown(sctx); err != nil {
+		return cli.Exit("shutdown: "+err.Error(), exitJobFailed)
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package proto
+
+import (
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task"
+)
+
+// Ops, one per call stream.
+const (
+	OpInfo           = "Info"
+	OpHasArtifact    = "HasArtifact"
+	OpPutArtifact    = "PutArtifact"
+	OpPutInput       = "PutInput"
+	OpLaunch         = "Launch"
+	OpKill           = "Kill"
+	OpFetchPartition = "FetchPartition"
+	OpFetchOutput    = "FetchOutput"
+	OpEndJob         = "EndJob"
+)
+
+// NonceSize is the length of each side's handshake nonce.
+const NonceSize = 32
+
+// Hello opens the handshake (client to worker).
+type Hello struct {
+	Proto   int    `msgpack:"proto"`
+	Version string `msgpack:"version"`
+	Nonce   []byte `msgpack:"nonce"`
+}
+
+// Welcome answers Hello (worker to client).
+type Welcome struct {
+	Proto    int    `msgpack:"proto"`
+	Version  string `msgpack:"version"`
+	WorkerID string `msgpack:"worker_id"`
+	Nonce    []byte `msgpack:"nonce"`
+	Proof    []byte `msgpack:"proof"`
+	Error    *Error `msgpack:"error"`
+}
+
+// Proof is the client's answer to the worker's challenge.
+type Proof struct {
+	Proof []byte `msgpack:"proof"`
+}
+
+// Ready ends the handshake; a nil Error admits the client.
+type Ready struct {
+	Error *Error `msgpack:"error"`
+}
+
+// Header opens every call stream.
+type Header struct {
+	Op  string `msgpack:"op"`
+	Job string `msgpack:"job"`
+}
+
+// Reply is the generic reply of calls that return nothing but success.
+type Reply struct {
+	Error *Error `msgpack:"error"`
+}
+
+// InfoRequest asks a worker to describe itself.
+type InfoRequest struct{}
+
+// InfoReply describes a worker.
+type InfoReply struct {
+	Info    registry.WorkerInfo `msgpack:"info"`
+	Running int                 `msgpack:"running"`
+	Error   *Error              `msgpack:"error"`
+}
+
+// ArtifactRequest is HasArtifact's request.
+type ArtifactRequest struct {
+	SHA256 string `msgpack:"sha256"`
+}
+
+// HasArtifactReply says whether the worker's cache holds an artifact.
+type HasArtifactReply struct {
+	Present bool   `msgpack:"present"`
+	Error   *Error `msgpack:"error"`
+}
+
+// PutArtifactRequest announces an artifact body of Size bytes.
+type PutArtifactRequest struct {
+	SHA256 string `msgpack:"sha256"`
+	Size   int64  `msgpack:"size"`
+}
+
+// AttemptRef names one task attempt of a job.
+type AttemptRef struct {
+	Job     string `msgpack:"job"`
+	Task    string `msgpack:"task"`
+	Attempt int    `msgpack:"attempt"`
+}
+
+// PutInputRequest announces a map attempt's input split of Size bytes.
+type PutInputRequest struct {
+	AttemptRef
+	Size int64 `msgpack:"size"`
+}
+
+// Artifact kinds.
+const (
+	KindBinary = "binary"
+	KindPlugin = "plugin"
+	KindExec   = "exec"
+)
+
+// ArtifactRef names the program an attempt runs.
+type ArtifactRef struct {
+	SHA256 string `msgpack:"sha256"`
+	Kind   string `msgpack:"kind"`
+	Name   string `msgpack:"name"` // base name the user gave, for messages
+}
+
+// MapOutput locates one map attempt's partition file for a reducer.
+type MapOutput struct {
+	WorkerID  string `msgpack:"worker_id"`
+	Addr      string `msgpack:"addr"`
+	Task      string `msgpack:"task"`
+	Attempt   int    `msgpack:"attempt"`
+	Partition int    `msgpack:"partition"`
+	Size      int64  `msgpack:"size"`
+	CRC32C    uint32 `msgpack:"crc32c"`
+}
+
+// LaunchRequest runs one task attempt.
+type LaunchRequest struct {
+	Config   task.Config `msgpack:"config"`
+	Artifact ArtifactRef `msgpack:"artifact"`
+	Fetch    []MapOutput `msgpack:"fetch"`
+}
+
+// Event kinds on a launch stream.
+const (
+	EventStaging = "staging"
+	EventRunning = "running"
+	EventDone    = "done"
+)
+
+// Event reports an attempt's progress; the last one has Final set.
+type Event struct {
+	Kind       string       `msgpack:"kind"`
+	Final      bool         `msgpack:"final"`
+	Result     *task.Result `msgpack:"result"`
+	StderrTail string       `msgpack:"stderr_tail"`
+	ExitCode   int          `msgpack:"exit_code"`
+	// MissingMap names the map task whose output a reduce could not fetch
+	// (with error code fetch_failed), so the tracker can run it again.
+	MissingMap string `msgpack:"missing_map,omitempty"`
+	Error      *Error `msgpack:"error"`
+}
+
+// KillRequest kills one running attempt.
+type KillRequest struct {
+	AttemptRef
+}
+
+// FetchPartitionRequest asks for one partition of a finished map attempt.
+type FetchPartitionRequest struct {
+	AttemptRef
+	Partition int `msgpack:"partition"`
+}
+
+// FetchOutputRequest asks for one file of an attempt's out/ directory.
+type FetchOutputRequest struct {
+	AttemptRef
+	Name string `msgpack:"name"`
+}
+
+// BodyReply precedes a body of Size bytes.
+type BodyReply struct {
+	Size   int64  `msgpack:"size"`
+	CRC32C uint32 `msgpack:"crc32c"`
+	Error  *Error `msgpack:"error"`
+}
+
+// EndJobRequest removes a job's task directories.
+type EndJobRequest struct {
+	Job string `msgpack:"job"`
+}

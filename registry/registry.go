@@ -1,0 +1,40 @@
+package registry
+
+import (
+	"context"
+	"time"
+)
+
+// WorkerInfo is what a worker publishes about itself, msgpack-encoded in its
+// ZooKeeper node /dist/workers/<id>.
+type WorkerInfo struct {
+	ID        string    `msgpack:"id"`
+	Addr      string    `msgpack:"addr"` // host:port clients dial
+	Slots     int       `msgpack:"slots"`
+	Version   string    `msgpack:"version"`    // dist version
+	GoVersion string    `msgpack:"go_version"` // runtime.Version() of the worker binary
+	OS        string    `msgpack:"os"`
+	Arch      string    `msgpack:"arch"`
+	Started   time.Time `msgpack:"started"`
+	// Flags lists properties an operator should see, e.g. "insecure",
+	// "no-plugins".
+	Flags []string `msgpack:"flags,omitempty"`
+}
+
+// Registrar is what a worker needs: announce itself, withdraw on shutdown.
+type Registrar interface {
+	// Register publishes info and keeps it published (re-registering after
+	// a lost session) until ctx ends or Deregister is called.
+	Register(ctx context.Context, info WorkerInfo) error
+	// Deregister removes the worker's node.
+	Deregister(ctx context.Context) error
+}
+
+// Lister is what a client needs: the workers alive now, and changes.
+type Lister interface {
+	// Workers returns the registered workers now.
+	Workers(ctx context.Context) ([]WorkerInfo, error)
+	// Watch sends the full set of workers every time it changes, starting
+	// with the current set, until ctx ends; then it closes the channel.
+	Watch(ctx context.Context) (<-chan []WorkerInfo, error)
+}

@@ -1,0 +1,222 @@
+package task
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Phase says which half of the job a task belongs to.
+type Phase string
+
+const (
+	PhaseMap    Phase = "map"
+	PhaseReduce Phase = "reduce"
+)
+
+// File names inside a task directory (DIST_TASK_DIR).
+const (
+	ConfigFile = "task.msgpack"
+	ResultFile = "result.msgpack"
+	InDir      = "in"
+	OutDir     = "out"
+	SplitFile  = "in/split"
+	// EnvTaskDir names the environment variable that points a task program
+	// at its task directory.
+	EnvTaskDir = "DIST_TASK_DIR"
+)
+
+// MaxConfigSize bounds task.msgpack; a bigger one is refused unread.
+const MaxConfigSize = 1 << 20
+
+// Config is what the client sends for one task attempt; the worker writes
+// it to <task dir>/task.msgpack before starting the program.
+type Config struct {
+	Job     string `msgpack:"job"`     // job id, a safe name
+	Task    string `msgpack:"task"`    // task id: "m-00003" or "r-00000"
+	Attempt int    `msgpack:"attempt"` // 0 for the first attempt
+	Phase   Phase  `msgpack:"phase"`
+	// Index is the map number for a map task and the partition number for a
+	// reduce task.
+	Index int `msgpack:"index"`
+	// Reduces is the number of reduce partitions R; 0 makes a map-only job
+	// whose map output is the job output.
+	Reduces      int               `msgpack:"reduces"`
+	InputFormat  string            `msgpack:"input_format"`  // "" means "text"
+	OutputFormat string            `msgpack:"output_format"` // "" means "text"
+	Params       map[string]string `msgpack:"params"`
+	// Split is a map task's input (zero for reduces).
+	Split Split `msgpack:"split"`
+	// Partitions lists a reduce task's staged map outputs, as paths relative
+	// to the task directory or absolute paths the worker chose.
+	Partitions []string `msgpack:"partitions"`
+}
+
+// Split is one contiguous piece of an input file.
+type Split struct {
+	// File is where the worker staged the bytes, relative to the task
+	// directory (normally SplitFile).
+	File string `msgpack:"file"`
+	// Name is the input path exactly as `dist run` named it after glob
+	// expansion; Context.InputFile returns it.
+	Name string `msgpack:"name"`
+	// Offset is the position of the split's first byte in the original
+	// file; text input keys are Offset plus the line's position in File.
+	Offset int64 `msgpack:"offset"`
+	// Length is the number of bytes in the split.
+	Length int64 `msgpack:"length"`
+}
+
+// TaskID names task i of a phase: "m-00003", "r-00000".
+func TaskID(p Phase, i int) string {
+	if p == PhaseMap {
+		return fmt.Sprintf("m-%05d", i)
+	}
+	return fmt.Sprintf("r-%05d", i)
+}
+
+// PartName is the job output file name of partition i: "part-00000".
+func PartName(i int) string { return fmt.Sprintf("part-%05d", i) }
+
+// MapPartName is the name of a map task's sorted output for partition i.
+func MapPartName(i int) string { return fmt.Sprintf("map-%05d", i) }
+
+var safeName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// ValidName reports whether s may be used as a job, task or file name:
+// non-empty, at most 128 bytes of [A-Za-z0-9._-], never "." or "..".
+func ValidName(s string) bool {
+	return safeName.MatchString(s) && s != "." && s != ".."
+}
+
+// Validate checks the fields every task needs.
+func (c *Config) Validate() error {
+	if !ValidName(c.Job) {
+		return fmt.Errorf("%w: job id %q is not a safe name", ErrBadConfig, c.Job)
+	}
+	if !ValidName(c.Task) {
+		return fmt.Errorf("%w: task id %q is not a safe name", ErrBadConfig, c.Task)
+	}
+	if c.Attempt < 0 || c.Index < 0 || c.Reduces < 0 {
+		return fmt.Errorf("%w: negative attempt, index or reduces", ErrBadConfig)
+	}
+	switch c.Phase {
+	case PhaseMap:
+		if c.Split.File == "" {
+			return fmt.Errorf("%w: map task without an input split", ErrBadConfig)
+		}
+	case PhaseReduce:
+		if c.Index >= c.Reduces {
+			return fmt.Errorf("%w: reduce partition %d of %d", ErrBadConfig, c.Index, c.Reduces)
+		}
+	default:
+		return fmt.Errorf("%w: unknown phase %q", ErrBadConfig, c.Phase)
+	}
+	return nil
+}
+
+// Status of a finished attempt as the program reports it.
+const (
+	StatusOK     = "ok"
+	StatusFailed = "failed"
+)
+
+// Result is what a task program writes to result.msgpack when it ends.
+type Result struct {
+	Status string `msgpack:"status"`
+	Error  string `msgpack:"error,omitempty"`
+	// Fatal marks a failure that no retry can fix (a bad config, an unknown
+	// format name): the job fails at once instead of burning attempts.
+	Fatal    bool             `msgpack:"fatal,omitempty"`
+	Counters map[string]int64 `msgpack:"counters"`
+	Outputs  []OutputFile     `msgpack:"outputs"`
+}
+
+// OutputFile describes one file the task wrote under out/.
+type OutputFile struct {
+	Name      string `msgpack:"name"`      // file name under out/
+	Partition int    `msgpack:"partition"` // reduce partition (map output) or part number
+	Size      int64  `msgpack:"size"`
+	CRC32C    uint32 `msgpack:"crc32c"` // Castagnoli CRC of the whole file
+	Records   int64  `msgpack:"records"`
+}
+
+// Standard counters every task maintains.
+const (
+	CounterInputRecords  = "input.records"
+	CounterInputBytes    = "input.bytes"
+	CounterOutputRecords = "output.records"
+	CounterOutputBytes   = "output.bytes"
+	CounterReduceGroups  = "reduce.groups"
+)
+
+// ReadConfig reads and validates a task.msgpack file.
+func ReadConfig(path string) (*Config, error) {
+	var c Config
+	if err := readMsgpack(path, MaxConfigSize, &c); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// DecodeConfig decodes and validates a task config from bytes.
+func DecodeConfig(b []byte) (*Config, error) {
+	if len(b) > MaxConfigSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadConfig, len(b), MaxConfigSize)
+	}
+	var c Config
+	if err := msgpack.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadConfig, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ReadResult reads a result.msgpack file.
+func ReadResult(path string) (*Result, error) {
+	var r Result
+	if err := readMsgpack(path, MaxConfigSize, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// WriteFile writes v as msgpack to path atomically (temp file, rename).
+func WriteFile(path string, v any) error {
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Clean(path))
+}
+
+func readMsgpack(path string, limit int64, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() > limit {
+		return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrBadConfig, path, st.Size(), limit)
+	}
+	if err := msgpack.NewDecoder(f).Decode(v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
+	}
+	return nil
+}

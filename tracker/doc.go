@@ -1,0 +1,24 @@
+// Package tracker is the job state machine embedded in `dist run`: it
+// turns a job into map and reduce tasks, places their attempts on workers
+// with free slots, and decides what to do when an attempt ends.
+//
+// # Events, not polling
+//
+// One goroutine (Run) owns all state. Attempt goroutines, registry watches
+// and timers only send events to it; it reacts by placing more attempts.
+// Nothing polls.
+//
+// # Attempts
+//
+// A task is the unit of work (map i, reduce p); an attempt is one run of a
+// task on one worker. A task is done when one attempt succeeds, and exactly
+// that attempt is committed. Failed attempts are retried on another worker
+// up to MaxAttempts; a worker that fails too many attempts of the job is no
+// longer used by it.
+//
+// # What the tracker does not know
+//
+// It never talks to workers itself: a Runner (the client) stages inputs,
+// launches the attempt and reports its Outcome. It does not know about
+// files either; map i is just the i-th split the client holds.
+package tracker

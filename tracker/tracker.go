@@ -1,0 +1,507 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task"
+)
+
+// Runner runs attempts on workers. Run blocks until the attempt ends or ctx
+// is cancelled (then the attempt must be killed before Run returns).
+type Runner interface {
+	Run(ctx context.Context, a Attempt) Outcome
+}
+
+type taskState int
+
+const (
+	pending taskState = iota
+	running
+	done
+)
+
+type taskInfo struct {
+	ref      TaskRef
+	state    taskState
+	failures int               // failed attempts that count against MaxAttempts
+	next     int               // next attempt number
+	avoid    map[string]bool   // workers this task failed on
+	running  map[int]*runState // attempt number → live attempt
+	commit   *Committed
+	lastErr  Outcome
+}
+
+type runState struct {
+	attempt Attempt
+	cancel  context.CancelFunc
+	started time.Time
+}
+
+type workerState struct {
+	info     registry.WorkerInfo
+	running  int
+	failures int
+	used     int
+	gone     bool // left the registry or its session died
+}
+
+type attemptEnded struct {
+	a Attempt
+	o Outcome
+}
+
+type workersChanged struct{ ws []registry.WorkerInfo }
+
+// Tracker runs one job. Create it with New, feed it workers with
+// UpdateWorkers, and call Run once.
+type Tracker struct {
+	cfg    Config
+	runner Runner
+	events chan any
+	quit   chan struct{} // closed when Run returns
+
+	maps    []*taskInfo
+	reduces []*taskInfo
+	workers map[string]*workerState
+	stats   Stats
+	wg      sync.WaitGroup
+	start   time.Time
+	mapsAt  time.Time
+}
+
+// New prepares a tracker for a job.
+func New(cfg Config, r Runner) *Tracker {
+	cfg.defaults()
+	t := &Tracker{
+		cfg:     cfg,
+		runner:  r,
+		events:  make(chan any, 64),
+		quit:    make(chan struct{}),
+		workers: map[string]*workerState{},
+	}
+	for i := 0; i < cfg.Maps; i++ {
+		t.maps = append(t.maps, newTask(task.PhaseMap, i))
+	}
+	for i := 0; i < cfg.Reduces; i++ {
+		t.reduces = append(t.reduces, newTask(task.PhaseReduce, i))
+	}
+	return t
+}
+
+func newTask(p task.Phase, i int) *taskInfo {
+	return &taskInfo{ref: TaskRef{p, i}, avoid: map[string]bool{}, running: map[int]*runState{}}
+}
+
+// UpdateWorkers tells the tracker the full set of live workers. Safe to
+// call from any goroutine, before or during Run.
+func (t *Tracker) UpdateWorkers(ws []registry.WorkerInfo) {
+	select {
+	case t.events <- workersChanged{ws}:
+	case <-t.quit:
+	}
+}
+
+// Run drives the job to its end. It returns the report of committed
+// attempts, or the error that failed the job. Every attempt it started has
+// ended when it returns.
+func (t *Tracker) Run(ctx context.Context) (*Report, error) {
+	if t.cfg.Maps < 1 {
+		return nil, fmt.Errorf("job has no map tasks")
+	}
+	t.start = time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		close(t.quit)
+		t.wg.Wait()
+	}()
+	for {
+		if t.finished() {
+			return t.report(), nil
+		}
+		if err := t.schedule(ctx); err != nil {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case ev := <-t.events:
+			if err := t.handle(ev); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+func (t *Tracker) finished() bool {
+	for _, tk := range t.reduces {
+		if tk.state != done {
+			return false
+		}
+	}
+	if len(t.reduces) > 0 {
+		return true
+	}
+	for _, tk := range t.maps {
+		if tk.state != done {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *Tracker) handle(ev any) error {
+	switch ev := ev.(type) {
+	case workersChanged:
+		t.setWorkers(ev.ws)
+	case attemptEnded:
+		return t.ended(ev.a, ev.o)
+	}
+	return nil
+}
+
+func (t *Tracker) setWorkers(ws []registry.WorkerInfo) {
+	seen := map[string]bool{}
+	for _, w := range ws {
+		seen[w.ID] = true
+		if st, ok := t.workers[w.ID]; ok {
+			if !st.gone {
+				st.info = w
+			}
+			continue
+		}
+		t.workers[w.ID] = &workerState{info: w}
+		t.cfg.Logger.Debug("worker joined", "worker", w.ID, "addr", w.Addr, "slots", w.Slots)
+	}
+	for id, st := range t.workers {
+		if !seen[id] && !st.gone {
+			t.lose(id, "left the registry")
+		}
+	}
+}
+
+// lose marks a worker gone: nothing new is placed on it and the finished
+// map outputs it holds are run again while reducers still need them. Its
+// running attempts end on their own (their sessions die) and are retried.
+func (t *Tracker) lose(id, why string) {
+	st := t.workers[id]
+	if st == nil || st.gone {
+		return
+	}
+	st.gone = true
+	t.stats.WorkersLost++
+	t.cfg.Logger.Warn("worker lost", "worker", id, "why", why)
+	if len(t.reduces) == 0 || t.reducesDone() {
+		return
+	}
+	for _, m := range t.maps {
+		if m.state == done && m.commit.Worker.ID == id {
+			t.cfg.Logger.Info("map output lost with its worker, running it again", "task", m.ref.ID(), "worker", id)
+			m.state, m.commit = pending, nil
+			t.stats.MapsDone--
+			t.stats.MapReruns++
+		}
+	}
+}
+
+func (t *Tracker) reducesDone() bool {
+	for _, r := range t.reduces {
+		if r.state != done {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *Tracker) ended(a Attempt, o Outcome) error {
+	tk := t.taskOf(a.Task)
+	rs := tk.running[a.N]
+	if rs == nil {
+		return nil
+	}
+	delete(tk.running, a.N)
+	rs.cancel()
+	if w := t.workers[a.Worker.ID]; w != nil {
+		w.running--
+	}
+	switch {
+	case tk.state == done: // another attempt won; this one was killed or lost the race
+		t.stats.Killed++
+		t.emit(AttemptKilled, a, o)
+	case o.Succeeded():
+		t.commit(tk, a, o)
+		t.emit(AttemptSucceeded, a, o)
+	default:
+		t.emit(AttemptFailed, a, o)
+		return t.failed(tk, a, o)
+	}
+	return nil
+}
+
+func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome) {
+	tk.state = done
+	tk.commit = &Committed{Task: a.Task, Attempt: a.N, Worker: a.Worker, Result: o.Result}
+	for _, rs := range tk.running {
+		rs.cancel() // backups that lost: they end, and are counted, in ended
+	}
+	if a.Task.Phase == task.PhaseMap {
+		t.stats.MapsDone++
+		if t.stats.MapsDone == len(t.maps) {
+			t.stats.ElapsedMaps = time.Since(t.start)
+		}
+	} else {
+		t.stats.ReducesDone++
+		for _, in := range a.Inputs {
+			for _, out := range in.Result.Outputs {
+				if out.Partition == a.Task.Index {
+					t.stats.ShuffledBytes += out.Size
+				}
+			}
+		}
+	}
+	t.cfg.Logger.Debug("attempt committed", "task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
+}
+
+// failed decides what a failed attempt means: retry, re-run a lost map, or
+// fail the job.
+func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
+	t.stats.Failed++
+	tk.lastErr = o
+	log := t.cfg.Logger.With("task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
+	if o.WorkerLost {
+		log.Warn("attempt lost with its worker", "err", o.Err)
+		t.lose(a.Worker.ID, "session ended")
+	} else if o.MissingMap >= 0 && o.MissingMap < len(t.maps) {
+		m := t.maps[o.MissingMap]
+		log.Warn("reduce could not fetch map output, running the map again", "map", m.ref.ID(), "err", o.Err)
+		if m.state == done {
+			m.avoid[m.commit.Worker.ID] = true
+			m.state, m.commit = pending, nil
+			t.stats.MapsDone--
+			t.stats.MapReruns++
+		}
+	} else {
+		log.Warn("attempt failed", "err", o.Err)
+		tk.failures++
+		tk.avoid[a.Worker.ID] = true
+		if w := t.workers[a.Worker.ID]; w != nil {
+			w.failures++
+		}
+	}
+	if len(tk.running) > 0 {
+		return nil // a backup attempt is still going
+	}
+	if tk.failures >= t.cfg.MaxAttempts {
+		return t.taskError(tk)
+	}
+	tk.state = pending
+	return nil
+}
+
+func (t *Tracker) taskError(tk *taskInfo) error {
+	o := tk.lastErr
+	msg := fmt.Sprintf("%v: %s failed %d of %d attempts; last: %v", ErrTaskFailed, tk.ref.ID(),
+		tk.failures, t.cfg.MaxAttempts, o.Err)
+	if tail := strings.TrimSpace(o.StderrTail); tail != "" {
+		msg += "\n--- stderr (last lines) ---\n" + tail
+	}
+	return &JobError{Task: tk.ref, Msg: msg, Cause: o.Err, StderrTail: o.StderrTail}
+}
+
+// JobError says which task failed the job and why.
+type JobError struct {
+	Task       TaskRef
+	Msg        string
+	Cause      error
+	StderrTail string
+}
+
+func (e *JobError) Error() string { return e.Msg }
+
+// Unwrap lets errors.Is find both ErrTaskFailed and the cause.
+func (e *JobError) Unwrap() []error { return []error{ErrTaskFailed, e.Cause} }
+
+func (t *Tracker) taskOf(r TaskRef) *taskInfo {
+	if r.Phase == task.PhaseMap {
+		return t.maps[r.Index]
+	}
+	return t.reduces[r.Index]
+}
+
+// schedule places pending tasks on free slots: maps first; reduces once
+// every map is done.
+func (t *Tracker) schedule(ctx context.Context) error {
+	queue := t.pendingTasks()
+	for _, tk := range queue {
+		if w := t.pickWorker(tk); w != nil {
+			t.launch(ctx, tk, w)
+		}
+	}
+	if len(queue) > 0 && t.runningCount() == 0 && !t.anyUsable() && len(t.workers) > 0 {
+		return fmt.Errorf("%w: %d known, all lost or failing (%s)", ErrNoWorkers, len(t.workers), t.workerSummary())
+	}
+	return nil
+}
+
+func (t *Tracker) pendingTasks() []*taskInfo {
+	var q []*taskInfo
+	mapsDone := true
+	for _, m := range t.maps {
+		if m.state == pending {
+			q = append(q, m)
+		}
+		if m.state != done {
+			mapsDone = false
+		}
+	}
+	if mapsDone {
+		for _, r := range t.reduces {
+			if r.state == pending {
+				q = append(q, r)
+			}
+		}
+	}
+	return q
+}
+
+func (t *Tracker) usable(w *workerState) bool {
+	return !w.gone && w.failures < t.cfg.MaxWorkerFailures
+}
+
+func (t *Tracker) anyUsable() bool {
+	for _, w := range t.workers {
+		if t.usable(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// pickWorker chooses a worker with a free slot for tk, or nil. Workers
+// this task failed on are used only when no other usable worker exists
+// (busy or not): a retry waits for a different worker rather than going
+// back to the one that failed it. Among the candidates it picks the most
+// free slots, then the least used, so that tasks spread across the cluster.
+func (t *Tracker) pickWorker(tk *taskInfo) *workerState {
+	fresh := false
+	for _, w := range t.workers {
+		if t.usable(w) && !tk.avoid[w.info.ID] {
+			fresh = true
+			break
+		}
+	}
+	var best *workerState
+	for _, w := range t.workers {
+		if !t.usable(w) || w.running >= w.info.Slots || (fresh && tk.avoid[w.info.ID]) {
+			continue
+		}
+		if best == nil || betterWorker(w, best) {
+			best = w
+		}
+	}
+	return best
+}
+
+func betterWorker(a, b *workerState) bool {
+	fa, fb := a.info.Slots-a.running, b.info.Slots-b.running
+	if fa != fb {
+		return fa > fb
+	}
+	if a.used != b.used {
+		return a.used < b.used
+	}
+	return a.info.ID < b.info.ID
+}
+
+func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState) {
+	a := Attempt{Task: tk.ref, N: tk.next, Worker: w.info}
+	tk.next++
+	if tk.ref.Phase == task.PhaseReduce {
+		for _, m := range t.maps {
+			a.Inputs = append(a.Inputs, MapLoc{Map: m.ref.Index, Attempt: m.commit.Attempt,
+				Worker: m.commit.Worker, Result: m.commit.Result})
+		}
+	}
+	actx, cancel := context.WithTimeoutCause(ctx, t.cfg.TaskTimeout,
+		fmt.Errorf("%w: %s attempt %d ran over %v", ErrTimeout, tk.ref.ID(), a.N, t.cfg.TaskTimeout))
+	tk.running[a.N] = &runState{attempt: a, cancel: cancel, started: time.Now()}
+	tk.state = running
+	if w.used == 0 {
+		t.stats.WorkersUsed++
+	}
+	w.running++
+	w.used++
+	t.stats.Attempts++
+	t.emit(AttemptStarted, a, Outcome{MissingMap: -1})
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		o := t.runner.Run(actx, a)
+		if o.Err != nil && errors.Is(context.Cause(actx), ErrTimeout) {
+			o.Err, o.WorkerLost, o.MissingMap = context.Cause(actx), false, -1
+		}
+		select {
+		case t.events <- attemptEnded{a, o}:
+		case <-t.quit:
+		}
+	}()
+}
+
+func (t *Tracker) runningCount() int {
+	n := 0
+	for _, w := range t.workers {
+		n += w.running
+	}
+	return n
+}
+
+func (t *Tracker) workerSummary() string {
+	var parts []string
+	for id, w := range t.workers {
+		switch {
+		case w.gone:
+			parts = append(parts, id+": lost")
+		case w.failures >= t.cfg.MaxWorkerFailures:
+			parts = append(parts, fmt.Sprintf("%s: %d failed attempts", id, w.failures))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func (t *Tracker) emit(k EventKind, a Attempt, o Outcome) {
+	if t.cfg.OnEvent != nil {
+		t.cfg.OnEvent(Event{Kind: k, Attempt: a, Outcome: o, Time: time.Now()})
+	}
+}
+
+func (t *Tracker) report() *Report {
+	r := &Report{Counters: map[string]int64{}, Stats: t.stats}
+	if len(t.reduces) > 0 {
+		r.Stats.ElapsedReduces = time.Since(t.start) - t.stats.ElapsedMaps
+	}
+	add := func(c *Committed) {
+		if c.Result == nil {
+			return
+		}
+		for k, v := range c.Result.Counters {
+			r.Counters[string(c.Task.Phase)+"."+k] += v
+		}
+	}
+	for _, m := range t.maps {
+		r.Maps = append(r.Maps, *m.commit)
+		add(m.commit)
+	}
+	for _, p := range t.reduces {
+		r.Reduces = append(r.Reduces, *p.commit)
+		add(p.commit)
+	}
+	return r
+}

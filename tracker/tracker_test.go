@@ -1,0 +1,237 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task"
+)
+
+// fakeRunner runs attempts by calling fn; it records every attempt.
+type fakeRunner struct {
+	mu       sync.Mutex
+	attempts []Attempt
+	fn       func(ctx context.Context, a Attempt) Outcome
+}
+
+func (f *fakeRunner) Run(ctx context.Context, a Attempt) Outcome {
+	f.mu.Lock()
+	f.attempts = append(f.attempts, a)
+	f.mu.Unlock()
+	return f.fn(ctx, a)
+}
+
+func (f *fakeRunner) count(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, a := range f.attempts {
+		if a.Task.ID() == id {
+			n++
+		}
+	}
+	return n
+}
+
+func ok(a Attempt) Outcome {
+	res := &task.Result{Status: task.StatusOK, Counters: map[string]int64{task.CounterInputRecords: 1}}
+	if a.Task.Phase == task.PhaseMap {
+		res.Outputs = []task.OutputFile{{Name: task.MapPartName(0), Partition: 0, Size: 10}, {Name: task.MapPartName(1), Partition: 1, Size: 5}}
+	}
+	return Outcome{Result: res, MissingMap: -1}
+}
+
+func workers(n, slots int) []registry.WorkerInfo {
+	var ws []registry.WorkerInfo
+	for i := 0; i < n; i++ {
+		ws = append(ws, registry.WorkerInfo{ID: fmt.Sprintf("w%d", i), Addr: fmt.Sprintf("127.0.0.1:%d", 1000+i), Slots: slots})
+	}
+	return ws
+}
+
+func runJob(t *testing.T, cfg Config, r Runner, ws []registry.WorkerInfo) (*Report, error) {
+	t.Helper()
+	tr := New(cfg, r)
+	tr.UpdateWorkers(ws)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return tr.Run(ctx)
+}
+
+func TestAllSucceed(t *testing.T) {
+	var mapsDone sync.WaitGroup
+	mapsDone.Add(5)
+	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
+		if a.Task.Phase == task.PhaseReduce {
+			if len(a.Inputs) != 5 {
+				return Outcome{Err: fmt.Errorf("reduce saw %d inputs", len(a.Inputs)), MissingMap: -1}
+			}
+		} else {
+			mapsDone.Done()
+		}
+		return ok(a)
+	}}
+	rep, err := runJob(t, Config{Maps: 5, Reduces: 2}, r, workers(2, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Maps) != 5 || len(rep.Reduces) != 2 {
+		t.Fatalf("committed %d maps, %d reduces", len(rep.Maps), len(rep.Reduces))
+	}
+	if rep.Stats.Attempts != 7 || rep.Stats.Failed != 0 {
+		t.Fatalf("stats %+v", rep.Stats)
+	}
+	if rep.Stats.ShuffledBytes != 5*10+5*5 {
+		t.Fatalf("shuffled %d bytes", rep.Stats.ShuffledBytes)
+	}
+	if got := rep.Counters["map."+task.CounterInputRecords]; got != 5 {
+		t.Fatalf("map input records counter = %d", got)
+	}
+}
+
+func TestMapsRunConcurrentlyOnDifferentWorkers(t *testing.T) {
+	var barrier sync.WaitGroup
+	barrier.Add(3)
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
+		mu.Lock()
+		seen[a.Worker.ID] = true
+		mu.Unlock()
+		barrier.Done()
+		barrier.Wait() // returns only once all three maps run at once
+		return ok(a)
+	}}
+	if _, err := runJob(t, Config{Maps: 3, Reduces: 0}, r, workers(3, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("maps ran on %d workers, want 3 (spread)", len(seen))
+	}
+}
+
+func TestRetryOnAnotherWorker(t *testing.T) {
+	r := &fakeRunner{}
+	var firstWorker string
+	r.fn = func(_ context.Context, a Attempt) Outcome {
+		if a.Task.ID() == "m-00001" && a.N == 0 {
+			firstWorker = a.Worker.ID
+			return Outcome{Err: errors.New("exit status 3"), MissingMap: -1}
+		}
+		if a.Task.ID() == "m-00001" && a.Worker.ID == firstWorker {
+			return Outcome{Err: fmt.Errorf("retried on the worker that failed"), MissingMap: -1}
+		}
+		return ok(a)
+	}
+	rep, err := runJob(t, Config{Maps: 3, Reduces: 1}, r, workers(2, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stats.Failed != 1 || r.count("m-00001") != 2 {
+		t.Fatalf("failed=%d attempts of m-00001=%d", rep.Stats.Failed, r.count("m-00001"))
+	}
+	if rep.Maps[1].Attempt != 1 {
+		t.Fatalf("committed attempt %d of m-00001, want 1", rep.Maps[1].Attempt)
+	}
+}
+
+func TestAlwaysFailingTaskFailsJobAfterMaxAttempts(t *testing.T) {
+	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
+		if a.Task.ID() == "m-00000" {
+			return Outcome{Err: errors.New("exit status 3"), StderrTail: "panic: boom\nline 2", MissingMap: -1}
+		}
+		return ok(a)
+	}}
+	_, err := runJob(t, Config{Maps: 2, Reduces: 1, MaxAttempts: 3, MaxWorkerFailures: 10}, r, workers(2, 2))
+	var je *JobError
+	if !errors.As(err, &je) || !errors.Is(err, ErrTaskFailed) {
+		t.Fatalf("err = %v, want a JobError", err)
+	}
+	if r.count("m-00000") != 3 {
+		t.Fatalf("%d attempts, want exactly 3", r.count("m-00000"))
+	}
+	if !strings.Contains(err.Error(), "panic: boom") || !strings.Contains(err.Error(), "m-00000") {
+		t.Fatalf("error does not show the task and its stderr: %v", err)
+	}
+}
+
+func TestFetchFailureRerunsMap(t *testing.T) {
+	r := &fakeRunner{}
+	r.fn = func(_ context.Context, a Attempt) Outcome {
+		if a.Task.Phase == task.PhaseReduce && a.N == 0 {
+			return Outcome{Err: errors.New("fetch m-00001 failed"), MissingMap: 1}
+		}
+		return ok(a)
+	}
+	rep, err := runJob(t, Config{Maps: 3, Reduces: 1, MaxAttempts: 1}, r, workers(2, 2))
+	if err != nil {
+		t.Fatalf("a fetch failure must not count against the reduce: %v", err)
+	}
+	if rep.Stats.MapReruns != 1 || r.count("m-00001") != 2 || r.count("r-00000") != 2 {
+		t.Fatalf("reruns=%d m1=%d r0=%d", rep.Stats.MapReruns, r.count("m-00001"), r.count("r-00000"))
+	}
+}
+
+func TestLostWorkerRerunsItsMaps(t *testing.T) {
+	r := &fakeRunner{}
+	lostOnce := sync.Once{}
+	r.fn = func(_ context.Context, a Attempt) Outcome {
+		if a.Task.Phase == task.PhaseReduce {
+			lost := false
+			lostOnce.Do(func() { lost = true })
+			if lost {
+				return Outcome{Err: errors.New("session closed"), WorkerLost: true, MissingMap: -1}
+			}
+		}
+		return ok(a)
+	}
+	rep, err := runJob(t, Config{Maps: 4, Reduces: 1}, r, workers(2, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stats.WorkersLost != 1 || rep.Stats.MapReruns == 0 {
+		t.Fatalf("stats %+v", rep.Stats)
+	}
+	lost := ""
+	for _, a := range r.attempts {
+		if a.Task.Phase == task.PhaseReduce {
+			lost = a.Worker.ID
+			break
+		}
+	}
+	for _, m := range rep.Maps {
+		if m.Worker.ID == lost {
+			t.Fatalf("map %d committed on the lost worker %s", m.Task.Index, lost)
+		}
+	}
+}
+
+func TestTimeoutCountsAsFailure(t *testing.T) {
+	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
+		<-ctx.Done() // hangs until the tracker gives up on it
+		return Outcome{Err: ctx.Err(), MissingMap: -1}
+	}}
+	_, err := runJob(t, Config{Maps: 1, Reduces: 0, MaxAttempts: 2, TaskTimeout: 20 * time.Millisecond}, r, workers(2, 1))
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	if r.count("m-00000") != 2 {
+		t.Fatalf("%d attempts, want 2", r.count("m-00000"))
+	}
+}
+
+func TestNoUsableWorkers(t *testing.T) {
+	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
+		return Outcome{Err: errors.New("session closed"), WorkerLost: true, MissingMap: -1}
+	}}
+	_, err := runJob(t, Config{Maps: 2, Reduces: 1}, r, workers(2, 1))
+	if !errors.Is(err, ErrNoWorkers) {
+		t.Fatalf("err = %v, want ErrNoWorkers", err)
+	}
+}

@@ -1,0 +1,139 @@
+package tracker
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task"
+)
+
+// Config describes one job to the tracker.
+type Config struct {
+	// Maps is the number of map tasks (one per input split); at least 1.
+	Maps int
+	// Reduces is the number of reduce tasks; 0 makes a map-only job.
+	Reduces int
+	// MaxAttempts bounds the attempts that may fail per task; 0 means 4.
+	MaxAttempts int
+	// TaskTimeout bounds one attempt; 0 means 10 minutes.
+	TaskTimeout time.Duration
+	// MaxWorkerFailures is how many failed attempts of this job make a
+	// worker unusable for it; 0 means 3.
+	MaxWorkerFailures int
+	// Logger receives state changes; nil discards them.
+	Logger *slog.Logger
+	// OnEvent, when set, is called from the tracker goroutine for every
+	// attempt that starts or ends. It must not block.
+	OnEvent func(Event)
+}
+
+func (c *Config) defaults() {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 4
+	}
+	if c.TaskTimeout <= 0 {
+		c.TaskTimeout = 10 * time.Minute
+	}
+	if c.MaxWorkerFailures <= 0 {
+		c.MaxWorkerFailures = 3
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// TaskRef names a task.
+type TaskRef struct {
+	Phase task.Phase
+	Index int
+}
+
+// ID is the task id used on the wire: "m-00003", "r-00000".
+func (t TaskRef) ID() string { return task.TaskID(t.Phase, t.Index) }
+
+// MapLoc says where a committed map attempt's output lives.
+type MapLoc struct {
+	Map     int
+	Attempt int
+	Worker  registry.WorkerInfo
+	Result  *task.Result
+}
+
+// Attempt is one run of a task on one worker, as handed to the Runner.
+type Attempt struct {
+	Task   TaskRef
+	N      int // attempt number, from 0
+	Worker registry.WorkerInfo
+	// Inputs lists, for a reduce attempt, the committed output of every map.
+	Inputs []MapLoc
+}
+
+// Outcome is how an attempt ended.
+type Outcome struct {
+	// Result is the task's result.msgpack on success (and sometimes on
+	// failure).
+	Result *task.Result
+	// Err is nil on success.
+	Err error
+	// StderrTail holds the last lines the program wrote to stderr.
+	StderrTail string
+	// WorkerLost says the worker itself went away (session closed), not
+	// that the task failed.
+	WorkerLost bool
+	// MissingMap is the map whose output a reduce attempt could not fetch,
+	// or -1.
+	MissingMap int
+}
+
+// Succeeded reports whether the attempt succeeded.
+func (o Outcome) Succeeded() bool { return o.Err == nil }
+
+// EventKind says what happened to an attempt.
+type EventKind string
+
+const (
+	AttemptStarted   EventKind = "started"
+	AttemptSucceeded EventKind = "succeeded"
+	AttemptFailed    EventKind = "failed"
+	AttemptKilled    EventKind = "killed"
+)
+
+// Event reports an attempt's progress to OnEvent.
+type Event struct {
+	Kind    EventKind
+	Attempt Attempt
+	Outcome Outcome // set when the attempt ended
+	Time    time.Time
+}
+
+// Stats counts what the tracker did.
+type Stats struct {
+	Attempts       int // attempts started
+	Failed         int // attempts that failed (crash, timeout, lost worker)
+	Killed         int // attempts the tracker stopped (lost race, job end)
+	MapReruns      int // finished maps run again because their output was lost
+	WorkersLost    int
+	WorkersUsed    int
+	MapsDone       int
+	ReducesDone    int
+	ShuffledBytes  int64
+	ElapsedMaps    time.Duration
+	ElapsedReduces time.Duration
+}
+
+// Committed is the one attempt per task whose output counts.
+type Committed struct {
+	Task    TaskRef
+	Attempt int
+	Worker  registry.WorkerInfo
+	Result  *task.Result
+}
+
+// Report is what a finished job hands back.
+type Report struct {
+	Maps     []Committed // indexed by map
+	Reduces  []Committed // indexed by partition
+	Counters map[string]int64
+	Stats    Stats
+}
