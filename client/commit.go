@@ -16,21 +16,29 @@ const SuccessFile = "_SUCCESS"
 
 const tempDirName = "_temporary"
 
-// prepareOutput checks that dir may receive this job's output and creates
-// dir/_temporary. A finished job's output is only replaced with overwrite.
-func prepareOutput(dir string, overwrite bool) (string, error) {
-	if _, err := os.Stat(filepath.Join(dir, SuccessFile)); err == nil && !overwrite {
-		return "", fmt.Errorf("%w: %s already holds %s: choose another --output or pass --overwrite",
+// checkOutput checks that dir may receive this job's output: a finished
+// job's output is only replaced with overwrite.
+func checkOutput(dir string, overwrite bool) error {
+	if overwrite {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, SuccessFile)); err == nil {
+		return fmt.Errorf("%w: %s already holds %s: choose another --output or pass --overwrite",
 			ErrOutputTaken, dir, SuccessFile)
 	}
 	parts, err := filepath.Glob(filepath.Join(dir, "part-*"))
 	if err != nil {
-		return "", err
+		return err
 	}
-	if len(parts) > 0 && !overwrite {
-		return "", fmt.Errorf("%w: %s already holds %s: choose another --output or pass --overwrite",
+	if len(parts) > 0 {
+		return fmt.Errorf("%w: %s already holds %s: choose another --output or pass --overwrite",
 			ErrOutputTaken, dir, filepath.Base(parts[0]))
 	}
+	return nil
+}
+
+// makeTemp creates an empty dir/_temporary.
+func makeTemp(dir string) (string, error) {
 	tmp := filepath.Join(dir, tempDirName)
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", err

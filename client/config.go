@@ -42,7 +42,7 @@ type Config struct {
 	// SortBuffer is the map-side sort buffer per task; 0 means the task
 	// default (64 MB).
 	SortBuffer int64
-	// Workers lists the cluster. Required.
+	// Workers lists the cluster; required by Run (Prepare ignores it).
 	Workers registry.Lister
 	// WorkerWait is how long to wait for the first worker; 0 means 10s.
 	WorkerWait time.Duration
@@ -104,8 +104,6 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--output is required: the directory that receives part-NNNNN files")
 	case c.Reduces < 0:
 		return fmt.Errorf("--reduces must be 0 or more, not %d", c.Reduces)
-	case c.Workers == nil:
-		return fmt.Errorf("%w: say where the workers are: --local N, --zk HOSTS or --workers ADDR,...", ErrNoWorkers)
 	}
 	// Formats are resolved by the task program, which may add its own; an
 	// unknown name fails the first attempt as fatal, so the job ends at once.

@@ -100,7 +100,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*LocalCluster, error) {
 			continue
 		}
 		lc.procs = append(lc.procs, s.w)
-		lc.Registry.Add(s.w.info)
+		if err := lc.Registry.Add(s.w.info); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		lc.Close()

@@ -35,10 +35,18 @@ type Summary struct {
 	Wall          time.Duration
 }
 
-// Run runs one job to its end and commits its output. It returns an error
-// unless every task succeeded and the output was committed.
-func Run(ctx context.Context, cfg Config) (*Summary, error) {
-	start := time.Now()
+// Job is a checked job, ready to run: the artifact is hashed, the inputs
+// are expanded and split, the output directory is free.
+type Job struct {
+	cfg    Config
+	art    *artifact
+	splits []split
+}
+
+// Prepare checks everything about a job that needs no worker: the app,
+// the inputs, the output directory. It has no side effects, so a CLI can
+// call it before starting a cluster.
+func Prepare(cfg Config) (*Job, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -54,20 +62,45 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := prepareOutput(cfg.Output, cfg.Overwrite)
+	if err := checkOutput(cfg.Output, cfg.Overwrite); err != nil {
+		return nil, err
+	}
+	return &Job{cfg: cfg, art: art, splits: splits}, nil
+}
+
+// Run prepares and runs one job; see Job.Run.
+func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	j, err := Prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return j.Run(ctx, cfg.Workers)
+}
+
+// Run runs the job on the workers the lister names, to its end, and
+// commits its output. It returns an error unless every task succeeded and
+// the output was committed.
+func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error) {
+	start := time.Now()
+	cfg := j.cfg
+	cfg.Workers = workers
+	if workers == nil {
+		return nil, fmt.Errorf("%w: say where the workers are: --local N, --zk HOSTS or --workers ADDR,...", ErrNoWorkers)
+	}
+	tmp, err := makeTemp(cfg.Output)
 	if err != nil {
 		return nil, err
 	}
 	job := newJobID()
 	log := cfg.Logger.With("job", job)
-	p := newPool(proto.Options{Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive}, art, job)
+	p := newPool(proto.Options{Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive}, j.art, job)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		p.close(cctx)
 	}()
 
-	rep, err := drive(ctx, cfg, log, job, p, splits, tmp)
+	rep, err := drive(ctx, cfg, log, job, p, j.splits, tmp)
 	if err != nil {
 		abortOutput(cfg.Output)
 		return nil, err
@@ -82,7 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	st := rep.Stats
 	return &Summary{
-		Job: job, Output: cfg.Output, Maps: len(splits), Reduces: cfg.Reduces,
+		Job: job, Output: cfg.Output, Maps: len(j.splits), Reduces: cfg.Reduces,
 		Workers: st.WorkersUsed, Attempts: st.Attempts, Failed: st.Failed, Killed: st.Killed, MapReruns: st.MapReruns,
 		RecordsIn:     rep.Counters["map."+task.CounterInputRecords],
 		RecordsOut:    outputRecords(cfg, rep.Counters),

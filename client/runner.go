@@ -69,6 +69,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 		o := fail(err)
 		if ev != nil {
 			o.StderrTail, o.Result = ev.StderrTail, ev.Result
+			o.Fatal = ev.Result != nil && ev.Result.Fatal
 			if ev.MissingMap != "" {
 				o.MissingMap = mapIndex(a, ev.MissingMap)
 			}

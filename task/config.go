@@ -53,7 +53,14 @@ type Config struct {
 	// Partitions lists a reduce task's staged map outputs, as paths relative
 	// to the task directory or absolute paths the worker chose.
 	Partitions []string `msgpack:"partitions"`
+	// SortBuffer bounds, in bytes, the memory a map task uses to sort its
+	// output before spilling a sorted run to disk; 0 means
+	// DefaultSortBuffer.
+	SortBuffer int64 `msgpack:"sort_buffer"`
 }
+
+// DefaultSortBuffer is the map-side sort buffer when Config.SortBuffer is 0.
+const DefaultSortBuffer = 64 << 20
 
 // Split is one contiguous piece of an input file.
 type Split struct {
@@ -100,8 +107,8 @@ func (c *Config) Validate() error {
 	if !ValidName(c.Task) {
 		return fmt.Errorf("%w: task id %q is not a safe name", ErrBadConfig, c.Task)
 	}
-	if c.Attempt < 0 || c.Index < 0 || c.Reduces < 0 {
-		return fmt.Errorf("%w: negative attempt, index or reduces", ErrBadConfig)
+	if c.Attempt < 0 || c.Index < 0 || c.Reduces < 0 || c.SortBuffer < 0 {
+		return fmt.Errorf("%w: negative attempt, index, reduces or sort buffer", ErrBadConfig)
 	}
 	switch c.Phase {
 	case PhaseMap:

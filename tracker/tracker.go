@@ -295,6 +295,9 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 			w.failures++
 		}
 	}
+	if o.Fatal {
+		return t.taskError(tk)
+	}
 	if len(tk.running) > 0 {
 		return nil // a backup attempt is still going
 	}
@@ -307,9 +310,19 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 
 func (t *Tracker) taskError(tk *taskInfo) error {
 	o := tk.lastErr
-	msg := fmt.Sprintf("%v: %s failed %d of %d attempts; last: %v", ErrTaskFailed, tk.ref.ID(),
-		tk.failures, t.cfg.MaxAttempts, o.Err)
-	if tail := strings.TrimSpace(o.StderrTail); tail != "" {
+	var msg string
+	switch {
+	case o.Fatal && o.Result != nil && o.Result.Error != "":
+		msg = fmt.Sprintf("%s: %s", tk.ref.ID(), o.Result.Error)
+	case o.Fatal:
+		msg = fmt.Sprintf("%s: %v", tk.ref.ID(), o.Err)
+	default:
+		msg = fmt.Sprintf("%v: %s failed %d of %d attempts; last: %v", ErrTaskFailed, tk.ref.ID(),
+			tk.failures, t.cfg.MaxAttempts, o.Err)
+	}
+	// The stderr tail adds to the message only when it says more than the
+	// error's own text (usually its last line).
+	if tail := strings.TrimSpace(o.StderrTail); tail != "" && !o.Fatal && !strings.Contains(msg, tail) {
 		msg += "\n--- stderr (last lines) ---\n" + tail
 	}
 	return &JobError{Task: tk.ref, Msg: msg, Cause: o.Err, StderrTail: o.StderrTail}

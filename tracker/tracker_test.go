@@ -235,3 +235,16 @@ func TestNoUsableWorkers(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoWorkers", err)
 	}
 }
+
+func TestFatalFailureEndsJobAtOnce(t *testing.T) {
+	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
+		return Outcome{Err: errors.New(`unknown input format "parquet"`), Fatal: true, MissingMap: -1}
+	}}
+	_, err := runJob(t, Config{Maps: 1, Reduces: 1}, r, workers(2, 1))
+	if !errors.Is(err, ErrTaskFailed) || !strings.Contains(err.Error(), "parquet") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %q, want one line naming the cause", err)
+	}
+	if r.count("m-00000") != 1 {
+		t.Fatalf("%d attempts, want 1: a fatal failure is not retried", r.count("m-00000"))
+	}
+}

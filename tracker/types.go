@@ -84,6 +84,9 @@ type Outcome struct {
 	// MissingMap is the map whose output a reduce attempt could not fetch,
 	// or -1.
 	MissingMap int
+	// Fatal says no retry can fix the failure (a bad parameter, an unknown
+	// format): the job fails at once.
+	Fatal bool
 }
 
 // Succeeded reports whether the attempt succeeded.

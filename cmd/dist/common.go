@@ -14,9 +14,9 @@ func secretFlag() cli.Flag {
 		Usage: "file holding the shared cluster `SECRET` (never pass the secret itself on the command line)"}
 }
 
-func logFlags() []cli.Flag {
+func logFlags(level string) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"DIST_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
+		&cli.StringFlag{Name: "log-level", Value: level, EnvVars: []string{"DIST_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"DIST_LOG_FORMAT"}, Usage: "text or json"},
 	}
 }
@@ -42,6 +42,9 @@ func newLogger(c *cli.Context) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.String("log-level"))
+	}
+	if c.Bool("quiet") && !c.IsSet("log-level") {
+		level = slog.LevelError
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.String("log-format") {

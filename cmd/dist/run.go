@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -44,7 +44,7 @@ dist run --app ./wordcount --input 'books/*.txt' --output out --zk zk1:2181 --re
 			&cli.DurationFlag{Name: "worker-wait", Value: 10 * time.Second, EnvVars: []string{"DIST_WORKER_WAIT"}, Usage: "how long to wait for the first worker"},
 			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"DIST_QUIET"}, Usage: "print only errors and the output path"},
 			secretFlag(),
-		}, logFlags()...),
+		}, logFlags("warn")...),
 		Action: runAction,
 	}
 }
@@ -73,26 +73,26 @@ func runAction(c *cli.Context) error {
 		TaskTimeout: c.Duration("task-timeout"), SplitSize: c.Int64("split-size"), SortBuffer: c.Int64("sort-buffer"),
 		WorkerWait: c.Duration("worker-wait"), Secret: secret, Logger: log,
 	}
-	if err := cfg.Validate(); err != nil && !errors.Is(err, client.ErrNoWorkers) {
-		return usageErr(err)
-	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	lister, cleanup, err := clusterFor(ctx, c, log)
-	if err != nil {
-		return usageErr(err)
-	}
-	defer cleanup()
-	cfg.Workers = lister
 	quiet := c.Bool("quiet")
 	if !quiet {
 		cfg.OnEvent = progressPrinter(time.Now())
 	}
-	sum, err := client.Run(ctx, cfg)
+	job, err := client.Prepare(cfg)
 	if err != nil {
-		if errors.Is(err, client.ErrNoApp) || errors.Is(err, client.ErrNoInput) || errors.Is(err, client.ErrOutputTaken) {
-			return usageErr(err)
-		}
+		return usageErr(err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := oneCluster(c); err != nil {
+		return usageErr(err)
+	}
+	lister, cleanup, err := clusterFor(ctx, c, log)
+	if err != nil {
+		return cli.Exit(err.Error(), exitJobFailed)
+	}
+	defer cleanup()
+	sum, err := job.Run(ctx, lister)
+	if err != nil {
 		return cli.Exit("job failed: "+err.Error(), exitJobFailed)
 	}
 	if quiet {
@@ -103,8 +103,8 @@ func runAction(c *cli.Context) error {
 	return nil
 }
 
-// clusterFor builds the registry --local, --zk or --workers names.
-func clusterFor(ctx context.Context, c *cli.Context, log interface{ Info(string, ...any) }) (registry.Lister, func(), error) {
+// oneCluster checks that exactly one of --local, --zk and --workers is set.
+func oneCluster(c *cli.Context) error {
 	n := 0
 	for _, f := range []string{"local", "zk", "workers"} {
 		if c.IsSet(f) {
@@ -112,8 +112,13 @@ func clusterFor(ctx context.Context, c *cli.Context, log interface{ Info(string,
 		}
 	}
 	if n != 1 {
-		return nil, nil, fmt.Errorf("say where the workers are with exactly one of --local N, --zk HOSTS or --workers ADDR,...")
+		return fmt.Errorf("say where the workers are with exactly one of --local N, --zk HOSTS or --workers ADDR,...")
 	}
+	return nil
+}
+
+// clusterFor builds the registry --local, --zk or --workers names.
+func clusterFor(ctx context.Context, c *cli.Context, log *slog.Logger) (registry.Lister, func(), error) {
 	switch {
 	case c.IsSet("local"):
 		var args []string

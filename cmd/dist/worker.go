@@ -30,7 +30,7 @@ dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist ru
 			&cli.StringFlag{Name: "id", EnvVars: []string{"DIST_WORKER_ID"}, Usage: "worker id (default: host-port-random)"},
 			&cli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, EnvVars: []string{"DIST_SHUTDOWN_TIMEOUT"}, Usage: "how long shutdown may take"},
 			secretFlag(),
-		}, logFlags()...),
+		}, logFlags("info")...),
 		Action: workerAction,
 	}
 }

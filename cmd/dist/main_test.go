@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/distmr/dist/internal/testenv"
+)
+
+// env builds dist and the example apps once for every test in this package.
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	var err error
+	env, err = testenv.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	env.Close()
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// dist runs the dist binary with args and returns what it printed and its
+// exit status.
+func dist(t *testing.T, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, env.Dist(t), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("dist %v: %v", args, err)
+	}
+	return r
+}
+
+// mustRun runs dist and fails the test unless it exits 0.
+func mustRun(t *testing.T, args ...string) result {
+	t.Helper()
+	r := dist(t, args...)
+	if r.code != 0 {
+		t.Fatalf("dist %v exited %d\nstdout:\n%s\nstderr:\n%s", args, r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// assertCommitted checks the output layout of a successful job: parts
+// part-00000..part-(n-1), _SUCCESS, no _temporary.
+func assertCommitted(t *testing.T, dir string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("part-%05d", i))); err != nil {
+			t.Fatalf("missing part %d: %v", i, err)
+		}
+	}
+	parts, _ := filepath.Glob(filepath.Join(dir, "part-*"))
+	if len(parts) != n {
+		t.Fatalf("%d part files, want %d", len(parts), n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "_SUCCESS")); err != nil {
+		t.Fatalf("no _SUCCESS: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "_temporary")); !os.IsNotExist(err) {
+		t.Fatalf("_temporary left behind (err %v)", err)
+	}
+}
+
+// assertNothingCommitted checks a failed job left no _SUCCESS and no parts.
+func assertNothingCommitted(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "_SUCCESS")); err == nil {
+		t.Fatal("a failed job wrote _SUCCESS")
+	}
+	if parts, _ := filepath.Glob(filepath.Join(dir, "part-*")); len(parts) > 0 {
+		t.Fatalf("a failed job left %v", parts)
+	}
+}

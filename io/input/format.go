@@ -1,0 +1,98 @@
+package input
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Default is the format used when none is named.
+const Default = "text"
+
+// DefaultMaxLine bounds one line of text or kv input: 64 MiB.
+const DefaultMaxLine = 64 << 20
+
+// Split is the piece of input one map task reads.
+type Split struct {
+	// Path is where the split's bytes are: the file the worker staged.
+	Path string
+	// Name is the input path as the user named it; wholefile keys use it
+	// and errors mention it.
+	Name string
+	// Offset is the position of the split's first byte in the original
+	// file; text keys count from it.
+	Offset int64
+	// Length is the number of bytes in the split. The file at Path must
+	// have exactly this size; zero means "whatever the file holds".
+	Length int64
+}
+
+// Reader yields the records of one split.
+type Reader interface {
+	// Next returns the next record, or io.EOF after the last one.
+	Next() (key, value string, err error)
+	// Close releases the file.
+	Close() error
+}
+
+// Format opens splits of one kind of input.
+type Format interface {
+	Open(s Split) (Reader, error)
+}
+
+// Formats maps format names to formats.
+type Formats map[string]Format
+
+// Defaults returns a new map holding the standard formats: text,
+// wholefile and kv, each with its default limits.
+func Defaults() Formats {
+	return Formats{
+		"text":      Text{},
+		"wholefile": WholeFile{},
+		"kv":        KV{},
+	}
+}
+
+// Lookup returns the format called name; the empty name means Default.
+// An unknown name gives an error listing the known ones.
+func (fs Formats) Lookup(name string) (Format, error) {
+	if name == "" {
+		name = Default
+	}
+	if f := fs[name]; f != nil {
+		return f, nil
+	}
+	return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownFormat, name, strings.Join(fs.Names(), ", "))
+}
+
+// Names returns the names of the formats, sorted.
+func (fs Formats) Names() []string {
+	names := make([]string, 0, len(fs))
+	for name, f := range fs {
+		if f != nil {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// open opens the split's file and checks its size against Length.
+func open(s Split) (*os.File, int64, error) {
+	f, err := os.Open(s.Path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if s.Length != 0 && st.Size() != s.Length {
+		f.Close()
+		return nil, 0, fmt.Errorf("%w: %s holds %d bytes of %s but the split is %d bytes: the input was not staged completely",
+			ErrSplitSize, s.Path, st.Size(), s.Name, s.Length)
+	}
+	return f, st.Size(), nil
+}

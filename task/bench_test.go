@@ -1,0 +1,76 @@
+package task_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/tasktest"
+)
+
+// benchText makes n bytes of lines of words from a Zipf-like vocabulary.
+func benchText(n int) string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	zipf := rand.NewZipf(rng, 1.1, 1, 50000)
+	var b strings.Builder
+	for b.Len() < n {
+		for i := range 10 {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "w%d", zipf.Uint64())
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// BenchmarkMapSortSpill runs a word-count map over 4 MiB with a 512 KiB
+// sort buffer and 4 reduces: sorting, spilling and merging runs.
+func BenchmarkMapSortSpill(b *testing.B) {
+	for _, combine := range []bool{false, true} {
+		b.Run(fmt.Sprintf("combine=%v", combine), func(b *testing.B) {
+			text := benchText(4 << 20)
+			dir := mapTask(b, task.Config{Reduces: 4, SortBuffer: 512 << 10}, text)
+			app := wordCount(combine)
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := task.Run(app, dir); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkReduceMerge runs a word-count reduce over 16 map outputs.
+func BenchmarkReduceMerge(b *testing.B) {
+	const maps = 16
+	root := b.TempDir()
+	cfg := task.Config{Job: "bench", Task: "r-00000", Phase: task.PhaseReduce, Reduces: 1}
+	var bytes int64
+	for m := range maps {
+		dir := mapTask(b, task.Config{Index: m, Reduces: 1}, benchText(1<<20))
+		res, err := task.Run(wordCount(false), dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += res.Outputs[0].Size
+		cfg.Partitions = append(cfg.Partitions, filepath.Join(dir, task.OutDir, task.MapPartName(0)))
+	}
+	dir := tasktest.TaskDir(b, root, cfg, nil)
+	app := wordCount(false)
+	b.SetBytes(bytes)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := task.Run(app, dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

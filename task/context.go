@@ -1,0 +1,98 @@
+package task
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Context is what a running task knows about itself. Map, Reduce,
+// Combine, Setup and Cleanup receive the same Context for the whole task.
+type Context struct {
+	cfg *Config
+
+	mu       sync.Mutex
+	counters map[string]*Counter
+	state    any
+}
+
+func newContext(cfg *Config) *Context {
+	return &Context{cfg: cfg, counters: make(map[string]*Counter)}
+}
+
+// Param returns the value of a job parameter (`dist run --param k=v`), or
+// "" if the job has none by that name.
+func (c *Context) Param(name string) string { return c.cfg.Params[name] }
+
+// InputFile returns the input path the current map task reads, exactly as
+// `dist run` named it after glob expansion; "" in a reduce task.
+func (c *Context) InputFile() string { return c.cfg.Split.Name }
+
+// JobID returns the job's id.
+func (c *Context) JobID() string { return c.cfg.Job }
+
+// TaskID returns the task's id, such as "m-00003" or "r-00000".
+func (c *Context) TaskID() string { return c.cfg.Task }
+
+// Attempt returns the attempt number: 0 for the first try, 1 for the
+// first retry, and so on.
+func (c *Context) Attempt() int { return c.cfg.Attempt }
+
+// Phase returns PhaseMap or PhaseReduce.
+func (c *Context) Phase() Phase { return c.cfg.Phase }
+
+// Index returns the map number of a map task, or the partition number of
+// a reduce task.
+func (c *Context) Index() int { return c.cfg.Index }
+
+// Reduces returns the number of reduce partitions; 0 in a map-only job.
+func (c *Context) Reduces() int { return c.cfg.Reduces }
+
+// Counter returns the counter called name, creating it at zero. Counters
+// land in the task's Result and are summed over the job. It is safe to
+// use from several goroutines.
+func (c *Context) Counter(name string) *Counter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctr := c.counters[name]
+	if ctr == nil {
+		ctr = new(Counter)
+		c.counters[name] = ctr
+	}
+	return ctr
+}
+
+// SetState keeps a value for the rest of the task, such as a compiled
+// pattern Setup prepared for Map. Use it instead of package variables: a
+// plugin host runs many tasks in one process.
+func (c *Context) SetState(v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.state = v
+}
+
+// State returns the value given to SetState, or nil.
+func (c *Context) State() any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// snapshot returns the current value of every counter.
+func (c *Context) snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.counters))
+	for name, ctr := range c.counters {
+		out[name] = ctr.Value()
+	}
+	return out
+}
+
+// Counter is a named count that a task reports in its Result.
+type Counter struct{ n atomic.Int64 }
+
+// Add adds n (which may be negative) to the counter.
+func (c *Counter) Add(n int64) { c.n.Add(n) }
+
+// Value returns the counter's current value.
+func (c *Counter) Value() int64 { return c.n.Load() }

@@ -1,0 +1,71 @@
+// Package task is the runtime linked into every program dist ships: the
+// App a user writes, Main that drives it inside a worker's task
+// directory, and the map-side sort and reduce-side merge between them.
+//
+// # Writing an app
+//
+// An app is a main package that declares its App and hands it to Main:
+//
+//	var App = task.App{
+//		Map: func(ctx *task.Context, key, line string, emit task.Emit) error {
+//			for _, w := range strings.Fields(line) {
+//				emit(w, "1")
+//			}
+//			return nil
+//		},
+//		Reduce: func(ctx *task.Context, word string, counts task.Values, emit task.Emit) error {
+//			n := 0
+//			for range counts {
+//				n++
+//			}
+//			emit(word, strconv.Itoa(n))
+//			return nil
+//		},
+//	}
+//
+//	func main() { task.Main(App) }
+//
+// Declaring App as a variable lets the same source build as a plugin,
+// which exports the symbol App. Keep per-task state in the Context
+// (Context.SetState), not in package variables: a plugin host runs many
+// tasks in one process.
+//
+// # Running
+//
+// A worker writes the task's Config to task.msgpack in a fresh task
+// directory, stages the input under in/, and starts the program with
+// DIST_TASK_DIR pointing there. Main calls Run, which resolves the input
+// and output formats by name, calls Setup, runs the map or reduce phase,
+// calls Cleanup, and writes result.msgpack: the status, counters, and
+// each output file under out/ with its size, record count and CRC-32C.
+// Run never exits the process, so a plugin host calls it directly.
+//
+// # Map side
+//
+// The input format turns the split into records for Map. In a map-only
+// job (Reduces == 0) emitted records go through the output format to
+// out/part-NNNNN. Otherwise each record goes to partition
+// Partition(key, R) in a sort buffer of Config.SortBuffer bytes. A full
+// buffer is sorted by partition and key, combined if the app has a
+// Combine, and spilled to disk as a run; at the end the runs are merged
+// (in passes of at most 64, combining again) into out/map-NNNNN, one
+// sorted recordio file per partition, empty partitions included. Memory
+// stays near SortBuffer whatever the input size.
+//
+// # Reduce side
+//
+// A reduce task's Config.Partitions are the map output files of its
+// partition. They are merged with a heap, checking their order, and
+// Reduce is called once per distinct key in byte order with a Values
+// iterator that streams the key's values from the merge. Output goes
+// through the output format to out/part-NNNNN.
+//
+// # Failures
+//
+// An error from any App function, a failed read or write (close and
+// flush errors included), an unknown format name or a bad config fails
+// the task: result.msgpack says "failed" with the error, and Main prints
+// one line such as "dist task m-00003: map: open input ...: ..." and exits
+// 1. A panic in the app is recovered by Run; Main prints it with its stack
+// and exits 2. The worker retries failed attempts elsewhere.
+package task

@@ -1,0 +1,40 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Main is the main function of a dist program: it runs the task in
+// $DIST_TASK_DIR with app and exits with status 0 if the task succeeded,
+// 1 if it failed (after one line on stderr naming the task and cause), or
+// 2 if the app panicked (after the panic and its stack) or the program was
+// started by hand rather than by a dist worker.
+func Main(app App) {
+	if code := mainStatus(app, os.Getenv, os.Stderr); code != 0 {
+		os.Exit(code)
+	}
+}
+
+func mainStatus(app App, getenv func(string) string, stderr io.Writer) int {
+	dir := getenv(EnvTaskDir)
+	if dir == "" {
+		prog := filepath.Base(os.Args[0])
+		fmt.Fprintf(stderr, "%s is a dist task and must be run with `dist run --app PATH ...` (%s is not set)\n", prog, EnvTaskDir)
+		return 2
+	}
+	_, err := Run(app, dir)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, err)
+	var p *PanicError
+	if errors.As(err, &p) {
+		fmt.Fprintf(stderr, "\n%s", p.Stack)
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,95 @@
+package task
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/distmr/dist/io/input"
+)
+
+// collector receives a map task's output.
+type collector interface {
+	emit(key, value string)
+	// err reports the first failure of emit; the task stops on it.
+	err() error
+	// finish writes what is left and describes the output files.
+	finish() ([]OutputFile, error)
+	// abort releases what finish would have, after a failure.
+	abort()
+}
+
+// runMap feeds the split's records to Map.
+func (r *runner) runMap() ([]OutputFile, error) {
+	s := r.cfg.Split
+	split := input.Split{Path: r.path(s.File), Name: s.Name, Offset: s.Offset, Length: s.Length}
+	in, err := r.inFmt.Open(split)
+	if err != nil {
+		return nil, fmt.Errorf("open input %s: %w", s.Name, err)
+	}
+	defer in.Close() // read-only: a close error loses nothing
+	if st, err := os.Stat(split.Path); err == nil {
+		r.inBytes.Add(st.Size())
+	}
+
+	col, err := r.collector()
+	if err != nil {
+		return nil, err
+	}
+	defer col.abort()
+	mapFn := r.app.Map
+	if mapFn == nil {
+		mapFn = identityMap
+	}
+	for {
+		key, value, err := in.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read input: %w", err)
+		}
+		r.inRecords.Add(1)
+		if err := mapFn(r.ctx, key, value, col.emit); err != nil {
+			return nil, fmt.Errorf("%s record %q: %w", s.Name, clip(key), err)
+		}
+		if err := col.err(); err != nil {
+			return nil, err
+		}
+	}
+	return col.finish()
+}
+
+// collector picks where map output goes: straight to the job output in a
+// map-only job, else through the sort buffer to the partition files.
+func (r *runner) collector() (collector, error) {
+	if r.cfg.Reduces == 0 {
+		name := PartName(r.cfg.Index)
+		out, err := newSink(r.outPath(name), name, r.cfg.Index, r.outFmt)
+		if err != nil {
+			return nil, fmt.Errorf("create output: %w", err)
+		}
+		return &directOutput{r: r, out: out}, nil
+	}
+	return newMapOutput(r), nil
+}
+
+// directOutput is the collector of a map-only task.
+type directOutput struct {
+	r   *runner
+	out *sink
+}
+
+func (d *directOutput) emit(key, value string) { d.out.emit(key, value) }
+func (d *directOutput) err() error             { return d.out.err }
+func (d *directOutput) abort()                 { d.out.abort() }
+
+func (d *directOutput) finish() ([]OutputFile, error) {
+	f, err := d.out.close()
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", d.out.file.Name, err)
+	}
+	d.r.outRecords.Add(f.Records)
+	d.r.outBytes.Add(f.Size)
+	return []OutputFile{f}, nil
+}

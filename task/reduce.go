@@ -1,0 +1,66 @@
+package task
+
+import (
+	"fmt"
+	"os"
+)
+
+// runReduce merges the map outputs of this partition and calls Reduce
+// once per key.
+func (r *runner) runReduce() ([]OutputFile, error) {
+	runs := make([]run, 0, len(r.cfg.Partitions))
+	for _, p := range r.cfg.Partitions {
+		path := r.path(p)
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("map output: %w", err)
+		}
+		r.inBytes.Add(st.Size())
+		runs = append(runs, run{path: path, offs: []int64{0, st.Size()}, external: true})
+	}
+	runs, err := r.mergePasses(runs, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	set, err := openRuns(runs)
+	if err != nil {
+		return nil, fmt.Errorf("map output: %w", err)
+	}
+	defer set.close()
+
+	name := PartName(r.cfg.Index)
+	out, err := newSink(r.outPath(name), name, r.cfg.Index, r.outFmt)
+	if err != nil {
+		return nil, fmt.Errorf("create output: %w", err)
+	}
+	defer out.abort()
+	reduce := r.app.Reduce
+	if reduce == nil {
+		reduce = identityReduce
+	}
+	merged := set.merge(0)
+	err = eachGroup(merged, func(key string, values Values) error {
+		r.groups.Add(1)
+		if err := reduce(r.ctx, key, values, out.emit); err != nil {
+			return fmt.Errorf("key %q: %w", clip(key), err)
+		}
+		if out.err != nil {
+			return fmt.Errorf("write %s: %w", name, out.err)
+		}
+		return nil
+	})
+	r.inRecords.Add(merged.n)
+	if err != nil {
+		return nil, err
+	}
+	f, err := out.close()
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := removeTemps(runs); err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	r.outRecords.Add(f.Records)
+	r.outBytes.Add(f.Size)
+	return []OutputFile{f}, nil
+}

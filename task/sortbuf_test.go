@@ -1,0 +1,116 @@
+package task
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"testing"
+)
+
+func TestSortBufferOrder(t *testing.T) {
+	b := newSortBuffer(1 << 20)
+	in := [][3]string{
+		{"1", "b", "first b"}, {"0", "z", "z"}, {"1", "a", "a"}, {"1", "b", "second b"},
+		{"2", "", "empty key"}, {"0", "y", "y"}, {"1", "b", "third b"},
+	}
+	for _, r := range in {
+		b.add(int(r[0][0]-'0'), r[1], r[2])
+	}
+	b.sort(4)
+	var got []string
+	for p := range 4 {
+		s := b.partition(p)
+		for s.Next() {
+			got = append(got, fmt.Sprintf("%d/%s=%s", p, s.Key(), s.Value()))
+		}
+	}
+	want := "0/y=y 0/z=z 1/a=a 1/b=first b 1/b=second b 1/b=third b 2/=empty key"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+func TestSortBufferBounded(t *testing.T) {
+	const limit = 4 << 10
+	b := newSortBuffer(limit)
+	spills := 0
+	for i := range 10000 {
+		b.add(0, fmt.Sprintf("key%05d", i), "1")
+		if b.full() {
+			if c := cap(b.data) + cap(b.recs)*recCost; c > 2*limit {
+				t.Fatalf("buffer capacity %d bytes for a %d-byte limit", c, limit)
+			}
+			b.reset()
+			spills++
+		}
+	}
+	if spills < 50 {
+		t.Fatalf("only %d spills of a 4 KiB buffer", spills)
+	}
+	// One record over the limit still fits, alone, and its memory is
+	// given back on reset.
+	b.add(0, "big", strings.Repeat("x", 3*limit))
+	if !b.full() {
+		t.Fatal("an oversized record did not fill the buffer")
+	}
+	b.reset()
+	if cap(b.data) > limit {
+		t.Fatalf("reset kept %d bytes", cap(b.data))
+	}
+}
+
+func TestSortBufferPrefixes(t *testing.T) {
+	keys := []string{"", "\x00", "a", "a\x00", "a\x00b", "abcdefgh", "abcdefgh\x00", "abcdefghi", "abcdefgi", "b", "\xff"}
+	b := newSortBuffer(1 << 20)
+	for i := len(keys) - 1; i >= 0; i-- {
+		b.add(0, keys[i], "")
+	}
+	b.sort(1)
+	s := b.partition(0)
+	for i := 0; s.Next(); i++ {
+		if string(s.Key()) != keys[i] {
+			t.Fatalf("position %d: %q, want %q", i, s.Key(), keys[i])
+		}
+	}
+}
+
+func TestEachGroup(t *testing.T) {
+	b := newSortBuffer(1 << 20)
+	for _, kv := range []string{"a=1", "b=1", "b=2", "b=3", "c=1", "d=1", "d=2"} {
+		k, v, _ := strings.Cut(kv, "=")
+		b.add(0, k, v)
+	}
+	b.sort(1)
+	var got []string
+	err := eachGroup(b.partition(0), func(key string, values Values) error {
+		for v := range values {
+			got = append(got, key+v)
+			if key == "b" || key == "d" {
+				break // read one value only
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "a1 b1 c1 d1" {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestHashPartition(t *testing.T) {
+	for _, key := range []string{"", "a", "the", "\xff\x00 binary", strings.Repeat("long", 100)} {
+		h := fnv.New32a()
+		h.Write([]byte(key))
+		for _, n := range []int{1, 3, 7, 1000} {
+			if got, want := HashPartition(key, n), int(h.Sum32()%uint32(n)); got != want {
+				t.Errorf("HashPartition(%q, %d) = %d, want FNV-1a mod n = %d", key, n, got, want)
+			}
+		}
+	}
+	// Pinned values: a change here breaks jobs that mix dist versions.
+	if HashPartition("hello", 10) != 3 || HashPartition("world", 10) != 7 {
+		t.Errorf("HashPartition changed: hello→%d world→%d", HashPartition("hello", 10), HashPartition("world", 10))
+	}
+}

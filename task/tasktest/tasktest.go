@@ -1,0 +1,220 @@
+// Package tasktest runs a task.App over local files in-process, the way
+// a dist job would run it on workers: one map task per split, the
+// shuffle, one reduce task per partition. App tests use it to check an
+// app end to end without a cluster.
+package tasktest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/distmr/dist/task"
+)
+
+// Job describes a job to run.
+type Job struct {
+	// Inputs are the input files; each is named in its splits (and in
+	// Context.InputFile) exactly as given here.
+	Inputs []string
+	// Reduces is the number of reduce partitions; 0 makes a map-only job.
+	Reduces int
+	// SplitSize cuts inputs into splits of about this many bytes, at line
+	// ends; 0 means one split per input file.
+	SplitSize int64
+	// SortBuffer is each map task's Config.SortBuffer; 0 means the default.
+	SortBuffer int64
+	// InputFormat and OutputFormat name the formats; "" means "text".
+	InputFormat  string
+	OutputFormat string
+	// Params are the job parameters.
+	Params map[string]string
+}
+
+// Output is what a job produced.
+type Output struct {
+	// Parts holds the contents of part-00000, part-00001, ... in order:
+	// one per reduce, or one per map in a map-only job.
+	Parts []string
+	// Maps and Reduces are the results of the tasks, in task order.
+	Maps    []*task.Result
+	Reduces []*task.Result
+	// MapDirs and ReduceDirs are the task directories, in task order.
+	MapDirs    []string
+	ReduceDirs []string
+}
+
+// Lines returns the lines of all parts, in part order.
+func (o *Output) Lines() []string {
+	var lines []string
+	for _, p := range o.Parts {
+		lines = append(lines, strings.Split(strings.TrimSuffix(p, "\n"), "\n")...)
+		if p == "" {
+			lines = lines[:len(lines)-1]
+		}
+	}
+	return lines
+}
+
+// Counter sums a counter over every task of the job.
+func (o *Output) Counter(name string) int64 {
+	var n int64
+	for _, r := range append(append([]*task.Result{}, o.Maps...), o.Reduces...) {
+		n += r.Counters[name]
+	}
+	return n
+}
+
+// Run runs job with app in task directories under tb.TempDir and fails
+// the test if a task fails.
+func Run(tb testing.TB, app task.App, job Job) *Output {
+	tb.Helper()
+	root := tb.TempDir()
+	out := &Output{}
+	var mapDirs []string
+	for _, in := range job.Inputs {
+		splits, err := cut(in, job.SplitSize)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, sp := range splits {
+			i := len(mapDirs)
+			cfg := task.Config{
+				Job: "test", Task: task.TaskID(task.PhaseMap, i), Phase: task.PhaseMap, Index: i,
+				Reduces: job.Reduces, InputFormat: job.InputFormat, OutputFormat: job.OutputFormat,
+				Params: job.Params, SortBuffer: job.SortBuffer,
+				Split: task.Split{File: task.SplitFile, Name: in, Offset: sp.offset, Length: int64(len(sp.data))},
+			}
+			mapDirs = append(mapDirs, TaskDir(tb, root, cfg, map[string][]byte{task.SplitFile: sp.data}))
+		}
+	}
+	out.MapDirs = mapDirs
+	out.Maps = runTasks(tb, app, mapDirs)
+	if job.Reduces == 0 {
+		for i, dir := range out.MapDirs {
+			out.Parts = append(out.Parts, readFile(tb, filepath.Join(dir, task.OutDir, task.PartName(i))))
+		}
+		return out
+	}
+	for p := range job.Reduces {
+		cfg := task.Config{
+			Job: "test", Task: task.TaskID(task.PhaseReduce, p), Phase: task.PhaseReduce, Index: p,
+			Reduces: job.Reduces, OutputFormat: job.OutputFormat, Params: job.Params,
+		}
+		for _, m := range out.MapDirs {
+			cfg.Partitions = append(cfg.Partitions, filepath.Join(m, task.OutDir, task.MapPartName(p)))
+		}
+		out.ReduceDirs = append(out.ReduceDirs, TaskDir(tb, root, cfg, nil))
+	}
+	out.Reduces = runTasks(tb, app, out.ReduceDirs)
+	for p, dir := range out.ReduceDirs {
+		out.Parts = append(out.Parts, readFile(tb, filepath.Join(dir, task.OutDir, task.PartName(p))))
+	}
+	return out
+}
+
+// TaskDir makes the task directory root/<cfg.Task> holding task.msgpack
+// and files (paths relative to the task directory), as a worker would.
+func TaskDir(tb testing.TB, root string, cfg task.Config, files map[string][]byte) string {
+	tb.Helper()
+	dir := filepath.Join(root, cfg.Task)
+	if err := os.MkdirAll(filepath.Join(dir, task.InDir), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := task.WriteFile(filepath.Join(dir, task.ConfigFile), &cfg); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+// runTasks runs the tasks in dirs, several at a time as workers would,
+// and fails the test if any fails.
+func runTasks(tb testing.TB, app task.App, dirs []string) []*task.Result {
+	tb.Helper()
+	results := make([]*task.Result, len(dirs))
+	errs := make([]error, len(dirs))
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, dir := range dirs {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			results[i], errs[i] = runTask(app, dir)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		tb.Fatal(err)
+	}
+	return results
+}
+
+// runTask runs one task and checks that result.msgpack agrees with Run.
+func runTask(app task.App, dir string) (*task.Result, error) {
+	res, err := task.Run(app, dir)
+	if err != nil {
+		return nil, fmt.Errorf("task in %s failed: %w", dir, err)
+	}
+	onDisk, err := task.ReadResult(filepath.Join(dir, task.ResultFile))
+	if err != nil {
+		return nil, err
+	}
+	if onDisk.Status != task.StatusOK || len(onDisk.Outputs) != len(res.Outputs) {
+		return nil, fmt.Errorf("result.msgpack in %s disagrees with Run: %+v vs %+v", dir, onDisk, res)
+	}
+	return res, nil
+}
+
+type split struct {
+	offset int64
+	data   []byte
+}
+
+// cut reads a file and cuts it into splits of at least size bytes, each
+// ending at a line end (or the end of the file), as a client would.
+func cut(path string, size int64) ([]split, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if size <= 0 {
+		return []split{{0, data}}, nil
+	}
+	var splits []split
+	for off := 0; off < len(data); {
+		end := len(data)
+		if off+int(size) < len(data) {
+			if nl := bytes.IndexByte(data[off+int(size)-1:], '\n'); nl >= 0 {
+				end = off + int(size) + nl
+			}
+		}
+		splits = append(splits, split{int64(off), data[off:end]})
+		off = end
+	}
+	if len(splits) == 0 {
+		splits = []split{{0, data}} // an empty file is one empty split
+	}
+	return splits, nil
+}
+
+func readFile(tb testing.TB, path string) string {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(data)
+}
