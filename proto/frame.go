@@ -48,7 +48,7 @@ func ReadFrame(r io.Reader, limit int, v any) error {
 		}
 		return err
 	}
-	if err := msgpack.Unmarshal(b, v); err != nil {
+	if err := Unmarshal(b, v); err != nil {
 		return fmt.Errorf("malformed %T: %w", v, err)
 	}
 	return nil

@@ -52,10 +52,30 @@ func Accept(ctx context.Context, conn net.Conn, o Options, workerID string) (*Se
 	stop()
 	st.Close()
 	if err != nil {
-		ys.Close()
+		linger(ctx, ys)
 		return nil, fmt.Errorf("handshake with %s: %w", remote, err)
 	}
 	return &ServerSession{Remote: remote, ys: ys}, nil
+}
+
+// handshakeLinger bounds how long a refused peer is given to read the
+// refusal and hang up.
+const handshakeLinger = 2 * time.Second
+
+// linger closes a session after a refused handshake once the peer has hung
+// up, or handshakeLinger has passed, or ctx ends. Closing at once would
+// race the refusal (Welcome or Ready with an error) still on its way: a
+// close with unread input resets the connection, and the peer would see
+// "connection reset" instead of the reason.
+func linger(ctx context.Context, ys *yamux.Session) {
+	t := time.NewTimer(handshakeLinger)
+	defer t.Stop()
+	select {
+	case <-ys.CloseChan():
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	ys.Close()
 }
 
 // AcceptStream waits for the next call stream. The caller reads its

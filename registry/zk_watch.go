@@ -1,0 +1,204 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// fetchParallel bounds the node reads in flight during one listing.
+const fetchParallel = 16
+
+// Workers lists <root>/workers and decodes each node, sorted by ID. A
+// node deleted between the listing and its read is left out; a malformed
+// node is left out with a warning in the log. No workers node yet means
+// no workers. Connection losses are retried until ctx ends.
+func (z *ZK) Workers(ctx context.Context) ([]WorkerInfo, error) {
+	dir := z.spec.WorkersPath()
+	var names []string
+	err := z.read(ctx, func() error {
+		var err error
+		names, _, err = z.conn.Children(dir)
+		return err
+	})
+	if errors.Is(err, zk.ErrNoNode) {
+		return []WorkerInfo{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing workers under %s: %w", dir, err)
+	}
+	ws, err := z.fetch(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("listing workers under %s: %w", dir, err)
+	}
+	return ws, nil
+}
+
+// Watch sends the full set of workers, sorted by ID, every time it
+// changes, starting with the current set. A receiver that falls behind
+// gets the newest set, not every intermediate one. Through a connection
+// loss the last set stands; on reconnect Watch lists again and sends the
+// set if it changed. The channel closes when ctx ends or on Close.
+// Watch lists once before it returns, so a listing error is reported
+// here; without a connection it waits for one until ctx ends.
+func (z *ZK) Watch(ctx context.Context) (<-chan []WorkerInfo, error) {
+	_, gen, _ := z.sess.get()
+	set, ev, err := z.listWatch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("watching workers under %s: %w", z.spec.WorkersPath(), err)
+	}
+	if err := z.enter(); err != nil {
+		return nil, err
+	}
+	out := make(chan []WorkerInfo)
+	go z.watchLoop(ctx, out, set, ev, gen)
+	return out, nil
+}
+
+// watchLoop lists again on every watch event and every new connection,
+// and offers the newest set to out until it is taken.
+func (z *ZK) watchLoop(ctx context.Context, out chan<- []WorkerInfo, last []WorkerInfo, ev <-chan zk.Event, gen uint64) {
+	defer z.wg.Done()
+	defer close(out)
+	msg, pending := cloneWorkers(last), true
+	_, _, changed := z.sess.get()
+	for {
+		var send chan<- []WorkerInfo
+		if pending {
+			send = out
+		}
+		relist := false
+		select {
+		case send <- msg:
+			pending = false
+		case <-ev:
+			relist = true
+		case <-changed:
+			var state zk.State
+			var g uint64
+			state, g, changed = z.sess.get()
+			if state == zk.StateHasSession && g != gen {
+				gen, relist = g, true
+			}
+		case <-ctx.Done():
+			return
+		case <-z.done:
+			return
+		}
+		for relist {
+			set, nev, err := z.listWatch(ctx)
+			if err == nil {
+				ev, relist = nev, false
+				if !sameWorkers(set, last) {
+					last, msg, pending = set, cloneWorkers(set), true
+				}
+				break
+			}
+			if stopped(err) {
+				return
+			}
+			z.log.Warn("listing workers failed; retrying", "dir", z.spec.WorkersPath(), "err", err)
+			if z.pause(ctx, republishPause) != nil {
+				return
+			}
+		}
+	}
+}
+
+// listWatch lists the workers and leaves a watch that fires on the next
+// change: a child watch on the workers node, or, while that node does not
+// exist, an exists watch for its creation.
+func (z *ZK) listWatch(ctx context.Context) ([]WorkerInfo, <-chan zk.Event, error) {
+	dir := z.spec.WorkersPath()
+	for {
+		var (
+			names []string
+			ev    <-chan zk.Event
+		)
+		err := z.read(ctx, func() error {
+			var err error
+			names, _, ev, err = z.conn.ChildrenW(dir)
+			return err
+		})
+		if errors.Is(err, zk.ErrNoNode) {
+			var exists bool
+			err = z.read(ctx, func() error {
+				var err error
+				exists, _, ev, err = z.conn.ExistsW(dir)
+				return err
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			if exists {
+				continue // created meanwhile: list it
+			}
+			return []WorkerInfo{}, ev, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		set, err := z.fetch(ctx, names)
+		return set, ev, err
+	}
+}
+
+// fetch reads and decodes the nodes names under the workers node,
+// fetchParallel at a time, and returns them sorted by ID.
+func (z *ZK) fetch(ctx context.Context, names []string) ([]WorkerInfo, error) {
+	dir := z.spec.WorkersPath()
+	found := make([]*WorkerInfo, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, fetchParallel)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			node := dir + "/" + name
+			var data []byte
+			err := z.read(ctx, func() error {
+				var err error
+				data, _, err = z.conn.Get(node)
+				return err
+			})
+			if errors.Is(err, zk.ErrNoNode) {
+				return // left between the listing and the read
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("reading %s: %w", node, err)
+				return
+			}
+			info, err := DecodeWorkerInfo(name, data)
+			if err != nil {
+				z.log.Warn("skipping malformed worker node", "node", node, "err", err)
+				return
+			}
+			found[i] = &info
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]WorkerInfo, 0, len(names))
+	for _, w := range found {
+		if w != nil {
+			out = append(out, *w)
+		}
+	}
+	sortWorkers(out)
+	return out, nil
+}

@@ -1,0 +1,136 @@
+package worker
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task"
+)
+
+// Defaults applied to zero fields.
+const (
+	DefaultMaxArtifact   = 1 << 30
+	DefaultMaxInput      = 1 << 30
+	DefaultKillGrace     = 5 * time.Second
+	DefaultFetchParallel = 5
+)
+
+// Config configures a Worker. The zero value of every field except Dir is
+// usable; DefaultConfig spells the defaults out.
+type Config struct {
+	// Listen is the TCP address to listen on, e.g. "127.0.0.1:0" or
+	// ":7070". Required.
+	Listen string
+	// Advertise is the address published in the registry and in Info.
+	// "" means the real listen address (with port 0, the port the kernel
+	// chose; with an unspecified host such as ":7070", the host name).
+	Advertise string
+	// ID names the worker in the registry. "" means one is generated at
+	// Start: "<hostname>-<port>-<4 random hex digits>". It must be a safe
+	// name (task.ValidName).
+	ID string
+	// Slots is how many task attempts may run at once (staging included);
+	// a Launch beyond it is refused with a retryable "busy". 0 means
+	// runtime.NumCPU().
+	Slots int
+	// Dir is the work directory: <Dir>/cache holds artifacts by sha256,
+	// <Dir>/tasks/<job>/<task>-<attempt>/ each attempt's files. Required.
+	// Start removes what a previous run left under <Dir>/tasks.
+	Dir string
+	// Secret is the shared cluster secret for the handshake; nil means no
+	// authentication (the worker is flagged "insecure").
+	Secret []byte
+	// TLS, when non-nil, is the server config every accepted connection is
+	// wrapped in. nil means plain TCP.
+	TLS *tls.Config
+	// TLSClient is the client config for fetching map outputs from peer
+	// workers. nil means plain TCP; it must be set when TLS is.
+	TLSClient *tls.Config
+	// KeepAlive is the yamux ping interval for sessions; 0 means 10s.
+	KeepAlive time.Duration
+	// MaxArtifact bounds an uploaded artifact in bytes; 0 means 1 GiB.
+	MaxArtifact int64
+	// MaxInput bounds one input split (PutInput) in bytes; 0 means 1 GiB.
+	MaxInput int64
+	// KillGrace is how long a killed attempt's process group has between
+	// SIGTERM and SIGKILL; 0 means 5s.
+	KillGrace time.Duration
+	// FetchParallel bounds concurrent map output fetches per reduce
+	// attempt; 0 means 5.
+	FetchParallel int
+	// Registrar, when non-nil, is told about the worker once it listens
+	// and told to forget it first thing at Shutdown. nil means the worker
+	// is not registered (static or local use).
+	Registrar registry.Registrar
+	// Logger receives the worker's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with every default spelled out. Dir is
+// left empty: the caller must choose one.
+func DefaultConfig() Config {
+	return Config{
+		Listen:        "127.0.0.1:0",
+		Slots:         runtime.NumCPU(),
+		KeepAlive:     10 * time.Second,
+		MaxArtifact:   DefaultMaxArtifact,
+		MaxInput:      DefaultMaxInput,
+		KillGrace:     DefaultKillGrace,
+		FetchParallel: DefaultFetchParallel,
+	}
+}
+
+// Validate reports the first field that cannot work, naming the fix.
+func (c *Config) Validate() error {
+	switch {
+	case c.Listen == "":
+		return fmt.Errorf("%w: no listen address: set --listen, e.g. 127.0.0.1:7070", ErrConfig)
+	case c.Dir == "":
+		return fmt.Errorf("%w: no work directory: set --dir", ErrConfig)
+	case c.ID != "" && !task.ValidName(c.ID):
+		return fmt.Errorf("%w: worker id %q is not a safe name: use 1-128 characters of [A-Za-z0-9._-]", ErrConfig, c.ID)
+	case c.Slots < 0:
+		return fmt.Errorf("%w: slots is %d: use 0 (one per CPU) or more", ErrConfig, c.Slots)
+	case c.MaxArtifact < 0, c.MaxInput < 0:
+		return fmt.Errorf("%w: negative size limit", ErrConfig)
+	case c.KillGrace < 0, c.KeepAlive < 0:
+		return fmt.Errorf("%w: negative duration", ErrConfig)
+	case c.FetchParallel < 0:
+		return fmt.Errorf("%w: fetch parallelism is %d: use 0 (default) or more", ErrConfig, c.FetchParallel)
+	case c.TLS != nil && c.TLSClient == nil:
+		return fmt.Errorf("%w: TLS is set but TLSClient is not: peer workers serving map outputs need a client config", ErrConfig)
+	}
+	return nil
+}
+
+// withDefaults returns c with every zero field replaced by its default.
+func (c Config) withDefaults() Config {
+	if c.Slots == 0 {
+		c.Slots = runtime.NumCPU()
+	}
+	if c.MaxArtifact == 0 {
+		c.MaxArtifact = DefaultMaxArtifact
+	}
+	if c.MaxInput == 0 {
+		c.MaxInput = DefaultMaxInput
+	}
+	if c.KillGrace == 0 {
+		c.KillGrace = DefaultKillGrace
+	}
+	if c.FetchParallel == 0 {
+		c.FetchParallel = DefaultFetchParallel
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if abs, err := filepath.Abs(c.Dir); err == nil {
+		c.Dir = abs
+	}
+	return c
+}

@@ -1,0 +1,43 @@
+// Package worker is the dist worker daemon: it accepts authenticated
+// sessions from clients and peer workers, caches artifacts, runs task
+// attempts as supervised subprocesses and serves their outputs.
+//
+// # Sessions and calls
+//
+// Each accepted connection is authenticated with proto.Accept in its own
+// goroutine; each call stream of a session is served in its own goroutine
+// and dispatched on its header's op (docs/PROTOCOL.md). Every name that
+// arrives from the wire is checked with task.ValidName before it touches
+// the file system, and a bad call gets a one-line bad_request reply while
+// the worker goes on serving.
+//
+// # Work directory
+//
+//	<Dir>/cache/<sha256>                 artifacts, renamed in only once verified
+//	<Dir>/tasks/<job>/<task>-<attempt>/  task.msgpack, in/, out/, tmp/,
+//	                                     stdout.log, stderr.log, result.msgpack
+//
+// # Attempts
+//
+// Launch takes one of Slots (or answers a retryable busy), stages inputs
+// (a reduce fetches its map outputs, FetchParallel at a time, from this
+// worker by path or from peers with FetchPartition, checking size and
+// CRC-32C), writes task.msgpack and starts the artifact in its own process
+// group with a scrubbed environment. Killing an attempt (its launch stream
+// closes, Kill, EndJob, its job's owner goes away, Shutdown) sends SIGTERM
+// to the group and SIGKILL after KillGrace. The slot is freed before the
+// final event is sent.
+//
+// # Jobs
+//
+// The sessions that stage input for a job or launch its attempts own it.
+// When the last owner's session closes, or EndJob arrives, the job's
+// attempts are killed and its task directory removed. Peer sessions that
+// only fetch never own a job.
+//
+// # Lifecycle
+//
+// Start listens, serves, then registers. Shutdown deregisters first, stops
+// accepting, kills attempts, closes sessions and waits for every goroutine
+// and child process the worker started.
+package worker

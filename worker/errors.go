@@ -1,0 +1,74 @@
+package worker
+
+import (
+	"errors"
+
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/task"
+)
+
+// Sentinel errors returned by the Worker API.
+var (
+	ErrConfig  = errors.New("bad worker config")
+	ErrStarted = errors.New("worker already started")
+	ErrClosed  = errors.New("worker is shut down")
+)
+
+// Why an attempt was killed; the cause picks the final event's error code.
+var (
+	errShuttingDown = errors.New("the worker is shutting down")
+	errStreamClosed = errors.New("the client closed the launch stream")
+	errKillCall     = errors.New("a Kill call named it")
+	errJobEnded     = errors.New("its job ended")
+)
+
+// badName is the reply to a name from the wire that is not task.ValidName.
+func badName(what, name string) *proto.Error {
+	return proto.Errorf(proto.CodeBadRequest,
+		"%s %q is not a safe name: use 1-128 characters of [A-Za-z0-9._-], not \".\" or \"..\"", what, name)
+}
+
+// checkName returns badName unless name is safe.
+func checkName(what, name string) error {
+	if !task.ValidName(name) {
+		return badName(what, name)
+	}
+	return nil
+}
+
+// checkRef checks an attempt reference from the wire and that it agrees
+// with the call header's job.
+func checkRef(h proto.Header, r proto.AttemptRef) error {
+	if err := checkName("job id", r.Job); err != nil {
+		return err
+	}
+	if err := checkName("task id", r.Task); err != nil {
+		return err
+	}
+	if r.Attempt < 0 {
+		return proto.Errorf(proto.CodeBadRequest, "attempt number %d of task %s is negative", r.Attempt, r.Task)
+	}
+	return checkHeaderJob(h, r.Job)
+}
+
+// checkHeaderJob refuses a call whose header names another job than its
+// request; an empty header job is accepted.
+func checkHeaderJob(h proto.Header, job string) error {
+	if h.Job != "" && h.Job != job {
+		return proto.Errorf(proto.CodeBadRequest, "%s call header names job %q but its request names job %q", h.Op, h.Job, job)
+	}
+	return nil
+}
+
+// shuttingDown is the reply to calls that arrive during Shutdown.
+func shuttingDown(id string) *proto.Error {
+	return proto.Retryablef(proto.CodeShuttingDown, "worker %s is shutting down: use another worker", id)
+}
+
+func notFound(format string, args ...any) *proto.Error {
+	return proto.Errorf(proto.CodeNotFound, format, args...)
+}
+
+func internal(format string, args ...any) *proto.Error {
+	return proto.Retryablef(proto.CodeInternal, format, args...)
+}

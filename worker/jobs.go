@@ -1,0 +1,105 @@
+package worker
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/distmr/dist/proto"
+)
+
+// A job lives on a worker while some session owns it: the sessions that
+// staged input for it or launched its attempts (its client). Peer workers
+// fetching map outputs never own a job. When the last owner's session
+// closes, or EndJob arrives, the job's attempts are killed and its task
+// directory removed.
+
+// jobDir is <Dir>/tasks/<job>.
+func (w *Worker) jobDir(job string) string {
+	return filepath.Join(w.cfg.Dir, "tasks", job)
+}
+
+// own makes s an owner of job. It fails once the worker is shutting down.
+func (w *Worker) own(s *session, job string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return shuttingDown(w.id)
+	}
+	w.ownLocked(s, job)
+	return nil
+}
+
+func (w *Worker) ownLocked(s *session, job string) {
+	owners := w.jobs[job]
+	if owners == nil {
+		owners = make(map[*session]struct{})
+		w.jobs[job] = owners
+	}
+	owners[s] = struct{}{}
+	s.jobs[job] = struct{}{}
+}
+
+// release drops every job s owns and ends those left without an owner.
+func (w *Worker) release(s *session) {
+	w.mu.Lock()
+	var orphans []string
+	for job := range s.jobs {
+		owners := w.jobs[job]
+		delete(owners, s)
+		if len(owners) == 0 {
+			delete(w.jobs, job)
+			orphans = append(orphans, job)
+		}
+	}
+	s.jobs = make(map[string]struct{})
+	w.mu.Unlock()
+	for _, job := range orphans {
+		s.log.Info("job owner gone: ending job", "job", job)
+		w.endJob(job, errJobEnded)
+	}
+}
+
+// endJob kills the job's attempts, waits for them to end, forgets them and
+// removes the job's task directory.
+func (w *Worker) endJob(job string, cause error) {
+	w.mu.Lock()
+	var attempts []*attempt
+	for k, a := range w.attempts {
+		if k.job == job {
+			attempts = append(attempts, a)
+			delete(w.attempts, k)
+		}
+	}
+	for s := range w.jobs[job] {
+		delete(s.jobs, job)
+	}
+	delete(w.jobs, job)
+	w.mu.Unlock()
+
+	for _, a := range attempts {
+		a.kill(cause)
+	}
+	for _, a := range attempts {
+		<-a.done // bounded: a killed process group is SIGKILLed after KillGrace
+	}
+	if err := os.RemoveAll(w.jobDir(job)); err != nil {
+		w.logger().Warn("remove job directory", "job", job, "err", err)
+	}
+}
+
+func (w *Worker) handleEndJob(st *yamux.Stream, h proto.Header) error {
+	var req proto.EndJobRequest
+	if err := proto.ReadRequest(st, &req); err != nil {
+		return err
+	}
+	if err := checkName("job id", req.Job); err != nil {
+		return err
+	}
+	if err := checkHeaderJob(h, req.Job); err != nil {
+		return err
+	}
+	w.endJob(req.Job, errJobEnded)
+	return proto.WriteFrame(st, &proto.Reply{})
+}

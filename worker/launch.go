@@ -1,0 +1,176 @@
+package worker
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/task"
+)
+
+// handleLaunch runs one attempt and streams its events. Refusals before
+// the attempt takes a slot are returned (and sent as a final event by
+// serveStream); after that the attempt's own final event is sent here.
+func (w *Worker) handleLaunch(s *session, st *yamux.Stream, h proto.Header) error {
+	var req proto.LaunchRequest
+	if err := proto.ReadRequest(st, &req); err != nil {
+		return err
+	}
+	if err := w.checkLaunch(h, &req); err != nil {
+		return err
+	}
+	c := &req.Config
+	a, err := w.admit(s, attemptKey{c.Job, c.Task, c.Attempt})
+	if err != nil {
+		return err
+	}
+	defer close(a.reported)
+	a.log.Info("launch", "phase", c.Phase, "artifact", req.Artifact.SHA256[:12], "fetch", len(req.Fetch))
+	stopWatch := w.watchStream(st, a)
+	defer stopWatch()
+
+	start := time.Now()
+	ev, res, ok := w.execute(a, st, &req)
+	w.finish(a, res, ok) // frees the slot before the tracker hears of it
+	if ev.Error != nil {
+		a.log.Info("attempt failed", "code", ev.Error.Code, "err", ev.Error.Message, "took", time.Since(start))
+	} else {
+		a.log.Info("attempt done", "took", time.Since(start))
+	}
+	if err := proto.WriteFrame(st, &ev); err != nil {
+		a.log.Info("final event not delivered", "err", err)
+	}
+	return nil
+}
+
+// checkLaunch refuses a launch request that cannot run here, before it
+// takes a slot. It sets the config's paths, which the worker chooses.
+func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
+	c := &req.Config
+	if err := checkName("job id", c.Job); err != nil {
+		return err
+	}
+	if err := checkName("task id", c.Task); err != nil {
+		return err
+	}
+	if err := checkHeaderJob(h, c.Job); err != nil {
+		return err
+	}
+	if err := checkSHA(req.Artifact.SHA256); err != nil {
+		return err
+	}
+	if _, _, err := w.program(req.Artifact); err != nil {
+		return err
+	}
+	if c.Phase == task.PhaseMap {
+		c.Split.File = task.SplitFile
+	}
+	c.Partitions = nil
+	if err := c.Validate(); err != nil {
+		return proto.Errorf(proto.CodeBadRequest, "%v", err)
+	}
+	if !w.cache.has(req.Artifact.SHA256) {
+		return artifactMissing(req.Artifact)
+	}
+	key := attemptKey{c.Job, c.Task, c.Attempt}
+	switch c.Phase {
+	case task.PhaseMap:
+		if len(req.Fetch) > 0 {
+			return proto.Errorf(proto.CodeBadRequest, "map %s lists %d map outputs to fetch: only reduces fetch", key, len(req.Fetch))
+		}
+		if _, err := os.Stat(filepath.Join(w.attemptDir(key), task.SplitFile)); err != nil {
+			return notFound("the input split of %s of job %s is not staged on worker %s: PutInput it first", key, c.Job, w.ID())
+		}
+	case task.PhaseReduce:
+		return w.checkFetch(req.Fetch)
+	}
+	return nil
+}
+
+// execute stages the attempt's inputs, runs it and returns its final
+// event. Events before the final one go to events as they happen.
+func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest) (proto.Event, *task.Result, bool) {
+	fail := func(e *proto.Error) (proto.Event, *task.Result, bool) {
+		if a.ctx.Err() != nil { // killed while staging: say so, not what broke
+			ev, _, _ := w.outcome(a, nil, nil)
+			return ev, nil, false
+		}
+		return proto.Event{Kind: proto.EventDone, Final: true, ExitCode: -1, Error: e}, nil, false
+	}
+	_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventStaging})
+
+	if err := prepareAttemptDir(a.dir); err != nil {
+		return fail(internal("task directory: %v", err))
+	}
+	cfg := req.Config
+	if cfg.Phase == task.PhaseReduce {
+		parts, err := w.stage(a, req.Fetch)
+		if err != nil {
+			return fail(proto.ToError(err))
+		}
+		cfg.Partitions = parts
+	}
+	if err := task.WriteFile(filepath.Join(a.dir, task.ConfigFile), &cfg); err != nil {
+		return fail(internal("write %s: %v", task.ConfigFile, err))
+	}
+	path, args, err := w.program(req.Artifact)
+	if err != nil {
+		return fail(proto.ToError(err))
+	}
+	state, err := w.runProcess(a, path, args, func() {
+		_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventRunning})
+	})
+	return w.outcome(a, state, err)
+}
+
+// watchStream kills the attempt when the client closes the launch stream
+// (or its session ends) before the final event. The returned stop ends the
+// watch and waits for it.
+func (w *Worker) watchStream(st *yamux.Stream, a *attempt) (stop func()) {
+	stopping := make(chan struct{})
+	done := make(chan struct{})
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer close(done)
+		buf := make([]byte, 512)
+		for {
+			if _, err := st.Read(buf); err != nil {
+				select {
+				case <-stopping:
+				default:
+					a.kill(errStreamClosed)
+				}
+				return
+			}
+		}
+	}()
+	return func() {
+		close(stopping)
+		_ = st.SetReadDeadline(time.Now()) // wakes the Read
+		<-done
+	}
+}
+
+func (w *Worker) handleKill(st *yamux.Stream, h proto.Header) error {
+	var req proto.KillRequest
+	if err := proto.ReadRequest(st, &req); err != nil {
+		return err
+	}
+	if err := checkRef(h, req.AttemptRef); err != nil {
+		return err
+	}
+	key := attemptKey{req.Job, req.Task, req.Attempt}
+	w.mu.Lock()
+	a := w.attempts[key]
+	w.mu.Unlock()
+	if a == nil {
+		return notFound("%s of job %s is not on worker %s", key, key.job, w.ID())
+	}
+	a.kill(errKillCall)
+	return proto.WriteFrame(st, &proto.Reply{})
+}

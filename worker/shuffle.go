@@ -1,0 +1,423 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/task"
+)
+
+// The shuffle: a finished map attempt's out/map-NNNNN files are served to
+// reduces (FetchPartition) and its out/ files to clients (FetchOutput); a
+// reduce attempt stages the map outputs it needs under in/, from this
+// worker by path or from peers over the network.
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// copyBuf is the buffer size for bulk copies.
+const copyBuf = 256 << 10
+
+// inName is where a reduce stages one map output: in/<task>-<attempt>.
+func inName(mo proto.MapOutput) string {
+	return filepath.Join(task.InDir, fmt.Sprintf("%s-%d", mo.Task, mo.Attempt))
+}
+
+// checkFetch refuses a malformed fetch list.
+func (w *Worker) checkFetch(fetch []proto.MapOutput) error {
+	self := w.ID()
+	seen := make(map[string]bool, len(fetch))
+	for _, mo := range fetch {
+		if err := checkName("map task id", mo.Task); err != nil {
+			return err
+		}
+		if err := checkName("worker id", mo.WorkerID); err != nil {
+			return err
+		}
+		if mo.Attempt < 0 || mo.Partition < 0 || mo.Size < 0 {
+			return proto.Errorf(proto.CodeBadRequest,
+				"map output of task %s has a negative attempt, partition or size", mo.Task)
+		}
+		if mo.WorkerID != self && mo.Addr == "" {
+			return proto.Errorf(proto.CodeBadRequest,
+				"map output of task %s is on worker %s but has no address", mo.Task, mo.WorkerID)
+		}
+		if n := inName(mo); seen[n] {
+			return proto.Errorf(proto.CodeBadRequest,
+				"map output of task %s attempt %d is listed twice", mo.Task, mo.Attempt)
+		} else {
+			seen[n] = true
+		}
+	}
+	return nil
+}
+
+// stage fetches every map output a reduce attempt needs, FetchParallel at
+// a time, and returns their paths relative to the attempt directory, in
+// the order of fetch. The first failure cancels the rest.
+func (w *Worker) stage(a *attempt, fetch []proto.MapOutput) ([]string, error) {
+	ctx, cancel := context.WithCancel(a.ctx)
+	defer cancel()
+	self := w.ID()
+	parts := make([]string, len(fetch))
+	sem := make(chan struct{}, w.cfg.FetchParallel)
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for i, mo := range fetch {
+		parts[i] = inName(mo)
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			dst := filepath.Join(a.dir, parts[i])
+			var err error
+			if mo.WorkerID == self {
+				err = w.fetchLocal(a.key.job, mo, dst)
+			} else {
+				err = w.fetchRemote(ctx, a.key.job, mo, dst)
+			}
+			if err != nil && ctx.Err() == nil {
+				once.Do(func() {
+					first = proto.Retryablef(proto.CodeFetchFailed,
+						"%s cannot fetch the output of map task %s attempt %d (partition %d) from worker %s: %v: re-run that map",
+						a.key, mo.Task, mo.Attempt, mo.Partition, mo.WorkerID, err)
+					cancel()
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil && a.ctx.Err() != nil {
+		first = context.Cause(a.ctx)
+	}
+	return parts, first
+}
+
+// fetchLocal stages a map output of this worker by hard link (a copy if
+// the file system has none), after checking its size and checksum.
+func (w *Worker) fetchLocal(job string, mo proto.MapOutput, dst string) error {
+	src, res, ok := w.finishedOK(attemptKey{job, mo.Task, mo.Attempt})
+	if !ok {
+		return errors.New("no finished attempt of it on this worker")
+	}
+	name := task.MapPartName(mo.Partition)
+	path := filepath.Join(src.dir, task.OutDir, name)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	size, crc, err := fileSum(f, res, name)
+	if err != nil {
+		return err
+	}
+	if err := checkSum(mo, size, crc); err != nil {
+		return err
+	}
+	if os.Link(path, dst) == nil {
+		return nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return writeFile(dst, f, size, mo.CRC32C)
+}
+
+// fetchRemote stages a map output of a peer worker with FetchPartition.
+// A cached session that turns out to be dead is dialed again once.
+func (w *Worker) fetchRemote(ctx context.Context, job string, mo proto.MapOutput, dst string) error {
+	for try := 0; ; try++ {
+		s, err := w.peers.get(ctx, mo.Addr)
+		if err != nil {
+			return err
+		}
+		if s.WorkerID != mo.WorkerID {
+			return fmt.Errorf("%s is now worker %s", mo.Addr, s.WorkerID)
+		}
+		err = fetchFrom(ctx, s, job, mo, dst)
+		if err != nil && errors.Is(err, proto.ErrSessionClosed) && try == 0 && ctx.Err() == nil {
+			w.peers.drop(mo.Addr, s)
+			continue
+		}
+		return err
+	}
+}
+
+func fetchFrom(ctx context.Context, s *proto.Session, job string, mo proto.MapOutput, dst string) error {
+	req := proto.FetchPartitionRequest{
+		AttemptRef: proto.AttemptRef{Job: job, Task: mo.Task, Attempt: mo.Attempt},
+		Partition:  mo.Partition,
+	}
+	st, err := s.Open(ctx, proto.OpFetchPartition, job, &req)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var rep proto.BodyReply
+	if err := s.ReadReply(ctx, st, proto.OpFetchPartition, &rep); err != nil {
+		return err
+	}
+	if err := checkSum(mo, rep.Size, rep.CRC32C); err != nil {
+		return err
+	}
+	return writeFile(dst, st, rep.Size, mo.CRC32C)
+}
+
+// writeFile writes exactly size bytes from r to path and checks their
+// CRC-32C; on any failure path is removed.
+func writeFile(path string, r io.Reader, size int64, crc uint32) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
+	h := crc32.New(castagnoli)
+	if err := proto.ReadBody(io.MultiWriter(f, h), r, size, size); err != nil {
+		return err
+	}
+	if got := h.Sum32(); got != crc {
+		return fmt.Errorf("CRC-32C mismatch: received bytes sum to %08x, the map reported %08x", got, crc)
+	}
+	return nil
+}
+
+// checkSum compares what a source announces with what the map reported.
+func checkSum(mo proto.MapOutput, size int64, crc uint32) error {
+	if size != mo.Size {
+		return fmt.Errorf("size mismatch: the file has %d bytes, the map reported %d", size, mo.Size)
+	}
+	if crc != mo.CRC32C {
+		return fmt.Errorf("CRC-32C mismatch: the file sums to %08x, the map reported %08x", crc, mo.CRC32C)
+	}
+	return nil
+}
+
+// fileSum returns the size and CRC-32C of an output file: from the
+// attempt's result when it lists the file with its current size, otherwise
+// by reading it (f is left at an unspecified offset).
+func fileSum(f *os.File, res *task.Result, name string) (int64, uint32, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, 0, fmt.Errorf("%s is not a regular file", name)
+	}
+	if res != nil {
+		for _, o := range res.Outputs {
+			if o.Name == name && o.Size == fi.Size() {
+				return o.Size, o.CRC32C, nil
+			}
+		}
+	}
+	h := crc32.New(castagnoli)
+	n, err := io.CopyBuffer(h, f, make([]byte, copyBuf))
+	if err != nil {
+		return 0, 0, err
+	}
+	return n, h.Sum32(), nil
+}
+
+func (w *Worker) handleFetchPartition(st *yamux.Stream, h proto.Header) error {
+	var req proto.FetchPartitionRequest
+	if err := proto.ReadRequest(st, &req); err != nil {
+		return err
+	}
+	if err := checkRef(h, req.AttemptRef); err != nil {
+		return err
+	}
+	if req.Partition < 0 {
+		return proto.Errorf(proto.CodeBadRequest, "partition %d is negative", req.Partition)
+	}
+	return w.serveOutput(st, attemptKey{req.Job, req.Task, req.Attempt}, task.MapPartName(req.Partition))
+}
+
+func (w *Worker) handleFetchOutput(st *yamux.Stream, h proto.Header) error {
+	var req proto.FetchOutputRequest
+	if err := proto.ReadRequest(st, &req); err != nil {
+		return err
+	}
+	if err := checkRef(h, req.AttemptRef); err != nil {
+		return err
+	}
+	if err := checkName("output file name", req.Name); err != nil {
+		return err
+	}
+	return w.serveOutput(st, attemptKey{req.Job, req.Task, req.Attempt}, req.Name)
+}
+
+// serveOutput sends out/<name> of a successfully finished attempt: a
+// BodyReply, then the bytes.
+func (w *Worker) serveOutput(st *yamux.Stream, key attemptKey, name string) error {
+	a, res, ok := w.finishedOK(key)
+	if !ok {
+		return notFound("%s of job %s has no finished output on worker %s: it did not run here, failed, or its job ended",
+			key, key.job, w.ID())
+	}
+	f, err := os.Open(filepath.Join(a.dir, task.OutDir, name))
+	if err != nil {
+		return notFound("%s of job %s has no output file %q on worker %s", key, key.job, name, w.ID())
+	}
+	defer f.Close()
+	size, crc, err := fileSum(f, res, name)
+	if err != nil {
+		return notFound("%s of job %s: output file %q: %v", key, key.job, name, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return internal("output file %q: %v", name, err)
+	}
+	if err := proto.WriteFrame(st, &proto.BodyReply{Size: size, CRC32C: crc}); err != nil {
+		return nil // the peer is gone
+	}
+	// From here on only the body may follow: failures just end the stream.
+	n, err := io.CopyBuffer(st, io.LimitReader(f, size), make([]byte, copyBuf))
+	if err == nil && n != size {
+		err = fmt.Errorf("file shrank to %d of %d bytes", n, size)
+	}
+	if err != nil {
+		a.log.Info("serving output broke off", "file", name, "err", err)
+	}
+	return nil
+}
+
+// peers caches one session per peer worker address for fetches. A session
+// that closes is dropped and dialed again on next use.
+type peers struct {
+	opts   proto.Options
+	ctx    context.Context // ends at close: aborts dials
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // dials in flight
+
+	mu     sync.Mutex
+	closed bool
+	m      map[string]*peer
+}
+
+// peer is one dialed (or being dialed) session; s and err are set before
+// ready closes.
+type peer struct {
+	ready chan struct{}
+	s     *proto.Session
+	err   error
+}
+
+func newPeers(o proto.Options) *peers {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &peers{opts: o, ctx: ctx, cancel: cancel, m: make(map[string]*peer)}
+}
+
+// get returns a live session to addr, dialing one if needed. Dials run on
+// their own so a caller whose ctx ends can leave without failing others
+// waiting for the same peer.
+func (p *peers) get(ctx context.Context, addr string) (*proto.Session, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	pe := p.m[addr]
+	if pe != nil && pe.dead() {
+		pe = nil
+	}
+	if pe == nil {
+		pe = &peer{ready: make(chan struct{})}
+		p.m[addr] = pe
+		p.wg.Add(1)
+		go p.dial(addr, pe)
+	}
+	p.mu.Unlock()
+	select {
+	case <-pe.ready:
+		return pe.s, pe.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// dead reports whether a finished dial failed or its session has closed.
+// Called with p.mu held.
+func (pe *peer) dead() bool {
+	select {
+	case <-pe.ready:
+		return pe.err != nil || pe.s.IsClosed()
+	default:
+		return false
+	}
+}
+
+func (p *peers) dial(addr string, pe *peer) {
+	defer p.wg.Done()
+	s, err := proto.Dial(p.ctx, addr, p.opts)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed && s != nil {
+		s.Close()
+		s, err = nil, ErrClosed
+	}
+	pe.s, pe.err = s, err
+	close(pe.ready)
+}
+
+// drop forgets s if it is still the session cached for addr, and closes it.
+func (p *peers) drop(addr string, s *proto.Session) {
+	p.mu.Lock()
+	if pe := p.m[addr]; pe != nil {
+		select {
+		case <-pe.ready:
+			if pe.s == s {
+				delete(p.m, addr)
+			}
+		default: // a newer dial is in flight
+		}
+	}
+	p.mu.Unlock()
+	s.Close()
+}
+
+// close ends every peer session and waits for dials in flight.
+func (p *peers) close() {
+	p.mu.Lock()
+	p.closed = true
+	var open []*proto.Session
+	for _, pe := range p.m {
+		select {
+		case <-pe.ready:
+			if pe.s != nil {
+				open = append(open, pe.s)
+			}
+		default:
+		}
+	}
+	p.m = make(map[string]*peer)
+	p.mu.Unlock()
+	p.cancel()
+	for _, s := range open {
+		s.Close()
+	}
+	p.wg.Wait()
+}
