@@ -1,0 +1,128 @@
+package client
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExpandInputs(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.txt"), "a")
+	writeFile(t, filepath.Join(dir, "b.txt"), "b")
+	writeFile(t, filepath.Join(dir, "sub", "c.txt"), "c")
+	writeFile(t, filepath.Join(dir, "sub", "_SUCCESS"), "")
+	writeFile(t, filepath.Join(dir, "sub", ".hidden"), "")
+
+	got, err := expandInputs([]string{filepath.Join(dir, "*.txt"), filepath.Join(dir, "a.txt"), filepath.Join(dir, "sub")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt"), filepath.Join(dir, "sub", "c.txt")}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v (sorted, de-duplicated, no hidden or _ files)", got, want)
+	}
+	for _, bad := range []string{filepath.Join(dir, "*.csv"), filepath.Join(dir, "missing.txt"), "[", filepath.Join(dir, "sub", "_SUCCESS", "x")} {
+		if _, err := expandInputs([]string{bad}); !errors.Is(err, ErrNoInput) || !strings.Contains(err.Error(), bad) {
+			t.Errorf("expandInputs(%q) = %v, want ErrNoInput naming the pattern", bad, err)
+		}
+	}
+}
+
+// TestSplitsCutAtLineBoundaries checks that splits tile each file exactly
+// and that every split but a file's last ends with a newline.
+func TestSplitsCutAtLineBoundaries(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "line %d %s\n", i, strings.Repeat("x", i%97))
+	}
+	b.WriteString("last line without newline")
+	long := strings.Repeat("y", 50000) + "\nshort\n" // one line longer than the split size
+	files := map[string]string{"big.txt": b.String(), "long.txt": long, "empty.txt": "", "small.txt": "one\n"}
+	var paths []string
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		writeFile(t, p, content)
+		paths = append(paths, p)
+	}
+	splits, err := makeSplits(paths, 4096, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byFile := map[string][]split{}
+	for _, s := range splits {
+		byFile[s.Path] = append(byFile[s.Path], s)
+	}
+	for _, p := range paths {
+		data, _ := os.ReadFile(p)
+		var joined bytes.Buffer
+		next := int64(0)
+		for i, s := range byFile[p] {
+			if s.Offset != next {
+				t.Fatalf("%s: split %d starts at %d, want %d", p, i, s.Offset, next)
+			}
+			chunk := data[s.Offset : s.Offset+s.Length]
+			if i < len(byFile[p])-1 && !bytes.HasSuffix(chunk, []byte("\n")) {
+				t.Fatalf("%s: split %d does not end at a line boundary", p, i)
+			}
+			joined.Write(chunk)
+			next += s.Length
+		}
+		if !bytes.Equal(joined.Bytes(), data) {
+			t.Fatalf("%s: splits do not tile the file", p)
+		}
+	}
+	if n := len(byFile[filepath.Join(dir, "big.txt")]); n < 10 {
+		t.Fatalf("big.txt cut into %d splits, want many", n)
+	}
+	if n := len(byFile[filepath.Join(dir, "empty.txt")]); n != 1 {
+		t.Fatalf("empty file gave %d splits, want 1", n)
+	}
+	whole, _ := makeSplits(paths, 4096, true)
+	if len(whole) != len(paths) {
+		t.Fatalf("wholefile: %d splits for %d files", len(whole), len(paths))
+	}
+}
+
+func TestCommitAndAbort(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := checkOutput(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := makeTemp(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(tmp, "r-00000-1", "part-00000"), "a\t1\n")
+	writeFile(t, filepath.Join(tmp, "r-00000-0", "part-00000"), "stale attempt\n")
+	abortOutput(dir)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("abort left %s behind (err %v)", dir, err)
+	}
+	if err := checkOutput(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "part-00000"), "old\n")
+	if err := checkOutput(dir, false); !errors.Is(err, ErrOutputTaken) {
+		t.Fatalf("existing part file: err = %v", err)
+	}
+	writeFile(t, filepath.Join(dir, SuccessFile), "")
+	if err := checkOutput(dir, false); !errors.Is(err, ErrOutputTaken) || !strings.Contains(err.Error(), "--overwrite") {
+		t.Fatalf("existing _SUCCESS: err = %v", err)
+	}
+}
