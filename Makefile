@@ -15,13 +15,17 @@ TOP     := 10
 help: ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
 
-build: ## build dist and the example apps into build/bin
+build: ## build dist, the example apps and the word count plugin into build/bin
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/dist ./cmd/dist
+	$(GO) build -trimpath -o $(BIN)/dist ./cmd/dist
 	@for app in $(APPS); do \
 		echo "CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/$$app ./userapp/$$app"; \
 		CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/$$app ./userapp/$$app || exit 1; \
 	done
+	@# dist hosts Go plugins when cgo is on (the default with a C compiler).
+	@if $(BIN)/dist version --json | grep -q '"plugins": true'; then \
+		$(BIN)/dist build --plugin ./userapp/wordcount -o $(BIN)/wordcount.so; \
+	else echo "dist was built without cgo: no plugin support, skipping wordcount.so"; fi
 
 $(SAMPLE)/.done:
 	$(GO) run ./scripts/gencorpus -dir $(SAMPLE) -files 6 -mb 6
@@ -41,9 +45,18 @@ test: ## go vet and go test -race over every package
 bench: ## benchmarks (numbers go to BENCH.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./task/... ./io/...
 
-fuzz: ## run each fuzz target for a bounded time
-	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 30s ./io/recordio
-	$(GO) test -run '^$$' -fuzz FuzzDecodeFrame -fuzztime 30s ./proto
+# Every decoder of bytes from the network or from a task: package:target.
+# make test runs their seed corpora (testdata/fuzz/...) as plain tests.
+FUZZ     := ./proto:FuzzHandshake ./proto:FuzzDecodeFrame ./task:FuzzDecodeConfig \
+            ./io/recordio:FuzzReader ./internal/msgpackx:FuzzUnmarshal ./internal/artifact:FuzzInspect
+FUZZTIME ?= 30s
+
+fuzz: ## run each fuzz target for FUZZTIME (30s; e.g. make fuzz FUZZTIME=5m)
+	@for t in $(FUZZ); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "$(GO) test -run '^$$' -fuzz '^$$fn\$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 clean: ## remove build output
 	rm -rf $(BUILD)

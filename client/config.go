@@ -15,10 +15,16 @@ import (
 
 // Config describes one job run. Zero values are documented per field.
 type Config struct {
-	// App is the path of the program to ship. Required.
+	// App is the path of the program to ship: a binary, or a Go plugin
+	// with Kind proto.KindPlugin. Required unless Kind is proto.KindExec.
 	App string
-	// Kind is proto.KindBinary (the zero value means binary).
+	// Kind is proto.KindBinary, KindPlugin or KindExec; "" means binary.
 	Kind string
+	// Mapper, Reducer and Combiner are the commands of an exec job (Kind
+	// proto.KindExec): executables or #! scripts, see package
+	// internal/streaming. Mapper is required; Reducer too unless Reduces
+	// is 0; Combiner is optional.
+	Mapper, Reducer, Combiner string
 	// Inputs are paths, directories or glob patterns; at least one file
 	// must match.
 	Inputs []string
@@ -36,6 +42,11 @@ type Config struct {
 	MaxAttempts int
 	// TaskTimeout per attempt; 0 means 10 minutes.
 	TaskTimeout time.Duration
+	// NoSpeculation turns off backup attempts for stragglers.
+	NoSpeculation bool
+	// SlowAfter is the least run time that can make a task a straggler;
+	// 0 means the tracker's default (3s).
+	SlowAfter time.Duration
 	// SplitSize is the largest map split; 0 means 64 MB. Bigger files are
 	// split at line boundaries (never for the wholefile format).
 	SplitSize int64
@@ -96,8 +107,16 @@ func (c *Config) Validate() error {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	switch {
+	case c.Kind == proto.KindExec:
+		if err := c.validateExec(); err != nil {
+			return err
+		}
 	case c.App == "":
-		return fmt.Errorf("%w: --app is required: the program to run (build one with `go build ./userapp/wordcount`)", ErrNoApp)
+		return fmt.Errorf("%w: --app is required: the program to run (build one with `dist build ./userapp/wordcount -o wordcount`)", ErrNoApp)
+	case c.Mapper != "" || c.Reducer != "" || c.Combiner != "":
+		return fmt.Errorf("--mapper, --reducer and --combiner need --exec")
+	}
+	switch {
 	case len(c.Inputs) == 0:
 		return fmt.Errorf("%w: --input is required: files or quoted globs to read", ErrNoInput)
 	case c.Output == "":

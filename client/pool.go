@@ -42,11 +42,23 @@ func hashArtifact(path, kind string) (*artifact, error) {
 // at most once.
 type pool struct {
 	opts proto.Options
-	art  *artifact
+	prog *program // what to ship: every artifact of the job
 	job  string
 
-	mu    sync.Mutex
-	conns map[string]*workerConn // by worker id
+	// onLost, when set, hears of every session that dies while the pool
+	// is open: the worker is gone for this job.
+	onLost func(id, why string)
+
+	mu      sync.Mutex
+	conns   map[string]*workerConn // by worker id
+	closing chan struct{}          // closed by close: sessions end on purpose
+	watches sync.WaitGroup
+}
+
+// shipment is one upload (or cache hit) of the artifact to one worker.
+type shipment struct {
+	once sync.Once
+	err  error
 }
 
 type workerConn struct {
@@ -54,13 +66,28 @@ type workerConn struct {
 	sess *proto.Session
 	err  error
 
-	shipOnce sync.Once // artifact
-	shipErr  error
-	shipped  atomic.Int64 // artifact bytes sent
+	shipment  *shipment    // guarded by pool.mu; nil until the first ship
+	reshipped bool         // guarded by pool.mu
+	shipped   atomic.Int64 // artifact bytes sent
 }
 
-func newPool(opts proto.Options, art *artifact, job string) *pool {
-	return &pool{opts: opts, art: art, job: job, conns: map[string]*workerConn{}}
+func newPool(opts proto.Options, prog *program, job string) *pool {
+	return &pool{opts: opts, prog: prog, job: job, conns: map[string]*workerConn{}, closing: make(chan struct{})}
+}
+
+// watch reports the session's death to onLost unless the pool is closing.
+func (p *pool) watch(id string, s *proto.Session) {
+	p.watches.Add(1)
+	go func() {
+		defer p.watches.Done()
+		select {
+		case <-s.Done():
+			if p.onLost != nil {
+				p.onLost(id, "session to "+s.Addr+" ended")
+			}
+		case <-p.closing:
+		}
+	}()
 }
 
 // session returns the live session to w, dialing it on first use. A session
@@ -73,7 +100,11 @@ func (p *pool) session(ctx context.Context, w registry.WorkerInfo) (*proto.Sessi
 		p.conns[w.ID] = c
 	}
 	p.mu.Unlock()
-	c.once.Do(func() { c.sess, c.err = proto.Dial(ctx, w.Addr, p.opts) })
+	c.once.Do(func() {
+		if c.sess, c.err = proto.Dial(ctx, w.Addr, p.opts); c.err == nil {
+			p.watch(w.ID, c.sess)
+		}
+	})
 	if c.err != nil {
 		return nil, c, c.err
 	}
@@ -86,36 +117,53 @@ func (p *pool) session(ctx context.Context, w registry.WorkerInfo) (*proto.Sessi
 // ship makes sure the worker holds the artifact: one HasArtifact round
 // trip when it is cached, an upload otherwise.
 func (p *pool) ship(ctx context.Context, s *proto.Session, c *workerConn) error {
-	c.shipOnce.Do(func() { c.shipErr = p.upload(ctx, s, c) })
-	return c.shipErr
+	p.mu.Lock()
+	sh := c.shipment
+	if sh == nil {
+		sh = &shipment{}
+		c.shipment = sh
+	}
+	p.mu.Unlock()
+	sh.once.Do(func() { sh.err = p.upload(ctx, s, c) })
+	return sh.err
 }
 
+// upload ships every artifact of the job (one, or an exec job's commands).
 func (p *pool) upload(ctx context.Context, s *proto.Session, c *workerConn) error {
+	for _, a := range p.prog.artifacts() {
+		if err := p.uploadOne(ctx, s, c, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *pool) uploadOne(ctx context.Context, s *proto.Session, c *workerConn, art *artifact) error {
 	var has proto.HasArtifactReply
-	if err := s.Call(ctx, proto.OpHasArtifact, p.job, &proto.ArtifactRequest{SHA256: p.art.SHA256}, &has); err != nil {
+	if err := s.Call(ctx, proto.OpHasArtifact, p.job, &proto.ArtifactRequest{SHA256: art.SHA256}, &has); err != nil {
 		return err
 	}
 	if has.Present {
 		return nil
 	}
-	f, err := os.Open(p.art.Path)
+	f, err := os.Open(art.Path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := s.Open(ctx, proto.OpPutArtifact, p.job, &proto.PutArtifactRequest{SHA256: p.art.SHA256, Size: p.art.Size})
+	st, err := s.Open(ctx, proto.OpPutArtifact, p.job, &proto.PutArtifactRequest{SHA256: art.SHA256, Size: art.Size})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	n, err := io.CopyBuffer(st, io.LimitReader(f, p.art.Size), make([]byte, 256<<10))
+	n, err := io.CopyBuffer(st, io.LimitReader(f, art.Size), make([]byte, 256<<10))
 	if err != nil {
-		return fmt.Errorf("upload %s to worker %s: %w", p.art.Name, s.Addr, err)
+		return fmt.Errorf("upload %s to worker %s: %w", art.Name, s.Addr, err)
 	}
-	if n != p.art.Size {
-		return fmt.Errorf("upload %s: file changed while shipping (%d of %d bytes)", p.art.Name, n, p.art.Size)
+	if n != art.Size {
+		return fmt.Errorf("upload %s: file changed while shipping (%d of %d bytes)", art.Name, n, art.Size)
 	}
-	c.shipped.Store(n)
+	c.shipped.Add(n)
 	var r proto.Reply
 	return s.ReadReply(ctx, st, proto.OpPutArtifact, &r)
 }
@@ -137,11 +185,25 @@ func (p *pool) workerInfo(ctx context.Context, addr string) (registry.WorkerInfo
 	p.mu.Lock()
 	if p.conns[r.Info.ID] == nil {
 		p.conns[r.Info.ID] = c
+		p.watch(r.Info.ID, s)
 	} else {
 		s.Close()
 	}
 	p.mu.Unlock()
 	return r.Info, nil
+}
+
+// reship forgets that c holds the artifact, once per connection, so the
+// next ship uploads it again; it reports whether it did.
+func (p *pool) reship(c *workerConn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.reshipped {
+		return false
+	}
+	c.reshipped = true
+	c.shipment = nil
+	return true
 }
 
 // bytesShipped sums artifact bytes uploaded.
@@ -161,7 +223,9 @@ func (p *pool) close(ctx context.Context) {
 	p.mu.Lock()
 	conns := p.conns
 	p.conns = map[string]*workerConn{}
+	close(p.closing)
 	p.mu.Unlock()
+	defer p.watches.Wait()
 	var wg sync.WaitGroup
 	for _, c := range conns {
 		if c.sess == nil {

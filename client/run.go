@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/distmr/dist/proto"
@@ -26,6 +25,7 @@ type Summary struct {
 	Attempts      int
 	Failed        int
 	Killed        int
+	Backups       int
 	MapReruns     int
 	RecordsIn     int64
 	RecordsOut    int64
@@ -39,7 +39,7 @@ type Summary struct {
 // are expanded and split, the output directory is free.
 type Job struct {
 	cfg    Config
-	art    *artifact
+	prog   *program
 	splits []split
 }
 
@@ -50,7 +50,7 @@ func Prepare(cfg Config) (*Job, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	art, err := checkApp(cfg.App, cfg.Kind)
+	prog, err := checkProgram(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func Prepare(cfg Config) (*Job, error) {
 	if err := checkOutput(cfg.Output, cfg.Overwrite); err != nil {
 		return nil, err
 	}
-	return &Job{cfg: cfg, art: art, splits: splits}, nil
+	return &Job{cfg: cfg, prog: prog, splits: splits}, nil
 }
 
 // Run prepares and runs one job; see Job.Run.
@@ -93,7 +93,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	}
 	job := newJobID()
 	log := cfg.Logger.With("job", job)
-	p := newPool(proto.Options{Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive}, j.art, job)
+	p := newPool(proto.Options{Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive}, j.prog, job)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -116,7 +116,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	st := rep.Stats
 	return &Summary{
 		Job: job, Output: cfg.Output, Maps: len(j.splits), Reduces: cfg.Reduces,
-		Workers: st.WorkersUsed, Attempts: st.Attempts, Failed: st.Failed, Killed: st.Killed, MapReruns: st.MapReruns,
+		Workers: st.WorkersUsed, Attempts: st.Attempts, Failed: st.Failed, Killed: st.Killed, Backups: st.Backups, MapReruns: st.MapReruns,
 		RecordsIn:     rep.Counters["map."+task.CounterInputRecords],
 		RecordsOut:    outputRecords(cfg, rep.Counters),
 		BytesShuffled: st.ShuffledBytes, BytesShipped: p.bytesShipped(),
@@ -147,8 +147,10 @@ func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *poo
 	r := &runner{job: job, cfg: &cfg, pool: p, splits: splits, tempDir: tmp}
 	tr := tracker.New(tracker.Config{
 		Maps: len(splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
-		TaskTimeout: cfg.TaskTimeout, Logger: cfg.Logger.With("job", job), OnEvent: cfg.OnEvent,
+		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter,
+		Logger: cfg.Logger.With("job", job), OnEvent: cfg.OnEvent,
 	}, r)
+	p.onLost = tr.WorkerLost
 	resolved, err := resolve(ctx, p, first)
 	if err != nil {
 		return nil, err
@@ -205,14 +207,15 @@ func feedWorkers(ctx context.Context, p *pool, tr *tracker.Tracker, watch <-chan
 	}
 }
 
-// resolve fills in workers known only by address (--workers) by asking
-// them. Workers that cannot be reached are left out; none at all is an
-// error.
+// resolve fills in workers known only by address (--workers, --local) by
+// asking them, and keeps those that can run the job's program (see
+// validate.go). Workers that cannot be reached are left out; none at all
+// is an error, and so is none that can run the program.
 func resolve(ctx context.Context, p *pool, ws []registry.WorkerInfo) ([]registry.WorkerInfo, error) {
 	var out []registry.WorkerInfo
 	var errs []error
 	for _, w := range ws {
-		if w.Slots > 0 {
+		if w.Slots > 0 && w.OS != "" {
 			out = append(out, w)
 			continue
 		}
@@ -226,26 +229,11 @@ func resolve(ctx context.Context, p *pool, ws []registry.WorkerInfo) ([]registry
 	if len(out) == 0 && len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %v", ErrNoWorkers, errors.Join(errs...))
 	}
-	return out, nil
+	return p.prog.usable(out)
 }
 
 func newJobID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return "j" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
-}
-
-// checkApp makes sure the artifact exists and can be executed, and hashes it.
-func checkApp(path, kind string) (*artifact, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: --app %s: %v", ErrNoApp, path, errors.Unwrap(err))
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: --app %s is not a regular file", ErrNoApp, path)
-	}
-	if st.Mode()&0o111 == 0 && kind != proto.KindPlugin {
-		return nil, fmt.Errorf("%w: --app %s is not executable: chmod +x it or build it with `go build`", ErrNoApp, path)
-	}
-	return hashArtifact(path, kind)
 }

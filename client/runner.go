@@ -32,8 +32,8 @@ func (r *runner) Run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 	o := r.run(ctx, a)
 	if o.Err != nil && ctx.Err() == nil {
 		s, _, err := r.pool.session(ctx, a.Worker)
-		if err != nil || s.IsClosed() {
-			o.WorkerLost = true
+		if err != nil || s.IsClosed() || proto.IsCode(o.Err, proto.CodeShuttingDown) {
+			o.WorkerLost = true // the worker is going away, not the task failing
 		}
 	}
 	return o
@@ -54,7 +54,8 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 		Reduces: r.cfg.Reduces, InputFormat: r.cfg.InputFormat, OutputFormat: "text",
 		Params: r.cfg.Params, SortBuffer: r.cfg.SortBuffer,
 	}
-	req := proto.LaunchRequest{Config: cfg, Artifact: proto.ArtifactRef{SHA256: r.pool.art.SHA256, Kind: r.pool.art.Kind, Name: r.pool.art.Name}}
+	req := proto.LaunchRequest{Config: cfg}
+	req.Artifact, req.Extra = r.pool.prog.refs(a.Task.Phase)
 	if a.Task.Phase == task.PhaseMap {
 		sp := r.splits[a.Task.Index]
 		if err := r.putInput(ctx, s, ref, sp); err != nil {
@@ -65,11 +66,17 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 		req.Fetch = fetchList(a)
 	}
 	ev, err := r.launch(ctx, s, &req)
+	if proto.IsCode(err, proto.CodeNotFound) && ev != nil && ev.ExitCode == 0 && r.pool.reship(c) {
+		// The worker's cache evicted the artifact since we shipped it.
+		if err = r.pool.ship(ctx, s, c); err == nil {
+			ev, err = r.launch(ctx, s, &req)
+		}
+	}
 	if err != nil {
 		o := fail(err)
 		if ev != nil {
 			o.StderrTail, o.Result = ev.StderrTail, ev.Result
-			o.Fatal = ev.Result != nil && ev.Result.Fatal
+			o.Fatal = fatalLaunch(ev)
 			if ev.MissingMap != "" {
 				o.MissingMap = mapIndex(a, ev.MissingMap)
 			}

@@ -1,18 +1,14 @@
 package proto
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
-
-	"github.com/vmihailenco/msgpack/v5"
+	"github.com/distmr/dist/internal/msgpackx"
 )
 
 // MaxDepth bounds how deeply msgpack arrays and maps may nest in a message.
-const MaxDepth = 32
+const MaxDepth = msgpackx.MaxDepth
 
 // ErrMalformed marks bytes that are not one well-formed msgpack value.
-var ErrMalformed = errors.New("malformed msgpack")
+var ErrMalformed = msgpackx.ErrMalformed
 
 // Unmarshal decodes the single msgpack value in b into v, after checking
 // that b holds exactly one value, nested at most MaxDepth deep, whose every
@@ -22,111 +18,12 @@ var ErrMalformed = errors.New("malformed msgpack")
 // before reading the data, so a 16-byte message declaring a 2 GiB byte
 // string, or a 4-billion-element array, would otherwise make the reader
 // allocate gigabytes (or die of it). After the check a decode allocates in
-// proportion to len(b).
+// proportion to len(b). A message that makes the decoder panic (nil for a
+// time.Time, such as an InfoReply with "started": nil) is an ErrMalformed
+// error, never a crash of the client or the worker.
 func Unmarshal(b []byte, v any) error {
-	if err := checkMsgpack(b); err != nil {
-		return err
-	}
-	return msgpack.Unmarshal(b, v)
+	return msgpackx.Unmarshal(b, v)
 }
 
 // checkMsgpack walks b without allocating per value.
-func checkMsgpack(b []byte) error {
-	pending := make([]uint64, 1, 8) // items left in each open container
-	pending[0] = 1
-	i := 0
-	for len(pending) > 0 {
-		top := len(pending) - 1
-		if pending[top] == 0 {
-			pending = pending[:top]
-			continue
-		}
-		pending[top]--
-		if i >= len(b) {
-			return fmt.Errorf("%w: ends after %d bytes inside a value", ErrMalformed, i)
-		}
-		c := b[i]
-		i++
-		var (
-			skip  uint64 // payload bytes
-			items uint64 // nested values
-			lenSz int    // size of a length field after c
-			mul   uint64 // items per counted element (2 for maps)
-			extra uint64 // payload beyond the counted length (ext type byte)
-		)
-		switch {
-		case c <= 0x7f, c >= 0xe0: // positive and negative fixint
-		case c <= 0x8f: // fixmap
-			items = 2 * uint64(c&0x0f)
-		case c <= 0x9f: // fixarray
-			items = uint64(c & 0x0f)
-		case c <= 0xbf: // fixstr
-			skip = uint64(c & 0x1f)
-		case c == 0xc0, c == 0xc2, c == 0xc3: // nil, false, true
-		case c == 0xc1:
-			return fmt.Errorf("%w: byte 0xc1 at offset %d is never valid", ErrMalformed, i-1)
-		case c == 0xc4, c == 0xd9: // bin8, str8
-			lenSz = 1
-		case c == 0xc5, c == 0xda: // bin16, str16
-			lenSz = 2
-		case c == 0xc6, c == 0xdb: // bin32, str32
-			lenSz = 4
-		case c == 0xc7, c == 0xc8, c == 0xc9: // ext8/16/32: length, type, data
-			lenSz = 1 << (c - 0xc7)
-			extra = 1
-		case c == 0xca, c == 0xce, c == 0xd2: // float32, uint32, int32
-			skip = 4
-		case c == 0xcb, c == 0xcf, c == 0xd3: // float64, uint64, int64
-			skip = 8
-		case c == 0xcc, c == 0xd0: // uint8, int8
-			skip = 1
-		case c == 0xcd, c == 0xd1: // uint16, int16
-			skip = 2
-		case c >= 0xd4 && c <= 0xd8: // fixext 1, 2, 4, 8, 16 plus the type
-			skip = 1 + 1<<(c-0xd4)
-		case c == 0xdc, c == 0xdd: // array16, array32
-			lenSz, mul = 2<<(c-0xdc), 1
-		case c == 0xde, c == 0xdf: // map16, map32
-			lenSz, mul = 2<<(c-0xde), 2
-		}
-		if lenSz > 0 {
-			if len(b)-i < lenSz {
-				return fmt.Errorf("%w: ends inside a length at offset %d", ErrMalformed, i)
-			}
-			var n uint64
-			switch lenSz {
-			case 1:
-				n = uint64(b[i])
-			case 2:
-				n = uint64(binary.BigEndian.Uint16(b[i:]))
-			case 4:
-				n = uint64(binary.BigEndian.Uint32(b[i:]))
-			}
-			i += lenSz
-			if mul > 0 {
-				items = n * mul
-			} else {
-				skip = n + extra
-			}
-		}
-		left := uint64(len(b) - i)
-		if skip > left {
-			return fmt.Errorf("%w: a value at offset %d declares %d bytes, only %d follow", ErrMalformed, i, skip, left)
-		}
-		i += int(skip)
-		if items > 0 {
-			// Every item takes at least one byte.
-			if items > uint64(len(b)-i) {
-				return fmt.Errorf("%w: a container at offset %d declares %d items, only %d bytes follow", ErrMalformed, i, items, len(b)-i)
-			}
-			if len(pending) > MaxDepth {
-				return fmt.Errorf("%w: nested more than %d deep", ErrMalformed, MaxDepth)
-			}
-			pending = append(pending, items)
-		}
-	}
-	if i != len(b) {
-		return fmt.Errorf("%w: %d bytes follow the value", ErrMalformed, len(b)-i)
-	}
-	return nil
-}
+func checkMsgpack(b []byte) error { return msgpackx.Check(b, MaxDepth) }

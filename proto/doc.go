@@ -14,4 +14,13 @@
 // A frame is a 4-byte big-endian length and that many bytes of msgpack.
 // Readers refuse frames above a limit before allocating. Bodies are raw
 // bytes whose length the preceding frame announced.
+//
+// # Security
+//
+// The handshake is a mutual HMAC-SHA256 challenge over the cluster secret
+// with a fresh nonce from each side (handshake.go); TLS, when configured,
+// is 1.3 and mutual (tls.go). Before yamux runs, a worker drops bytes that
+// are not a yamux header (sniff.go). Every msgpack decode goes through
+// Unmarshal, which checks declared lengths against the bytes at hand and
+// turns a decoder panic into ErrMalformed.
 package proto

@@ -12,6 +12,11 @@ import (
 // MaxFrame bounds every frame; readers refuse bigger ones unread.
 const MaxFrame = 1 << 20
 
+// MaxHeader bounds the frames a peer may send before it has been
+// admitted or before its call says what it is: the handshake messages and
+// call headers. They are a few dozen bytes.
+const MaxHeader = 64 << 10
+
 // WriteFrame writes v as one frame.
 func WriteFrame(w io.Writer, v any) error {
 	b, err := msgpack.Marshal(v)

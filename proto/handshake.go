@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -53,7 +54,7 @@ func clientHandshake(rw io.ReadWriter, secret []byte, addr string) (*Welcome, er
 		return nil, fmt.Errorf("handshake with %s: %w", addr, err)
 	}
 	var w Welcome
-	if err := ReadFrame(rw, MaxFrame, &w); err != nil {
+	if err := ReadFrame(rw, MaxHeader, &w); err != nil {
 		return nil, fmt.Errorf("handshake with %s: %w", addr, err)
 	}
 	if w.Error != nil {
@@ -67,13 +68,18 @@ func clientHandshake(rw io.ReadWriter, secret []byte, addr string) (*Welcome, er
 		return nil, fmt.Errorf("handshake with %s: worker sent a %d-byte nonce, want %d", addr, len(w.Nonce), NonceSize)
 	}
 	if !checkProof(secret, "worker", nonce, w.Nonce, w.Proof) {
-		return nil, fmt.Errorf("%w: worker at %s does not know the cluster secret", ErrAuth, addr)
+		if len(w.Proof) == 0 {
+			return nil, fmt.Errorf("%w: worker at %s has no secret, this client has one: give the worker the same --secret-file, or drop it here",
+				ErrAuth, addr)
+		}
+		return nil, fmt.Errorf("%w: worker at %s and this client do not share a secret: check that --secret-file names the cluster's secret on both sides",
+			ErrAuth, addr)
 	}
 	if err := WriteFrame(rw, &Proof{Proof: proof(secret, "client", w.Nonce, nonce)}); err != nil {
 		return nil, fmt.Errorf("handshake with %s: %w", addr, err)
 	}
 	var r Ready
-	if err := ReadFrame(rw, MaxFrame, &r); err != nil {
+	if err := ReadFrame(rw, MaxHeader, &r); err != nil {
 		return nil, fmt.Errorf("handshake with %s: %w", addr, err)
 	}
 	if r.Error != nil {
@@ -86,7 +92,7 @@ func clientHandshake(rw io.ReadWriter, secret []byte, addr string) (*Welcome, er
 // been reported to the peer where the protocol allows.
 func ServerHandshake(rw io.ReadWriter, secret []byte, workerID string) error {
 	var h Hello
-	if err := ReadFrame(rw, MaxFrame, &h); err != nil {
+	if err := ReadFrame(rw, MaxHeader, &h); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
 	if h.Proto != ProtoVersion {
@@ -110,7 +116,10 @@ func ServerHandshake(rw io.ReadWriter, secret []byte, workerID string) error {
 		return fmt.Errorf("handshake: %w", err)
 	}
 	var p Proof
-	if err := ReadFrame(rw, MaxFrame, &p); err != nil {
+	if err := ReadFrame(rw, MaxHeader, &p); err != nil {
+		if len(secret) > 0 && errors.Is(err, io.EOF) {
+			return fmt.Errorf("%w: the client hung up instead of proving it knows the secret (its --secret-file differs)", ErrAuth)
+		}
 		return fmt.Errorf("handshake: %w", err)
 	}
 	if len(secret) > 0 && !checkProof(secret, "client", nonce, h.Nonce, p.Proof) {

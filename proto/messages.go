@@ -106,11 +106,21 @@ const (
 	KindExec   = "exec"
 )
 
+// Roles of the commands of an exec job.
+const (
+	RoleMapper   = "mapper"
+	RoleReducer  = "reducer"
+	RoleCombiner = "combiner"
+)
+
 // ArtifactRef names the program an attempt runs.
 type ArtifactRef struct {
 	SHA256 string `msgpack:"sha256"`
 	Kind   string `msgpack:"kind"`
 	Name   string `msgpack:"name"` // base name the user gave, for messages
+	// Role says what a command of an exec job does: RoleMapper,
+	// RoleReducer or RoleCombiner. Empty for binaries and plugins.
+	Role string `msgpack:"role,omitempty"`
 }
 
 // MapOutput locates one map attempt's partition file for a reducer.
@@ -126,9 +136,14 @@ type MapOutput struct {
 
 // LaunchRequest runs one task attempt.
 type LaunchRequest struct {
-	Config   task.Config `msgpack:"config"`
+	Config task.Config `msgpack:"config"`
+	// Artifact is what the attempt runs: the binary or plugin, or for an
+	// exec job the command of the attempt's phase (its mapper or reducer).
 	Artifact ArtifactRef `msgpack:"artifact"`
-	Fetch    []MapOutput `msgpack:"fetch"`
+	// Extra lists further artifacts the attempt needs, each shipped like
+	// Artifact: an exec job's combiner, for a map.
+	Extra []ArtifactRef `msgpack:"extra,omitempty"`
+	Fetch []MapOutput   `msgpack:"fetch"`
 }
 
 // Event kinds on a launch stream.

@@ -24,7 +24,7 @@ type ServerSession struct {
 // connection. On error the connection is closed.
 func Accept(ctx context.Context, conn net.Conn, o Options, workerID string) (*ServerSession, error) {
 	remote := conn.RemoteAddr().String()
-	deadline := time.Now().Add(HandshakeTimeout)
+	deadline := time.Now().Add(o.handshakeTimeout())
 	if o.TLS != nil {
 		tc := tls.Server(conn, o.TLS)
 		hctx, cancel := context.WithDeadline(ctx, deadline)
@@ -36,12 +36,17 @@ func Accept(ctx context.Context, conn net.Conn, o Options, workerID string) (*Se
 		}
 		conn = tc
 	}
-	ys, err := yamux.Server(conn, o.yamux())
+	sc, err := sniff(ctx, conn, deadline)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("handshake with %s: %w", remote, err)
+	}
+	ys, err := yamux.Server(sc, o.yamux())
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	stop := watchdog(ctx, ys, HandshakeTimeout)
+	stop := watchdog(ctx, ys, time.Until(deadline))
 	st, err := ys.AcceptStream()
 	if err != nil {
 		stop()
@@ -92,7 +97,7 @@ func ReadCallHeader(st *yamux.Stream) (Header, error) {
 	_ = st.SetReadDeadline(time.Now().Add(CallHeaderTimeout))
 	defer st.SetReadDeadline(time.Time{})
 	var h Header
-	if err := ReadFrame(st, MaxFrame, &h); err != nil {
+	if err := ReadFrame(st, MaxHeader, &h); err != nil {
 		e := Errorf(CodeBadRequest, "bad call header: %v", err)
 		_ = WriteFrame(st, &Reply{Error: e})
 		return h, e

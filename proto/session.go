@@ -26,6 +26,17 @@ type Options struct {
 	// Window is the yamux per-stream receive window; 0 means 16 MiB (the
 	// yamux default of 256 KiB caps throughput at window / round-trip).
 	Window uint32
+	// HandshakeTimeout bounds the TLS and dist handshakes together; 0
+	// means HandshakeTimeout (10s). A peer that connects and says nothing
+	// is dropped when it passes.
+	HandshakeTimeout time.Duration
+}
+
+func (o Options) handshakeTimeout() time.Duration {
+	if o.HandshakeTimeout > 0 {
+		return o.HandshakeTimeout
+	}
+	return HandshakeTimeout
 }
 
 func (o Options) yamux() *yamux.Config {
@@ -55,23 +66,24 @@ type Session struct {
 
 // Dial connects to a worker, runs the handshake and returns the session.
 func Dial(ctx context.Context, addr string, o Options) (*Session, error) {
-	d := net.Dialer{Timeout: HandshakeTimeout, KeepAlive: 15 * time.Second}
+	d := net.Dialer{Timeout: o.handshakeTimeout(), KeepAlive: 15 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to worker %s: %w", addr, err)
 	}
 	if o.TLS != nil {
-		tc := tls.Client(conn, o.TLS)
-		hctx, cancel := context.WithTimeout(ctx, HandshakeTimeout)
+		tc := tls.Client(conn, clientTLSFor(o.TLS, addr))
+		hctx, cancel := context.WithTimeout(ctx, o.handshakeTimeout())
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("TLS handshake with worker %s: %w", addr, err)
+			return nil, fmt.Errorf("TLS handshake with worker %s: %w: %s", addr, err, tlsHint(err))
 		}
 		conn = tc
 	}
-	ys, err := yamux.Client(conn, o.yamux())
+	rec := &readErrConn{Conn: conn}
+	ys, err := yamux.Client(rec, o.yamux())
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -80,18 +92,18 @@ func Dial(ctx context.Context, addr string, o Options) (*Session, error) {
 	st, err := s.open(ctx)
 	if err != nil {
 		ys.Close()
-		return nil, fmt.Errorf("connect to worker %s: %w", addr, err)
+		return nil, explainHandshake(fmt.Errorf("connect to worker %s: %w", addr, err), addr, o.TLS != nil, rec.err())
 	}
 	// The watchdog closes the whole session: closing only the stream would
 	// not wake a read blocked on a silent worker (a yamux Close is a
 	// half-close; reads go on until the peer's FIN).
-	stop := watchdog(ctx, ys, HandshakeTimeout)
+	stop := watchdog(ctx, ys, o.handshakeTimeout())
 	w, err := clientHandshake(st, o.Secret, addr)
 	stop()
 	st.Close()
 	if err != nil {
 		ys.Close()
-		return nil, err
+		return nil, explainHandshake(err, addr, o.TLS != nil, rec.err())
 	}
 	s.WorkerID, s.Version = w.WorkerID, w.Version
 	return s, nil
@@ -133,9 +145,10 @@ func (s *Stream) Close() error {
 	return s.Stream.Close()
 }
 
-// Open starts a call: it opens a stream, writes the header and the request.
-// The stream is closed when ctx ends.
-func (s *Session) Open(ctx context.Context, op, job string, req any) (*Stream, error) {
+// OpenRaw opens a bare call stream and writes nothing on it, for tools and
+// tests that write the frames themselves. The stream is closed when ctx
+// ends.
+func (s *Session) OpenRaw(ctx context.Context) (*Stream, error) {
 	st, err := s.open(ctx)
 	if err != nil {
 		return nil, err
@@ -146,13 +159,26 @@ func (s *Session) Open(ctx context.Context, op, job string, req any) (*Stream, e
 		_ = st.SetDeadline(time.Now())
 		st.Close()
 	})
-	cs := &Stream{Stream: st, stop: func() { unhook() }}
-	if err := WriteFrame(st, &Header{Op: op, Job: job}); err != nil {
-		cs.Close()
-		return nil, s.wrap(op, err)
+	return &Stream{Stream: st, stop: func() { unhook() }}, nil
+}
+
+// Open starts a call: it opens a stream, writes the header and the request.
+// The stream is closed when ctx ends.
+func (s *Session) Open(ctx context.Context, op, job string, req any) (*Stream, error) {
+	cs, err := s.OpenRaw(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if err := WriteFrame(st, req); err != nil {
+	st := cs.Stream
+	err = WriteFrame(st, &Header{Op: op, Job: job})
+	if err == nil {
+		err = WriteFrame(st, req)
+	}
+	if err != nil {
 		cs.Close()
+		if ctx.Err() != nil { // the write failed because ctx closed the stream
+			return nil, ctx.Err()
+		}
 		return nil, s.wrap(op, err)
 	}
 	return cs, nil

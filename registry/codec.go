@@ -1,16 +1,18 @@
 package registry
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/distmr/dist/internal/msgpackx"
 )
 
 // maxNodeData bounds the bytes decoded from one worker node. WorkerInfo
-// is a few hundred bytes; anything near ZooKeeper's 1 MiB node limit is
+// is a few hundred bytes (about 2 KB with a plugin host's package
+// fingerprints); anything near ZooKeeper's 1 MiB node limit is
 // not ours.
 const maxNodeData = 64 << 10
 
@@ -47,25 +49,11 @@ func DecodeWorkerInfo(name string, data []byte) (WorkerInfo, error) {
 }
 
 // unmarshal decodes msgpack from the network defensively. msgpack v5.4.1
-// has two traps for hostile input: Unmarshal's pooled decoders keep a
-// buffer that grows by up to 1 MiB for every input claiming a huge
-// length, without bound; and some inputs panic (nil for a time.Time
-// field, {"started": nil}). So: a fresh decoder per call, a recover, and
-// no trailing bytes.
-func unmarshal(data []byte, v any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("msgpack decoder panicked: %v", r)
-		}
-	}()
-	r := bytes.NewReader(data)
-	if err := msgpack.NewDecoder(r).Decode(v); err != nil {
-		return err
-	}
-	if r.Len() > 0 {
-		return fmt.Errorf("%d trailing bytes", r.Len())
-	}
-	return nil
+// has traps for hostile input: lengths it allocates before reading, and
+// inputs that panic (nil for a time.Time field, {"started": nil});
+// msgpackx checks the bytes first and recovers.
+func unmarshal(data []byte, v any) error {
+	return msgpackx.Unmarshal(data, v)
 }
 
 // sortWorkers orders a set by ID, the order every Lister returns.
@@ -78,6 +66,7 @@ func cloneWorkers(ws []WorkerInfo) []WorkerInfo {
 	out := make([]WorkerInfo, len(ws))
 	for i, w := range ws {
 		w.Flags = slices.Clone(w.Flags)
+		w.Plugin = w.Plugin.clone()
 		out[i] = w
 	}
 	return out
@@ -92,5 +81,5 @@ func sameWorker(a, b WorkerInfo) bool {
 	return a.ID == b.ID && a.Addr == b.Addr && a.Slots == b.Slots &&
 		a.Version == b.Version && a.GoVersion == b.GoVersion &&
 		a.OS == b.OS && a.Arch == b.Arch && a.Started.Equal(b.Started) &&
-		slices.Equal(a.Flags, b.Flags)
+		slices.Equal(a.Flags, b.Flags) && samePluginABI(a.Plugin, b.Plugin)
 }

@@ -39,6 +39,7 @@ func (m *Memory) Add(info WorkerInfo) error {
 		return err
 	}
 	info.Flags = append([]string(nil), info.Flags...)
+	info.Plugin = info.Plugin.clone()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {

@@ -19,6 +19,9 @@ type WorkerInfo struct {
 	// Flags lists properties an operator should see, e.g. "insecure",
 	// "no-plugins".
 	Flags []string `msgpack:"flags,omitempty"`
+	// Plugin is what a Go plugin must match to run on this worker; nil
+	// when the worker cannot host plugins (Flags then holds "no-plugins").
+	Plugin *PluginABI `msgpack:"plugin,omitempty"`
 }
 
 // Registrar is what a worker needs: announce itself, withdraw on shutdown.

@@ -30,6 +30,9 @@ type ZK struct {
 	conn   *zk.Conn
 	events <-chan zk.Event // closed when go-zookeeper's loop has ended
 	sess   *sessionState
+	// user and password are the digest credentials (ZKOptions.Auth);
+	// empty without.
+	user, password string
 
 	stopDial  context.CancelFunc // cancels dials in progress at Close
 	done      chan struct{}      // closed by Close
@@ -94,6 +97,13 @@ func NewZK(ctx context.Context, spec string, opts ZKOptions) (*ZK, error) {
 		cause := sess.cause()
 		z.Close()
 		return nil, connectErr(ctx, parsed, opts, cause)
+	}
+	if opts.Auth != "" {
+		z.user, z.password, _ = parseZKAuth(opts.Auth)
+		if err := z.authenticate(cctx, opts.Auth); err != nil {
+			z.Close()
+			return nil, err
+		}
 	}
 	log.Debug("connected to ZooKeeper", "session", fmt.Sprintf("0x%x", conn.SessionID()))
 	return z, nil

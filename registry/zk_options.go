@@ -24,6 +24,13 @@ type ZKOptions struct {
 	// Logger receives the registry's log lines and go-zookeeper's (at
 	// Debug level). Nil discards them.
 	Logger *slog.Logger
+
+	// Auth, when not empty, is "user:password" for ZooKeeper's digest
+	// scheme: the session authenticates with it and the nodes a registrar
+	// creates can be changed only by sessions holding it (everyone may
+	// read them; see zk_acl.go). Empty means no authentication and nodes
+	// open to anyone.
+	Auth string
 }
 
 // DefaultZKOptions returns the options every zero field stands for.
@@ -44,6 +51,11 @@ func (o ZKOptions) Validate() error {
 	}
 	if o.SessionTimeout > 0 && o.SessionTimeout < time.Second {
 		return fmt.Errorf("ZooKeeper session timeout %v is under 1s: the connection could not even ping in time", o.SessionTimeout)
+	}
+	if o.Auth != "" {
+		if _, _, err := parseZKAuth(o.Auth); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -61,6 +61,12 @@ func (z *ZK) Register(ctx context.Context, info WorkerInfo) error {
 		return fmt.Errorf("registering worker %q: %w (worker %q is)", info.ID, ErrAlreadyRegistered, z.reg.id)
 	}
 	p := z.spec.NodePath(info.ID)
+	if z.user != "" {
+		// Create the parents with the cluster's ACL, or lock them down.
+		if err := z.ensurePath(ctx, path.Dir(p)); err != nil {
+			return fmt.Errorf("registering worker %q: %w", info.ID, err)
+		}
+	}
 	owner, err := z.publish(ctx, p, data)
 	if err != nil {
 		return fmt.Errorf("registering worker %q at %s: %w", info.ID, p, err)
@@ -164,7 +170,7 @@ func (z *ZK) publish(ctx context.Context, p string, data []byte) (int64, error) 
 			// Read before creating: if the session changes in between,
 			// the keeper sees a mismatch and checks again.
 			sid = z.conn.SessionID()
-			_, err := z.conn.Create(p, data, zk.FlagEphemeral, worldACL())
+			_, err := z.conn.Create(p, data, zk.FlagEphemeral, z.acl())
 			return err
 		})
 		switch {
@@ -183,7 +189,7 @@ func (z *ZK) publish(ctx context.Context, p string, data []byte) (int64, error) 
 				return 0, fmt.Errorf("%w: %s keeps being re-created by another session; is another worker running with the same id?", ErrIDInUse, p)
 			}
 		default:
-			return 0, err
+			return 0, zkAuthErr(err)
 		}
 	}
 }
@@ -239,11 +245,14 @@ func (z *ZK) ensurePath(ctx context.Context, dir string) error {
 		p += "/" + seg
 		node := p
 		err := z.write(ctx, func() error {
-			_, err := z.conn.Create(node, nil, 0, worldACL())
+			_, err := z.conn.Create(node, nil, 0, z.acl())
 			return err
 		})
-		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
-			return fmt.Errorf("creating %s: %w", node, err)
+		if errors.Is(err, zk.ErrNodeExists) {
+			err = z.secure(ctx, node)
+		}
+		if err != nil {
+			return fmt.Errorf("creating %s: %w", node, zkAuthErr(err))
 		}
 	}
 	return nil

@@ -44,6 +44,13 @@ type App struct {
 	// means HashPartition.
 	Partition func(key string, n int) int
 
+	// Flush, if set, runs once after the last Map or Reduce call of a task
+	// that succeeded so far, and may emit more records before the output
+	// is written: the end of an in-mapper combine, or what a long-lived
+	// helper process still holds (dist run --exec). Nil means nothing to
+	// flush.
+	Flush func(ctx *Context, emit Emit) error
+
 	// Setup runs before the first record. If it succeeds, Cleanup runs
 	// after the last, even when Map or Reduce failed (not after a panic).
 	// Nil means nothing to do. Either returning an error fails the task.

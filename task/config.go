@@ -2,11 +2,14 @@ package task
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/distmr/dist/internal/msgpackx"
 )
 
 // Phase says which half of the job a task belongs to.
@@ -178,7 +181,7 @@ func DecodeConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadConfig, len(b), MaxConfigSize)
 	}
 	var c Config
-	if err := msgpack.Unmarshal(b, &c); err != nil {
+	if err := msgpackx.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadConfig, err)
 	}
 	if err := c.Validate(); err != nil {
@@ -222,7 +225,15 @@ func readMsgpack(path string, limit int64, v any) error {
 	if st.Size() > limit {
 		return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrBadConfig, path, st.Size(), limit)
 	}
-	if err := msgpack.NewDecoder(f).Decode(v); err != nil {
+	// Read at most limit+1 bytes: the file may grow after the Stat.
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return err
+	}
+	if int64(len(b)) > limit {
+		return fmt.Errorf("%w: %s is over %d bytes", ErrBadConfig, path, limit)
+	}
+	if err := msgpackx.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrBadConfig, path, err)
 	}
 	return nil

@@ -35,8 +35,9 @@
 // A worker writes the task's Config to task.msgpack in a fresh task
 // directory, stages the input under in/, and starts the program with
 // DIST_TASK_DIR pointing there. Main calls Run, which resolves the input
-// and output formats by name, calls Setup, runs the map or reduce phase,
-// calls Cleanup, and writes result.msgpack: the status, counters, and
+// and output formats by name, calls Setup, runs the map or reduce phase
+// (ending with Flush, whose emits join the task's output), calls Cleanup,
+// and writes result.msgpack: the status, counters, and
 // each output file under out/ with its size, record count and CRC-32C.
 // Run never exits the process, so a plugin host calls it directly.
 //

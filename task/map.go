@@ -57,6 +57,14 @@ func (r *runner) runMap() ([]OutputFile, error) {
 			return nil, err
 		}
 	}
+	if r.app.Flush != nil {
+		if err := r.app.Flush(r.ctx, col.emit); err != nil {
+			return nil, fmt.Errorf("flush: %w", err)
+		}
+		if err := col.err(); err != nil {
+			return nil, err
+		}
+	}
 	return col.finish()
 }
 

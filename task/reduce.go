@@ -53,6 +53,14 @@ func (r *runner) runReduce() ([]OutputFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.app.Flush != nil {
+		if err := r.app.Flush(r.ctx, out.emit); err != nil {
+			return nil, fmt.Errorf("flush: %w", err)
+		}
+		if out.err != nil {
+			return nil, fmt.Errorf("write %s: %w", name, out.err)
+		}
+	}
 	f, err := out.close()
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", name, err)

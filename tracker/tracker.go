@@ -36,6 +36,8 @@ type taskInfo struct {
 	running  map[int]*runState // attempt number → live attempt
 	commit   *Committed
 	lastErr  Outcome
+	took     time.Duration // run time of the committed attempt
+	backedUp bool          // a backup attempt was started
 }
 
 type runState struct {
@@ -59,6 +61,11 @@ type attemptEnded struct {
 
 type workersChanged struct{ ws []registry.WorkerInfo }
 
+type workerLost struct{ id, why string }
+
+// tick wakes the tracker when a running task may have become a straggler.
+type tick struct{}
+
 // Tracker runs one job. Create it with New, feed it workers with
 // UpdateWorkers, and call Run once.
 type Tracker struct {
@@ -73,7 +80,7 @@ type Tracker struct {
 	stats   Stats
 	wg      sync.WaitGroup
 	start   time.Time
-	mapsAt  time.Time
+	timer   *time.Timer // next straggler check, if any
 }
 
 // New prepares a tracker for a job.
@@ -108,6 +115,15 @@ func (t *Tracker) UpdateWorkers(ws []registry.WorkerInfo) {
 	}
 }
 
+// WorkerLost tells the tracker a worker is gone (its session died) even
+// though the registry may not know yet. Safe from any goroutine.
+func (t *Tracker) WorkerLost(id, why string) {
+	select {
+	case t.events <- workerLost{id, why}:
+	case <-t.quit:
+	}
+}
+
 // Run drives the job to its end. It returns the report of committed
 // attempts, or the error that failed the job. Every attempt it started has
 // ended when it returns.
@@ -120,6 +136,9 @@ func (t *Tracker) Run(ctx context.Context) (*Report, error) {
 	defer func() {
 		cancel()
 		close(t.quit)
+		if t.timer != nil {
+			t.timer.Stop()
+		}
 		t.wg.Wait()
 	}()
 	for {
@@ -163,6 +182,9 @@ func (t *Tracker) handle(ev any) error {
 		t.setWorkers(ev.ws)
 	case attemptEnded:
 		return t.ended(ev.a, ev.o)
+	case workerLost:
+		t.lose(ev.id, ev.why)
+	case tick:
 	}
 	return nil
 }
@@ -211,6 +233,11 @@ func (t *Tracker) lose(id, why string) {
 	}
 }
 
+func (t *Tracker) isGone(id string) bool {
+	w := t.workers[id]
+	return w != nil && w.gone
+}
+
 func (t *Tracker) reducesDone() bool {
 	for _, r := range t.reduces {
 		if r.state != done {
@@ -232,11 +259,17 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 		w.running--
 	}
 	switch {
-	case tk.state == done: // another attempt won; this one was killed or lost the race
-		t.stats.Killed++
+	case tk.state == done: // another attempt won; this one was killed (counted in commit)
 		t.emit(AttemptKilled, a, o)
+	case o.Succeeded() && a.Task.Phase == task.PhaseMap && len(t.reduces) > 0 && t.isGone(a.Worker.ID):
+		// A map that finished on a worker that is leaving (drained or
+		// lost) cannot serve its output to the reduces: run it again.
+		o = Outcome{Err: fmt.Errorf("%s finished on worker %s, which has left", a.Task.ID(), a.Worker.ID),
+			WorkerLost: true, MissingMap: -1}
+		t.emit(AttemptFailed, a, o)
+		return t.failed(tk, a, o)
 	case o.Succeeded():
-		t.commit(tk, a, o)
+		t.commit(tk, a, o, time.Since(rs.started))
 		t.emit(AttemptSucceeded, a, o)
 	default:
 		t.emit(AttemptFailed, a, o)
@@ -245,11 +278,13 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 	return nil
 }
 
-func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome) {
+func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome, took time.Duration) {
 	tk.state = done
 	tk.commit = &Committed{Task: a.Task, Attempt: a.N, Worker: a.Worker, Result: o.Result}
+	tk.took = took
 	for _, rs := range tk.running {
-		rs.cancel() // backups that lost: they end, and are counted, in ended
+		rs.cancel() // attempts that lost the race; they end in ended
+		t.stats.Killed++
 	}
 	if a.Task.Phase == task.PhaseMap {
 		t.stats.MapsDone++
@@ -353,9 +388,12 @@ func (t *Tracker) taskOf(r TaskRef) *taskInfo {
 func (t *Tracker) schedule(ctx context.Context) error {
 	queue := t.pendingTasks()
 	for _, tk := range queue {
-		if w := t.pickWorker(tk); w != nil {
-			t.launch(ctx, tk, w)
+		if w := t.pickWorker(tk, ""); w != nil {
+			t.launch(ctx, tk, w, false)
 		}
+	}
+	if len(queue) == 0 && t.cfg.Speculative {
+		t.speculate(ctx, time.Now())
 	}
 	if len(queue) > 0 && t.runningCount() == 0 && !t.anyUsable() && len(t.workers) > 0 {
 		return fmt.Errorf("%w: %d known, all lost or failing (%s)", ErrNoWorkers, len(t.workers), t.workerSummary())
@@ -402,7 +440,9 @@ func (t *Tracker) anyUsable() bool {
 // (busy or not): a retry waits for a different worker rather than going
 // back to the one that failed it. Among the candidates it picks the most
 // free slots, then the least used, so that tasks spread across the cluster.
-func (t *Tracker) pickWorker(tk *taskInfo) *workerState {
+// not, when set, is a worker that must not be picked (the one running the
+// attempt a backup is for).
+func (t *Tracker) pickWorker(tk *taskInfo, not string) *workerState {
 	fresh := false
 	for _, w := range t.workers {
 		if t.usable(w) && !tk.avoid[w.info.ID] {
@@ -412,7 +452,7 @@ func (t *Tracker) pickWorker(tk *taskInfo) *workerState {
 	}
 	var best *workerState
 	for _, w := range t.workers {
-		if !t.usable(w) || w.running >= w.info.Slots || (fresh && tk.avoid[w.info.ID]) {
+		if !t.usable(w) || w.running >= w.info.Slots || (fresh && tk.avoid[w.info.ID]) || w.info.ID == not {
 			continue
 		}
 		if best == nil || betterWorker(w, best) {
@@ -433,8 +473,8 @@ func betterWorker(a, b *workerState) bool {
 	return a.info.ID < b.info.ID
 }
 
-func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState) {
-	a := Attempt{Task: tk.ref, N: tk.next, Worker: w.info}
+func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, backup bool) {
+	a := Attempt{Task: tk.ref, N: tk.next, Worker: w.info, Backup: backup}
 	tk.next++
 	if tk.ref.Phase == task.PhaseReduce {
 		for _, m := range t.maps {

@@ -248,3 +248,64 @@ func TestFatalFailureEndsJobAtOnce(t *testing.T) {
 		t.Fatalf("%d attempts, want 1: a fatal failure is not retried", r.count("m-00000"))
 	}
 }
+
+func TestBackupAttemptForStraggler(t *testing.T) {
+	var events []Event
+	var mu sync.Mutex
+	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
+		if a.Task.ID() == "m-00002" && a.N == 0 {
+			<-ctx.Done() // a straggler: only the tracker's kill ends it
+			return Outcome{Err: ctx.Err(), MissingMap: -1}
+		}
+		return ok(a)
+	}}
+	cfg := Config{Maps: 4, Reduces: 1, Speculative: true, SlowAfter: 20 * time.Millisecond,
+		OnEvent: func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }}
+	rep, err := runJob(t, cfg, r, workers(2, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stats.Backups != 1 || rep.Stats.Killed != 1 || rep.Maps[2].Attempt != 1 {
+		t.Fatalf("backups=%d killed=%d committed attempt %d of m-00002", rep.Stats.Backups, rep.Stats.Killed, rep.Maps[2].Attempt)
+	}
+	var orig, backup string
+	for _, e := range events {
+		if e.Kind == AttemptStarted && e.Attempt.Task.ID() == "m-00002" {
+			if e.Attempt.Backup {
+				backup = e.Attempt.Worker.ID
+			} else {
+				orig = e.Attempt.Worker.ID
+			}
+		}
+	}
+	if backup == "" || backup == orig {
+		t.Fatalf("backup on %q, original on %q: want a different worker", backup, orig)
+	}
+}
+
+func TestWorkerLostSignalRerunsMaps(t *testing.T) {
+	var tr *Tracker
+	var once sync.Once
+	r := &fakeRunner{}
+	r.fn = func(ctx context.Context, a Attempt) Outcome {
+		if a.Task.Phase == task.PhaseReduce && a.N == 0 {
+			// The session to the worker holding map outputs dies while the
+			// reduce runs; the reduce's fetch then fails.
+			lost := a.Inputs[0].Worker.ID
+			once.Do(func() { tr.WorkerLost(lost, "session ended") })
+			return Outcome{Err: errors.New("fetch failed"), MissingMap: 0}
+		}
+		return ok(a)
+	}
+	tr = New(Config{Maps: 2, Reduces: 1}, r)
+	tr.UpdateWorkers(workers(3, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := tr.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stats.WorkersLost != 1 || rep.Stats.MapReruns == 0 {
+		t.Fatalf("stats %+v", rep.Stats)
+	}
+}

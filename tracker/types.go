@@ -21,6 +21,17 @@ type Config struct {
 	// MaxWorkerFailures is how many failed attempts of this job make a
 	// worker unusable for it; 0 means 3.
 	MaxWorkerFailures int
+	// Speculative turns on backup attempts for stragglers: when no task is
+	// waiting and a slot is idle, a task running longer than SlowFactor
+	// times the median of its finished peers, and longer than SlowAfter,
+	// gets a second attempt on another worker; the first to finish wins.
+	Speculative bool
+	// SlowFactor is the straggler threshold relative to the median; 0
+	// means 2.
+	SlowFactor float64
+	// SlowAfter is the least run time that can make a straggler; 0 means
+	// 3s.
+	SlowAfter time.Duration
 	// Logger receives state changes; nil discards them.
 	Logger *slog.Logger
 	// OnEvent, when set, is called from the tracker goroutine for every
@@ -37,6 +48,12 @@ func (c *Config) defaults() {
 	}
 	if c.MaxWorkerFailures <= 0 {
 		c.MaxWorkerFailures = 3
+	}
+	if c.SlowFactor <= 0 {
+		c.SlowFactor = 2
+	}
+	if c.SlowAfter <= 0 {
+		c.SlowAfter = 3 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -65,6 +82,8 @@ type Attempt struct {
 	Task   TaskRef
 	N      int // attempt number, from 0
 	Worker registry.WorkerInfo
+	// Backup marks a speculative attempt started beside a straggler.
+	Backup bool
 	// Inputs lists, for a reduce attempt, the committed output of every map.
 	Inputs []MapLoc
 }
@@ -115,6 +134,7 @@ type Stats struct {
 	Attempts       int // attempts started
 	Failed         int // attempts that failed (crash, timeout, lost worker)
 	Killed         int // attempts the tracker stopped (lost race, job end)
+	Backups        int // speculative attempts started for stragglers
 	MapReruns      int // finished maps run again because their output was lost
 	WorkersLost    int
 	WorkersUsed    int

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/yamux"
 
@@ -18,8 +20,12 @@ import (
 // appears only by rename after its bytes hashed to its name, so a present
 // entry is always complete and correct.
 type cache struct {
-	dir string
-	max int64 // largest artifact accepted
+	dir   string
+	max   int64 // largest artifact accepted
+	limit int64 // total bytes kept; 0 means no bound (see evict)
+	log   *slog.Logger
+
+	evictMu sync.Mutex
 }
 
 // tmpPrefix starts the names of uploads in progress.
@@ -40,9 +46,14 @@ func validSHA(s string) bool {
 
 func (c *cache) path(sha string) string { return filepath.Join(c.dir, sha) }
 
+// has reports whether the cache holds sha, and marks it as just used.
 func (c *cache) has(sha string) bool {
 	fi, err := os.Stat(c.path(sha))
-	return err == nil && fi.Mode().IsRegular()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	c.touch(sha)
+	return true
 }
 
 // clean removes uploads a previous run left half done.
@@ -151,10 +162,11 @@ func (w *Worker) handlePutArtifact(st *yamux.Stream) (bodyUnread bool, err error
 	if err := w.admitting(); err != nil {
 		return true, err
 	}
-	if err := w.cache.put(st, req.SHA256, req.Size); err != nil {
+	if err := w.cache.put(w.idle(st), req.SHA256, req.Size); err != nil {
 		return false, err
 	}
 	w.logger().Info("artifact cached", "sha256", req.SHA256, "size", req.Size)
+	w.cache.evict(req.SHA256)
 	return false, proto.WriteFrame(st, &proto.Reply{})
 }
 

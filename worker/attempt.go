@@ -160,7 +160,7 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 	if err != nil {
 		return true, internal("stage input: %v", err)
 	}
-	err = proto.ReadBody(f, st, req.Size, w.cfg.MaxInput)
+	err = proto.ReadBody(f, w.idle(st), req.Size, w.cfg.MaxInput)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -174,15 +174,18 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 	return false, proto.WriteFrame(st, &proto.Reply{})
 }
 
-// program returns the path of what runs for an artifact. Binaries run as
-// they are; plugin and exec artifacts will run under a host program.
-func (w *Worker) program(ref proto.ArtifactRef) (path string, args []string, err error) {
+// program returns what runs for a launch. Binaries run as they are;
+// plugins and the commands of exec jobs run under the task host (see
+// host.go), which checks them first.
+func (w *Worker) program(req *proto.LaunchRequest) (path string, args []string, err error) {
+	ref := req.Artifact
 	switch ref.Kind {
 	case proto.KindBinary:
 		return w.cache.path(ref.SHA256), nil, nil
-	case proto.KindPlugin, proto.KindExec:
-		return "", nil, proto.Errorf(proto.CodeUnsupported,
-			"artifact kind %q is not supported by this worker yet: build the app as a static binary (dist build without --plugin)", ref.Kind)
+	case proto.KindPlugin:
+		return w.pluginProgram(ref)
+	case proto.KindExec:
+		return w.execProgram(req)
 	}
 	return "", nil, proto.Errorf(proto.CodeBadRequest, "unknown artifact kind %q: use binary, plugin or exec", ref.Kind)
 }
@@ -221,6 +224,9 @@ func (w *Worker) runProcess(a *attempt, path string, args []string, started func
 		return nil, err
 	}
 	defer stderr.Close()
+	if err := w.sandbox.prepare(a.dir); err != nil {
+		return nil, err
+	}
 
 	var cmd *exec.Cmd
 	for try := 0; ; try++ {
@@ -243,6 +249,11 @@ func (w *Worker) runProcess(a *attempt, path string, args []string, started func
 			return nil, context.Cause(a.ctx)
 		}
 	}
+	if err := w.sandbox.start(cmd.Process.Pid); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, err
+	}
 	a.log.Debug("task started", "pid", cmd.Process.Pid)
 	started()
 	err = cmd.Wait()
@@ -258,6 +269,7 @@ func (w *Worker) command(a *attempt, path string, args []string, stdout, stderr 
 	cmd.Env = taskEnv(a.dir)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	w.sandbox.apply(cmd)
 	cmd.Cancel = func() error {
 		err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		if errors.Is(err, syscall.ESRCH) {

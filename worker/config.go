@@ -61,6 +61,15 @@ type Config struct {
 	// KillGrace is how long a killed attempt's process group has between
 	// SIGTERM and SIGKILL; 0 means 5s.
 	KillGrace time.Duration
+	// DrainTimeout is how long Shutdown lets running attempts finish
+	// (refusing new ones) before it kills them; 0 kills them at once.
+	DrainTimeout time.Duration
+	// CacheSize bounds the artifact cache in bytes: past it, the least
+	// recently used artifacts are removed; 0 means no bound.
+	CacheSize int64
+	// KeepFailed is how long the logs of failed attempts are kept under
+	// <Dir>/failed after their job ends; 0 keeps none.
+	KeepFailed time.Duration
 	// FetchParallel bounds concurrent map output fetches per reduce
 	// attempt; 0 means 5.
 	FetchParallel int
@@ -70,6 +79,14 @@ type Config struct {
 	Registrar registry.Registrar
 	// Logger receives the worker's logs; nil discards them.
 	Logger *slog.Logger
+	// HostBinary is the program that runs plugin and exec tasks as
+	// `HostBinary task-host ...` (see host.go); it decides which plugins
+	// this worker can load. "" means this process's own executable, which
+	// is right for the dist binary.
+	HostBinary string
+	// Security: who may connect, what a peer may send, what a task may
+	// use (see security.go).
+	Security
 }
 
 // DefaultConfig returns a Config with every default spelled out. Dir is
@@ -83,6 +100,9 @@ func DefaultConfig() Config {
 		MaxInput:      DefaultMaxInput,
 		KillGrace:     DefaultKillGrace,
 		FetchParallel: DefaultFetchParallel,
+		DrainTimeout:  30 * time.Second,
+		CacheSize:     4 << 30,
+		KeepFailed:    24 * time.Hour,
 	}
 }
 
@@ -99,6 +119,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: slots is %d: use 0 (one per CPU) or more", ErrConfig, c.Slots)
 	case c.MaxArtifact < 0, c.MaxInput < 0:
 		return fmt.Errorf("%w: negative size limit", ErrConfig)
+	case c.DrainTimeout < 0, c.KeepFailed < 0, c.CacheSize < 0:
+		return fmt.Errorf("%w: drain timeout, kept-log time and cache size must not be negative", ErrConfig)
 	case c.KillGrace < 0, c.KeepAlive < 0:
 		return fmt.Errorf("%w: negative duration", ErrConfig)
 	case c.FetchParallel < 0:
@@ -106,7 +128,7 @@ func (c *Config) Validate() error {
 	case c.TLS != nil && c.TLSClient == nil:
 		return fmt.Errorf("%w: TLS is set but TLSClient is not: peer workers serving map outputs need a client config", ErrConfig)
 	}
-	return nil
+	return validateSecurity(c)
 }
 
 // withDefaults returns c with every zero field replaced by its default.
@@ -129,6 +151,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	c.Security = c.Security.withDefaults()
 	if abs, err := filepath.Abs(c.Dir); err == nil {
 		c.Dir = abs
 	}

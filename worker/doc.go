@@ -28,6 +28,27 @@
 // to the group and SIGKILL after KillGrace. The slot is freed before the
 // final event is sent.
 //
+// # Plugins and exec jobs
+//
+// A binary runs as it is. A Go plugin, or the commands of an exec job, run
+// under the task host: Config.HostBinary (the worker's own executable) in
+// its hidden `task-host` mode, one fresh process per attempt, so the
+// daemon never loads a plugin. The host is inspected once: a host without
+// plugin support is flagged "no-plugins"; otherwise its Go version, build
+// flags and package fingerprints go into WorkerInfo.Plugin, and every
+// plugin is checked against them before it takes a slot (host.go).
+//
+// # Security
+//
+// Only peers that pass proto.Accept (the cluster secret, and with TLS a
+// CA-signed certificate) are served, and a worker with neither refuses to
+// listen beyond loopback unless Insecure is set (security.go). Everything a
+// peer controls is bounded (limits.go: calls per session, stalled bodies;
+// Config: sizes, slots); every cached program is inspected before it runs
+// (validate.go: an ELF executable or plugin for this GOOS/GOARCH); and
+// tasks get their limits and, with RunAs, another user (sandbox.go).
+// SECURITY.md at the repository root is the threat model.
+//
 // # Jobs
 //
 // The sessions that stage input for a job or launch its attempts own it.

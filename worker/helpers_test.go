@@ -58,6 +58,7 @@ func newTestWorker(t testing.TB, edit func(*Config)) *Worker {
 	cfg.Dir = t.TempDir()
 	cfg.Slots = 4
 	cfg.KillGrace = 2 * time.Second
+	cfg.DrainTimeout = 0 // tests of draining set their own
 	cfg.Logger = slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if edit != nil {
 		edit(&cfg)

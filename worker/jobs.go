@@ -65,11 +65,14 @@ func (w *Worker) release(s *session) {
 // removes the job's task directory.
 func (w *Worker) endJob(job string, cause error) {
 	w.mu.Lock()
-	var attempts []*attempt
+	var attempts, failed []*attempt
 	for k, a := range w.attempts {
 		if k.job == job {
 			attempts = append(attempts, a)
 			delete(w.attempts, k)
+			if a.finished && !a.ok {
+				failed = append(failed, a)
+			}
 		}
 	}
 	for s := range w.jobs[job] {
@@ -84,6 +87,7 @@ func (w *Worker) endJob(job string, cause error) {
 	for _, a := range attempts {
 		<-a.done // bounded: a killed process group is SIGKILLed after KillGrace
 	}
+	w.keepFailedLogs(job, failed)
 	if err := os.RemoveAll(w.jobDir(job)); err != nil {
 		w.logger().Warn("remove job directory", "job", job, "err", err)
 	}

@@ -63,7 +63,7 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	if err := checkSHA(req.Artifact.SHA256); err != nil {
 		return err
 	}
-	if _, _, err := w.program(req.Artifact); err != nil {
+	if _, _, err := w.program(req); err != nil {
 		return err
 	}
 	if c.Phase == task.PhaseMap {
@@ -75,6 +75,9 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	}
 	if !w.cache.has(req.Artifact.SHA256) {
 		return artifactMissing(req.Artifact)
+	}
+	if err := w.checkArtifact(req.Artifact); err != nil {
+		return err
 	}
 	key := attemptKey{c.Job, c.Task, c.Attempt}
 	switch c.Phase {
@@ -108,16 +111,18 @@ func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest)
 	}
 	cfg := req.Config
 	if cfg.Phase == task.PhaseReduce {
-		parts, err := w.stage(a, req.Fetch)
+		parts, missing, err := w.stage(a, req.Fetch)
 		if err != nil {
-			return fail(proto.ToError(err))
+			ev, res, ok := fail(proto.ToError(err))
+			ev.MissingMap = missing
+			return ev, res, ok
 		}
 		cfg.Partitions = parts
 	}
 	if err := task.WriteFile(filepath.Join(a.dir, task.ConfigFile), &cfg); err != nil {
 		return fail(internal("write %s: %v", task.ConfigFile, err))
 	}
-	path, args, err := w.program(req.Artifact)
+	path, args, err := w.program(req)
 	if err != nil {
 		return fail(proto.ToError(err))
 	}

@@ -29,6 +29,7 @@ import (
 const envSleeper = "DIST_WORKER_TEST_SLEEPER"
 
 func TestMain(m *testing.M) {
+	SandboxMain() // when started as the --run-as shim
 	if os.Getenv(envSleeper) != "" {
 		signal.Ignore(syscall.SIGTERM)
 		for {
@@ -81,6 +82,15 @@ func misbehave(mode string) {
 		if err := hang(dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
+		}
+	case "slow": // runs normally once <dir>/go exists
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go")); err == nil {
+				return
+			}
+			<-tick.C
 		}
 	case "noresult":
 		syscall.Exit(0)

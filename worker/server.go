@@ -24,10 +24,13 @@ import (
 // Worker is the dist worker daemon. Create it with New, then Start it;
 // Shutdown stops it and waits for everything it started.
 type Worker struct {
-	cfg     Config
-	srvOpts proto.Options
-	cache   *cache
-	peers   *peers
+	cfg      Config
+	srvOpts  proto.Options
+	cache    *cache
+	peers    *peers
+	sandbox  *sandbox
+	verdicts verdicts  // artifact inspections, by kind and sha256
+	host     *taskHost // runs plugins and exec commands (host.go)
 
 	// ctx ends when Shutdown begins ("the daemon is stopping"); killing
 	// one attempt is a separate signal, see attempt.kill.
@@ -61,6 +64,8 @@ type session struct {
 	log  *slog.Logger
 	wg   sync.WaitGroup      // the session's streams
 	jobs map[string]struct{} // jobs this session owns; guarded by Worker.mu
+	// streams counts the session's open calls (Security.MaxStreams).
+	streams streamLimit
 }
 
 // New checks cfg and returns a worker that is not listening yet.
@@ -69,13 +74,20 @@ func New(cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	sb, err := newSandbox(cfg.Security)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Worker{
-		cfg: cfg,
+		cfg:     cfg,
+		sandbox: sb,
 		srvOpts: proto.Options{
 			Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive,
+			HandshakeTimeout: cfg.HandshakeTimeout,
 		},
-		cache: &cache{dir: filepath.Join(cfg.Dir, "cache"), max: cfg.MaxArtifact},
+		cache: &cache{dir: filepath.Join(cfg.Dir, "cache"), max: cfg.MaxArtifact, limit: cfg.CacheSize, log: cfg.Logger},
+		host:  newTaskHost(cfg.HostBinary, cfg.Logger),
 		peers: newPeers(proto.Options{
 			Secret: cfg.Secret, TLS: cfg.TLSClient, KeepAlive: cfg.KeepAlive,
 		}),
@@ -109,10 +121,17 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err := w.prepareDir(); err != nil {
 		return err
 	}
+	if err := w.prepareSandbox(); err != nil {
+		return err
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", w.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("worker: listen on %s: %w", w.cfg.Listen, err)
+	}
+	if err := w.checkBound(ln.Addr()); err != nil {
+		ln.Close()
+		return err
 	}
 	addr, id, err := w.identity(ln.Addr())
 	if err != nil {
@@ -132,6 +151,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	go w.acceptLoop(ln)
 	w.mu.Unlock()
 	w.logger().Info("worker listening", "addr", addr, "slots", w.cfg.Slots, "dir", w.cfg.Dir)
+	w.warnExposure(ln.Addr().String())
 
 	if w.cfg.Registrar == nil {
 		return nil
@@ -237,11 +257,10 @@ func (w *Worker) Info() registry.WorkerInfo {
 		OS:        runtime.GOOS,
 		Arch:      runtime.GOARCH,
 		Started:   w.startedAt,
-		Flags:     []string{"no-plugins", "no-exec"},
+		Flags:     w.host.flags(),
+		Plugin:    w.host.published(),
 	}
-	if len(w.cfg.Secret) == 0 {
-		info.Flags = append(info.Flags, "insecure")
-	}
+	info.Flags = append(info.Flags, w.securityFlags()...)
 	return info
 }
 
@@ -287,6 +306,7 @@ func (w *Worker) beginShutdown(ctx context.Context) error {
 	if regCancel != nil {
 		regCancel()
 	}
+	w.drain(ctx, attempts)
 	if ln != nil {
 		ln.Close()
 	}
@@ -362,6 +382,7 @@ func (w *Worker) serveConn(conn net.Conn) {
 		return
 	}
 	s := &session{ss: ss, log: log, jobs: make(map[string]struct{})}
+	s.streams.max = int32(w.cfg.MaxStreams)
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -377,11 +398,16 @@ func (w *Worker) serveConn(conn net.Conn) {
 		if err != nil {
 			break
 		}
+		if !s.streams.acquire() {
+			w.refuseStream(s, st)
+			continue
+		}
 		s.wg.Add(1)
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
 			defer s.wg.Done()
+			defer s.streams.release()
 			w.serveStream(s, st)
 		}()
 	}

@@ -62,12 +62,13 @@ func (w *Worker) checkFetch(fetch []proto.MapOutput) error {
 
 // stage fetches every map output a reduce attempt needs, FetchParallel at
 // a time, and returns their paths relative to the attempt directory, in
-// the order of fetch. The first failure cancels the rest.
-func (w *Worker) stage(a *attempt, fetch []proto.MapOutput) ([]string, error) {
+// the order of fetch. The first failure cancels the rest; missing then
+// names the map task whose output could not be fetched.
+func (w *Worker) stage(a *attempt, fetch []proto.MapOutput) (parts []string, missing string, err error) {
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
 	self := w.ID()
-	parts := make([]string, len(fetch))
+	parts = make([]string, len(fetch))
 	sem := make(chan struct{}, w.cfg.FetchParallel)
 	var (
 		wg    sync.WaitGroup
@@ -96,6 +97,7 @@ func (w *Worker) stage(a *attempt, fetch []proto.MapOutput) ([]string, error) {
 			}
 			if err != nil && ctx.Err() == nil {
 				once.Do(func() {
+					missing = mo.Task
 					first = proto.Retryablef(proto.CodeFetchFailed,
 						"%s cannot fetch the output of map task %s attempt %d (partition %d) from worker %s: %v: re-run that map",
 						a.key, mo.Task, mo.Attempt, mo.Partition, mo.WorkerID, err)
@@ -108,7 +110,7 @@ func (w *Worker) stage(a *attempt, fetch []proto.MapOutput) ([]string, error) {
 	if first == nil && a.ctx.Err() != nil {
 		first = context.Cause(a.ctx)
 	}
-	return parts, first
+	return parts, missing, first
 }
 
 // fetchLocal stages a map output of this worker by hard link (a copy if
@@ -295,7 +297,7 @@ func (w *Worker) serveOutput(st *yamux.Stream, key attemptKey, name string) erro
 		return nil // the peer is gone
 	}
 	// From here on only the body may follow: failures just end the stream.
-	n, err := io.CopyBuffer(st, io.LimitReader(f, size), make([]byte, copyBuf))
+	n, err := io.CopyBuffer(w.idle(st), io.LimitReader(f, size), make([]byte, copyBuf))
 	if err == nil && n != size {
 		err = fmt.Errorf("file shrank to %d of %d bytes", n, size)
 	}

@@ -234,9 +234,9 @@ func TestBadInputRefused(t *testing.T) {
 		{mapRequest("j/k", 0, 0, 1, art, nil), proto.CodeBadRequest, `job id "j/k" is not a safe name`},
 		{func() *proto.LaunchRequest {
 			r := mapRequest("j", 0, 0, 1, art, nil)
-			r.Artifact.Kind = proto.KindPlugin
+			r.Artifact.Kind = "python"
 			return r
-		}(), proto.CodeUnsupported, "not supported"},
+		}(), proto.CodeBadRequest, `unknown artifact kind "python"`},
 		{func() *proto.LaunchRequest {
 			r := mapRequest("j", 0, 0, 1, art, nil)
 			r.Config.Phase = "shuffle"
@@ -374,9 +374,9 @@ func TestFailingAttempt(t *testing.T) {
 	}
 	putInput(t, s, "j", "m-00005", 0, "x\n")
 	evs = runToEnd(t, s, mapRequest("j", 5, 0, 1, sha(junk), nil))
-	e = wireCode(t, evs[len(evs)-1].Error, proto.CodeTaskFailed, "not a program for this worker's OS and architecture")
+	e = wireCode(t, evs[len(evs)-1].Error, proto.CodeBadRequest, "is not an ELF file")
 	if e.Retryable {
-		t.Error("a wrong-architecture artifact is retryable")
+		t.Error("an artifact that is not a program is retryable")
 	}
 
 	// A failed attempt's outputs are not served.
@@ -627,6 +627,7 @@ func TestShutdown(t *testing.T) {
 	cfg.Dir = t.TempDir()
 	cfg.Registrar = reg
 	cfg.KillGrace = 300 * time.Millisecond
+	cfg.DrainTimeout = 0 // kill at once; TestShutdownDrainsRunningAttempts covers draining
 	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -27,9 +27,9 @@ func readSecret(c *cli.Context) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := readPrivate("--secret-file", path)
 	if err != nil {
-		return nil, fmt.Errorf("--secret-file: %w", err)
+		return nil, err
 	}
 	s := strings.TrimSpace(string(b))
 	if len(s) < 16 {

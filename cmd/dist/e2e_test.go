@@ -199,12 +199,15 @@ func TestFailingAppShowsStderr(t *testing.T) {
 	books := env.Corpus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := dist(t, "run", "--local", "2", "--app", env.App(t, "crashy"), "--input", books[0],
-		"--output", out, "--param", "exit=1", "--max-attempts", "2")
+		"--output", out, "--param", "exit=1", "--max-attempts", "3")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "injected crash") {
-		t.Fatalf("stderr tail of the app not shown:\n%s", r.stderr)
+	if !strings.Contains(r.stderr, "injected crash") || !strings.Contains(r.stderr, "failed 3 of 3 attempts") {
+		t.Fatalf("stderr tail of the app or the attempt count not shown:\n%s", r.stderr)
+	}
+	if n := len(regexp.MustCompile(`m-00000 attempt \d+ failed on`).FindAllString(r.stderr, -1)); n != 3 {
+		t.Fatalf("%d attempts reported, want exactly --max-attempts 3:\n%s", n, r.stderr)
 	}
 	assertNothingCommitted(t, out)
 }

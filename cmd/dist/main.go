@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/distmr/dist/worker"
 )
 
 // Exit codes.
@@ -18,6 +20,7 @@ const (
 )
 
 func main() {
+	worker.SandboxMain() // when a worker started this process as its --run-as shim
 	app := &cli.App{
 		Name:  "dist",
 		Usage: "ship a compiled Go program to worker daemons and run it as a MapReduce job",
@@ -26,6 +29,8 @@ func main() {
 			workerCommand(),
 			workersCommand(),
 			versionCommand(),
+			buildCommand(),
+			taskHostCommand(),
 		},
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {},

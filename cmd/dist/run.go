@@ -23,10 +23,16 @@ func runCommand() *cli.Command {
 		Name:  "run",
 		Usage: "run a job: ship --app to the workers and map/reduce --input into --output",
 		UsageText: `dist run --app ./wordcount --input 'books/*.txt' --output out --local 3
-dist run --app ./wordcount --input 'books/*.txt' --output out --zk zk1:2181 --reduces 4`,
+dist run --app ./wordcount --input 'books/*.txt' --output out --zk zk1:2181 --reduces 4
+dist run --plugin --app ./wordcount.so --input 'books/*.txt' --output out --local 3
+dist run --exec --mapper map.sh --reducer reduce.sh --input 'books/*.txt' --output out --local 3`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "app", EnvVars: []string{"DIST_APP"}, Usage: "the program to ship (a static Go binary built against package task)"},
-			&cli.BoolFlag{Name: "plugin", EnvVars: []string{"DIST_PLUGIN"}, Usage: "--app is a Go plugin (.so) exporting App"},
+			&cli.BoolFlag{Name: "plugin", EnvVars: []string{"DIST_PLUGIN"}, Usage: "--app is a Go plugin (.so) exporting App (build it with dist build --plugin)"},
+			&cli.BoolFlag{Name: "exec", EnvVars: []string{"DIST_EXEC"}, Usage: "run --mapper and --reducer commands instead of --app: lines on stdin, key<TAB>value lines on stdout"},
+			&cli.StringFlag{Name: "mapper", EnvVars: []string{"DIST_MAPPER"}, Usage: "with --exec: the map `CMD`, an executable or #! script to ship"},
+			&cli.StringFlag{Name: "reducer", EnvVars: []string{"DIST_REDUCER"}, Usage: "with --exec: the reduce `CMD`; it reads its partition's lines sorted by key"},
+			&cli.StringFlag{Name: "combiner", EnvVars: []string{"DIST_COMBINER"}, Usage: "with --exec: an optional `CMD` run over sorted batches of map output"},
 			&cli.StringSliceFlag{Name: "input", EnvVars: []string{"DIST_INPUT"}, Usage: "input files, directories or quoted globs (repeatable)"},
 			&cli.StringFlag{Name: "output", EnvVars: []string{"DIST_OUTPUT"}, Usage: "output directory (receives part-NNNNN and _SUCCESS)"},
 			&cli.BoolFlag{Name: "overwrite", EnvVars: []string{"DIST_OVERWRITE"}, Usage: "replace a finished job's output"},
@@ -35,6 +41,8 @@ dist run --app ./wordcount --input 'books/*.txt' --output out --zk zk1:2181 --re
 			&cli.StringFlag{Name: "input-format", Value: "text", EnvVars: []string{"DIST_INPUT_FORMAT"}, Usage: "text, wholefile or kv"},
 			&cli.IntFlag{Name: "max-attempts", Value: 4, EnvVars: []string{"DIST_MAX_ATTEMPTS"}, Usage: "attempts per task before the job fails"},
 			&cli.DurationFlag{Name: "task-timeout", Value: 10 * time.Minute, EnvVars: []string{"DIST_TASK_TIMEOUT"}, Usage: "kill an attempt running longer"},
+			&cli.BoolFlag{Name: "speculative", Value: true, EnvVars: []string{"DIST_SPECULATIVE"}, Usage: "start backup attempts for stragglers (--speculative=false turns it off)"},
+			&cli.DurationFlag{Name: "keepalive", Value: 10 * time.Second, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping workers this often; a worker that stops answering is lost"},
 			&cli.Int64Flag{Name: "split-size", Value: 64 << 20, EnvVars: []string{"DIST_SPLIT_SIZE"}, Usage: "split input files larger than this many bytes at line boundaries"},
 			&cli.Int64Flag{Name: "sort-buffer", EnvVars: []string{"DIST_SORT_BUFFER"}, Usage: "map-side sort buffer in bytes (0 = 64 MB)"},
 			&cli.IntFlag{Name: "local", EnvVars: []string{"DIST_LOCAL"}, Usage: "start `N` local workers for this job (no ZooKeeper needed)"},
@@ -44,7 +52,7 @@ dist run --app ./wordcount --input 'books/*.txt' --output out --zk zk1:2181 --re
 			&cli.DurationFlag{Name: "worker-wait", Value: 10 * time.Second, EnvVars: []string{"DIST_WORKER_WAIT"}, Usage: "how long to wait for the first worker"},
 			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"DIST_QUIET"}, Usage: "print only errors and the output path"},
 			secretFlag(),
-		}, logFlags("warn")...),
+		}, append(tlsFlags(), logFlags("warn")...)...),
 		Action: runAction,
 	}
 }
@@ -63,15 +71,24 @@ func runAction(c *cli.Context) error {
 		return usageErr(err)
 	}
 	kind := proto.KindBinary
-	if c.Bool("plugin") {
+	switch {
+	case c.Bool("plugin") && c.Bool("exec"):
+		return usageErr(fmt.Errorf("--plugin and --exec exclude each other: a plugin is an --app"))
+	case c.Bool("plugin"):
 		kind = proto.KindPlugin
+	case c.Bool("exec"):
+		kind = proto.KindExec
 	}
 	cfg := client.Config{
-		App: c.String("app"), Kind: kind, Inputs: c.StringSlice("input"), Output: c.String("output"),
+		App: c.String("app"), Kind: kind, Mapper: c.String("mapper"), Reducer: c.String("reducer"), Combiner: c.String("combiner"), Inputs: c.StringSlice("input"), Output: c.String("output"),
 		Overwrite: c.Bool("overwrite"), Reduces: c.Int("reduces"), Params: params,
 		InputFormat: c.String("input-format"), MaxAttempts: c.Int("max-attempts"),
 		TaskTimeout: c.Duration("task-timeout"), SplitSize: c.Int64("split-size"), SortBuffer: c.Int64("sort-buffer"),
 		WorkerWait: c.Duration("worker-wait"), Secret: secret, Logger: log,
+		NoSpeculation: !c.Bool("speculative"), KeepAlive: c.Duration("keepalive"),
+	}
+	if _, cfg.TLS, err = loadTLS(c); err != nil {
+		return usageErr(err)
 	}
 	quiet := c.Bool("quiet")
 	if !quiet {
@@ -125,6 +142,7 @@ func clusterFor(ctx context.Context, c *cli.Context, log *slog.Logger) (registry
 		if c.String("secret-file") != "" {
 			args = append(args, "--secret-file", c.String("secret-file"))
 		}
+		args = append(args, tlsArgs(c)...)
 		lc, err := client.StartLocal(ctx, client.LocalConfig{Workers: c.Int("local"), Slots: c.Int("local-slots"), Args: args})
 		if err != nil {
 			return nil, nil, err
@@ -160,6 +178,10 @@ func progressPrinter(start time.Time) func(tracker.Event) {
 		a := ev.Attempt
 		at := ev.Time.Sub(start).Seconds()
 		switch ev.Kind {
+		case tracker.AttemptStarted:
+			if a.Backup {
+				fmt.Fprintf(os.Stderr, "%7.2fs  %s is slow: backup attempt %d on %s\n", at, a.Task.ID(), a.N, a.Worker.ID)
+			}
 		case tracker.AttemptSucceeded:
 			fmt.Fprintf(os.Stderr, "%7.2fs  %s done on %s\n", at, a.Task.ID(), a.Worker.ID)
 		case tracker.AttemptFailed:
@@ -178,8 +200,8 @@ func firstLine(err error) string {
 
 func printSummary(s *client.Summary) {
 	fmt.Printf("job %s succeeded in %v\n", s.Job, s.Wall.Round(time.Millisecond))
-	fmt.Printf("  maps %d, reduces %d, workers %d, attempts %d (failed %d, killed %d, map re-runs %d)\n",
-		s.Maps, s.Reduces, s.Workers, s.Attempts, s.Failed, s.Killed, s.MapReruns)
+	fmt.Printf("  maps %d, reduces %d, workers %d, attempts %d (failed %d, backups %d, killed %d, map re-runs %d)\n",
+		s.Maps, s.Reduces, s.Workers, s.Attempts, s.Failed, s.Backups, s.Killed, s.MapReruns)
 	fmt.Printf("  records in %d, records out %d, bytes shuffled %d, artifact bytes shipped %d\n",
 		s.RecordsIn, s.RecordsOut, s.BytesShuffled, s.BytesShipped)
 	fmt.Printf("  output %s\n", s.Output)

@@ -30,7 +30,7 @@ dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist ru
 			&cli.StringFlag{Name: "id", EnvVars: []string{"DIST_WORKER_ID"}, Usage: "worker id (default: host-port-random)"},
 			&cli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, EnvVars: []string{"DIST_SHUTDOWN_TIMEOUT"}, Usage: "how long shutdown may take"},
 			secretFlag(),
-		}, logFlags("info")...),
+		}, append(workerSecurityFlags(), logFlags("info")...)...),
 		Action: workerAction,
 	}
 }
@@ -52,8 +52,18 @@ func workerAction(c *cli.Context) error {
 		cfg.Slots = c.Int("slots")
 	}
 	cfg.Secret, cfg.Logger = secret, log
+	if err := applyWorkerSecurity(c, &cfg); err != nil {
+		return usageErr(err)
+	}
+	if err := cfg.Validate(); err != nil { // before connecting to ZooKeeper
+		return usageErr(err)
+	}
+	zkAuth, err := readZKAuth(c)
+	if err != nil {
+		return usageErr(err)
+	}
 	if zkSpec := c.String("zk"); zkSpec != "" {
-		zk, err := registry.NewZK(ctx, zkSpec, registry.ZKOptions{Logger: log})
+		zk, err := registry.NewZK(ctx, zkSpec, registry.ZKOptions{Logger: log, Auth: zkAuth})
 		if err != nil {
 			return cli.Exit(err.Error(), exitJobFailed)
 		}

@@ -10,6 +10,8 @@
 //	              between half and all of stall_secs
 //	stall_secs=S  the longest stall in seconds (default 10)
 //	seed=S        any string; changes every draw
+//	only=REGEXP   misbehave only in attempts whose "<task>/<attempt>"
+//	              matches, e.g. only=^m-0000[0-2]/0$ (default: all)
 //
 // Otherwise it behaves exactly like wordcount. It exits the process, so
 // run it as a binary, not as a plugin.
@@ -19,6 +21,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +64,15 @@ func misbehave(ctx *task.Context) error {
 
 // planFor reads the parameters and makes this attempt's draws.
 func planFor(ctx *task.Context) (plan, error) {
+	if only := ctx.Param("only"); only != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			return plan{}, task.Fatal(fmt.Errorf("param only=%q: %v", only, err))
+		}
+		if !re.MatchString(fmt.Sprintf("%s/%d", ctx.TaskID(), ctx.Attempt())) {
+			return plan{}, nil
+		}
+	}
 	exitP, err := probability(ctx, "exit")
 	if err != nil {
 		return plan{}, err

@@ -1,0 +1,81 @@
+package tracker
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// speculate starts backup attempts for stragglers. It runs only when no
+// task is waiting for a slot. A task is a straggler when its one attempt
+// has run longer than SlowFactor × the median run time of the finished
+// tasks of its phase, and longer than SlowAfter. Tasks that are not
+// stragglers yet arm a timer for the moment they would become one, so the
+// check happens without polling.
+func (t *Tracker) speculate(ctx context.Context, now time.Time) {
+	next := time.Duration(-1)
+	for _, phase := range [][]*taskInfo{t.maps, t.reduces} {
+		threshold, ok := t.slowThreshold(phase)
+		if !ok {
+			continue
+		}
+		for _, tk := range phase {
+			if tk.state != running || tk.backedUp || len(tk.running) != 1 {
+				continue
+			}
+			var rs *runState
+			for _, r := range tk.running {
+				rs = r
+			}
+			if wait := threshold - now.Sub(rs.started); wait > 0 {
+				if next < 0 || wait < next {
+					next = wait
+				}
+				continue
+			}
+			w := t.pickWorker(tk, rs.attempt.Worker.ID)
+			if w == nil {
+				continue // no idle slot elsewhere; a finishing attempt will call schedule again
+			}
+			tk.backedUp = true
+			t.stats.Backups++
+			t.cfg.Logger.Info("straggler: starting a backup attempt", "task", tk.ref.ID(),
+				"running", now.Sub(rs.started).Round(time.Millisecond), "threshold", threshold, "worker", w.info.ID)
+			t.launch(ctx, tk, w, true)
+		}
+	}
+	if next >= 0 {
+		t.wakeIn(next)
+	}
+}
+
+// slowThreshold is the run time past which a task of the phase is a
+// straggler; ok is false while no task of the phase has finished.
+func (t *Tracker) slowThreshold(phase []*taskInfo) (time.Duration, bool) {
+	var took []time.Duration
+	for _, tk := range phase {
+		if tk.state == done && tk.took > 0 {
+			took = append(took, tk.took)
+		}
+	}
+	if len(took) == 0 {
+		return 0, false
+	}
+	slices.Sort(took)
+	median := took[len(took)/2]
+	threshold := time.Duration(float64(median) * t.cfg.SlowFactor)
+	return max(threshold, t.cfg.SlowAfter), true
+}
+
+// wakeIn makes the tracker look at its tasks again after d.
+func (t *Tracker) wakeIn(d time.Duration) {
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	t.timer = time.AfterFunc(d, func() {
+		select {
+		case t.events <- tick{}:
+		case <-t.quit:
+		}
+	})
+}

@@ -1,0 +1,50 @@
+package worker
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/distmr/dist/task"
+)
+
+// failedDir is <Dir>/failed: logs of failed attempts outlive their job
+// there for KeepFailed, so an operator can read why a task failed after
+// the client has gone.
+func (w *Worker) failedDir() string { return filepath.Join(w.cfg.Dir, "failed") }
+
+// keepFailedLogs moves the logs of the job's failed attempts (those that
+// had ended, not ok, before the job ended) to
+// <Dir>/failed/<job>/<task>-<attempt>/ and removes kept logs older than
+// KeepFailed.
+func (w *Worker) keepFailedLogs(job string, failed []*attempt) {
+	defer w.sweepFailed()
+	if w.cfg.KeepFailed <= 0 {
+		return
+	}
+	for _, a := range failed {
+		dst := filepath.Join(w.failedDir(), job, a.key.dirName())
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			w.logger().Warn("keep failed attempt logs", "err", err)
+			return
+		}
+		for _, name := range []string{"stderr.log", "stdout.log", task.ConfigFile, task.ResultFile} {
+			_ = os.Rename(filepath.Join(a.dir, name), filepath.Join(dst, name))
+		}
+	}
+}
+
+// sweepFailed removes kept job logs older than KeepFailed (all of them
+// when KeepFailed is 0).
+func (w *Worker) sweepFailed() {
+	ents, err := os.ReadDir(w.failedDir())
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err == nil && time.Since(fi.ModTime()) >= w.cfg.KeepFailed {
+			_ = os.RemoveAll(filepath.Join(w.failedDir(), e.Name()))
+		}
+	}
+}
