@@ -44,6 +44,10 @@ type Config struct {
 	TaskTimeout time.Duration
 	// NoSpeculation turns off backup attempts for stragglers.
 	NoSpeculation bool
+	// NoEarlyReduces keeps reduces from starting before the last map is
+	// done. By default a reduce takes a slot as soon as no map waits for
+	// one and fetches each map output as soon as it exists.
+	NoEarlyReduces bool
 	// SlowAfter is the least run time that can make a task a straggler;
 	// 0 means the tracker's default (3s).
 	SlowAfter time.Duration

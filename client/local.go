@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,7 +24,9 @@ const ReadyPrefix = "dist worker ready "
 type LocalConfig struct {
 	// Workers is how many `dist worker` processes to start; at least 1.
 	Workers int
-	// Slots per worker; 0 means 2.
+	// Slots per worker; 0 shares the machine's cores among the workers
+	// (at least one each), as `dist worker` takes one slot per core: more
+	// task processes than cores only makes them take turns.
 	Slots int
 	// Binary is the dist executable to start; "" means this process's own.
 	Binary string
@@ -61,7 +64,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*LocalCluster, error) {
 		return nil, fmt.Errorf("--local needs at least 1 worker, not %d", cfg.Workers)
 	}
 	if cfg.Slots <= 0 {
-		cfg.Slots = 2
+		cfg.Slots = max(1, runtime.NumCPU()/cfg.Workers)
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 30 * time.Second

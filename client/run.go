@@ -41,6 +41,7 @@ type Job struct {
 	cfg    Config
 	prog   *program
 	splits []split
+	id     string // the job id Run uses (jobinfo.go)
 }
 
 // Prepare checks everything about a job that needs no worker: the app,
@@ -65,7 +66,7 @@ func Prepare(cfg Config) (*Job, error) {
 	if err := checkOutput(cfg.Output, cfg.Overwrite); err != nil {
 		return nil, err
 	}
-	return &Job{cfg: cfg, prog: prog, splits: splits}, nil
+	return &Job{cfg: cfg, prog: prog, splits: splits, id: newJobID()}, nil
 }
 
 // Run prepares and runs one job; see Job.Run.
@@ -91,7 +92,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	if err != nil {
 		return nil, err
 	}
-	job := newJobID()
+	job := j.id
 	log := cfg.Logger.With("job", job)
 	p := newPool(proto.Options{Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive}, j.prog, job)
 	defer func() {
@@ -119,9 +120,18 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		Workers: st.WorkersUsed, Attempts: st.Attempts, Failed: st.Failed, Killed: st.Killed, Backups: st.Backups, MapReruns: st.MapReruns,
 		RecordsIn:     rep.Counters["map."+task.CounterInputRecords],
 		RecordsOut:    outputRecords(cfg, rep.Counters),
-		BytesShuffled: st.ShuffledBytes, BytesShipped: p.bytesShipped(),
+		BytesShuffled: shuffled(cfg, rep), BytesShipped: p.bytesShipped(),
 		Counters: rep.Counters, Wall: time.Since(start),
 	}, nil
+}
+
+// shuffled is what the committed reduces read: their own count, which
+// includes map outputs fetched after they started.
+func shuffled(cfg Config, rep *tracker.Report) int64 {
+	if cfg.Reduces == 0 {
+		return 0
+	}
+	return rep.Counters["reduce."+task.CounterInputBytes]
 }
 
 func outputRecords(cfg Config, c map[string]int64) int64 {
@@ -148,7 +158,8 @@ func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *poo
 	tr := tracker.New(tracker.Config{
 		Maps: len(splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
 		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter,
-		Logger: cfg.Logger.With("job", job), OnEvent: cfg.OnEvent,
+		EarlyReduces: !cfg.NoEarlyReduces,
+		Logger:       cfg.Logger.With("job", job), OnEvent: cfg.OnEvent,
 	}, r)
 	p.onLost = tr.WorkerLost
 	resolved, err := resolve(ctx, p, first)

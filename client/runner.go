@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task"
@@ -65,11 +66,16 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 	} else {
 		req.Fetch = fetchList(a)
 	}
-	ev, err := r.launch(ctx, s, &req)
+	var sr *streamed
+	if a.Feed != nil {
+		sr = &streamed{feed: a.Feed, part: a.Task.Index, inputs: a.Inputs}
+		req.Maps = a.Feed.Maps()
+	}
+	ev, err := r.launchWhenFree(ctx, s, &req, sr)
 	if proto.IsCode(err, proto.CodeNotFound) && ev != nil && ev.ExitCode == 0 && r.pool.reship(c) {
 		// The worker's cache evicted the artifact since we shipped it.
 		if err = r.pool.ship(ctx, s, c); err == nil {
-			ev, err = r.launch(ctx, s, &req)
+			ev, err = r.launch(ctx, s, &req, sr)
 		}
 	}
 	if err != nil {
@@ -78,7 +84,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 			o.StderrTail, o.Result = ev.StderrTail, ev.Result
 			o.Fatal = fatalLaunch(ev)
 			if ev.MissingMap != "" {
-				o.MissingMap = mapIndex(a, ev.MissingMap)
+				o.MissingMap, o.MissingAttempt = mapIndex(ev.MissingMap), ev.MissingAttempt
 			}
 		}
 		return o
@@ -98,23 +104,27 @@ func (r *runner) producesOutput(p task.Phase) bool {
 func fetchList(a tracker.Attempt) []proto.MapOutput {
 	var out []proto.MapOutput
 	for _, in := range a.Inputs {
-		mo := proto.MapOutput{WorkerID: in.Worker.ID, Addr: in.Worker.Addr,
-			Task: task.TaskID(task.PhaseMap, in.Map), Attempt: in.Attempt, Partition: a.Task.Index}
-		for _, f := range in.Result.Outputs {
-			if f.Partition == a.Task.Index {
-				mo.Size, mo.CRC32C = f.Size, f.CRC32C
-			}
-		}
-		out = append(out, mo)
+		out = append(out, mapOutput(in, a.Task.Index))
 	}
 	return out
 }
 
-func mapIndex(a tracker.Attempt, id string) int {
-	for _, in := range a.Inputs {
-		if task.TaskID(task.PhaseMap, in.Map) == id {
-			return in.Map
+// mapOutput locates partition part of a committed map attempt's output.
+func mapOutput(in tracker.MapLoc, part int) proto.MapOutput {
+	mo := proto.MapOutput{WorkerID: in.Worker.ID, Addr: in.Worker.Addr,
+		Task: task.TaskID(task.PhaseMap, in.Map), Attempt: in.Attempt, Partition: part}
+	for _, f := range in.Result.Outputs {
+		if f.Partition == part {
+			mo.Size, mo.CRC32C = f.Size, f.CRC32C
 		}
+	}
+	return mo
+}
+
+// mapIndex is the map number of a task id, or -1.
+func mapIndex(id string) int {
+	if p, i, ok := task.ParseTaskID(id); ok && p == task.PhaseMap {
+		return i
 	}
 	return -1
 }
@@ -142,13 +152,22 @@ func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.Attem
 }
 
 // launch starts the attempt and follows its events to the final one. On
-// failure it returns the final event too (for the stderr tail).
-func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.LaunchRequest) (*proto.Event, error) {
+// failure it returns the final event too (for the stderr tail). A reduce
+// launched before every map was done (sr != nil) has its map updates
+// passed on while it runs (feed.go).
+func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.LaunchRequest, sr *streamed) (*proto.Event, error) {
+	if sr != nil {
+		req.Fetch = sr.fetch()
+	}
 	st, err := s.Open(ctx, proto.OpLaunch, req.Config.Job, req)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
+	if sr != nil {
+		stop := sr.forward(ctx, st)
+		defer stop()
+	}
 	for {
 		var ev proto.Event
 		if err := proto.ReadFrame(st, proto.MaxFrame, &ev); err != nil {
@@ -212,3 +231,34 @@ func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.At
 }
 
 var errChecksum = errors.New("checksum mismatch")
+
+// Launches a worker refuses as busy are tried again after busyWait,
+// doubling up to busyMaxWait, for at most busyTries launches.
+const (
+	busyWait    = 10 * time.Millisecond
+	busyMaxWait = time.Second
+	busyTries   = 14 // 7.3 s of waiting in all: longer than a killed task's grace (5 s)
+)
+
+// launchWhenFree launches the attempt, trying again while the worker says
+// it is busy. The tracker places an attempt only where it counts a free
+// slot, so busy means a slot that is about to be free: an attempt it gave
+// up on (a timeout, a lost race) whose process the worker is still
+// killing.
+func (r *runner) launchWhenFree(ctx context.Context, s *proto.Session, req *proto.LaunchRequest, sr *streamed) (*proto.Event, error) {
+	wait := busyWait
+	for try := 1; ; try++ {
+		ev, err := r.launch(ctx, s, req, sr)
+		if !proto.IsCode(err, proto.CodeBusy) || try == busyTries {
+			return ev, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ev, err
+		}
+		wait = min(2*wait, busyMaxWait)
+	}
+}

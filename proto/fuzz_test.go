@@ -23,6 +23,8 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add(frame(f, &Header{Op: OpLaunch, Job: "j"}))
 	f.Add(frame(f, &Event{Kind: EventDone, Final: true, Error: Errorf(CodeTaskFailed, "x")}))
 	f.Add(frame(f, &LaunchRequest{Fetch: []MapOutput{{WorkerID: "w", Task: "m-00000"}}}))
+	f.Add(frame(f, &LaunchRequest{Maps: 3, Fetch: []MapOutput{{WorkerID: "w", Task: "m-00001", Attempt: 1}}}))
+	f.Add(frame(f, &FetchMore{Fetch: []MapOutput{{WorkerID: "w", Task: "m-00002"}}, Lost: []string{"m-00000"}}))
 	f.Add([]byte{0, 0, 0, 1, 0xc1})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -30,6 +32,7 @@ func FuzzDecodeFrame(f *testing.F) {
 			&Header{}, &Hello{}, &Welcome{}, &Proof{}, &Ready{}, &InfoReply{},
 			&PutArtifactRequest{}, &PutInputRequest{}, &LaunchRequest{}, &Event{},
 			&FetchPartitionRequest{}, &FetchOutputRequest{}, &BodyReply{}, &EndJobRequest{},
+			&FetchMore{},
 		} {
 			_ = DecodeFrame(b, v)
 		}

@@ -144,6 +144,18 @@ type LaunchRequest struct {
 	// Artifact: an exec job's combiner, for a map.
 	Extra []ArtifactRef `msgpack:"extra,omitempty"`
 	Fetch []MapOutput   `msgpack:"fetch"`
+	// Maps is, for a reduce launched before every map finished, the
+	// number of map tasks whose output it needs; the rest arrive in
+	// FetchMore frames on the launch stream. 0 means Fetch is complete.
+	Maps int `msgpack:"maps,omitempty"`
+}
+
+// FetchMore is what a client sends on the launch stream of a streamed
+// reduce (LaunchRequest.Maps > 0): map outputs that became available, and
+// map tasks whose output was lost and will be made again.
+type FetchMore struct {
+	Fetch []MapOutput `msgpack:"fetch,omitempty"`
+	Lost  []string    `msgpack:"lost,omitempty"`
 }
 
 // Event kinds on a launch stream.
@@ -163,7 +175,10 @@ type Event struct {
 	// MissingMap names the map task whose output a reduce could not fetch
 	// (with error code fetch_failed), so the tracker can run it again.
 	MissingMap string `msgpack:"missing_map,omitempty"`
-	Error      *Error `msgpack:"error"`
+	// MissingAttempt is the attempt of MissingMap that could not be
+	// fetched.
+	MissingAttempt int    `msgpack:"missing_attempt,omitempty"`
+	Error          *Error `msgpack:"error"`
 }
 
 // KillRequest kills one running attempt.

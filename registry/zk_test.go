@@ -208,6 +208,7 @@ func TestZKReregistersAfterExpiry(t *testing.T) {
 }
 
 func TestZKServerRestartKeepsRegistration(t *testing.T) {
+	skipUnderRace(t)
 	s := zktest.Start(t)
 	ctx := testCtx(t)
 	w1, lister := newZK(t, s.Addr()), newZK(t, s.Addr())
@@ -240,6 +241,7 @@ func TestZKServerRestartKeepsRegistration(t *testing.T) {
 }
 
 func TestZKWatchSurvivesConnectionLoss(t *testing.T) {
+	skipUnderRace(t)
 	s := zktest.Start(t)
 	p := s.Proxy(t)
 	ctx := testCtx(t)

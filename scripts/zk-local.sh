@@ -42,9 +42,12 @@ running() {
 	pid=$(cat "$pidfile")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	kill -0 "$pid" 2>/dev/null || return 1
-	# Guard against a recycled pid.
-	if [ -r "/proc/$pid/cmdline" ] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q ZooKeeperServerMain; then
-		return 1
+	# Guard against a recycled pid. (Not tr | grep -q: with pipefail, tr
+	# dying of SIGPIPE when grep stops early would fail the test.)
+	if [ -r "/proc/$pid/cmdline" ]; then
+		local cmdline
+		cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+		[[ $cmdline == *ZooKeeperServerMain* ]] || return 1
 	fi
 	echo "$pid"
 }

@@ -33,10 +33,11 @@ type App struct {
 	// its key.
 	Reduce func(ctx *Context, key string, values Values, emit Emit) error
 
-	// Combine, if set, pre-reduces map output on the map side each time
-	// sorted output is written (every spill and merge), so it may see a
-	// key's values in several batches and must emit only that key (its
-	// output is fed to Combine again or to Reduce). Nil means no combining.
+	// Combine, if set, pre-reduces map output on the map side: as records
+	// are buffered (every 64 values of a key), at every spill and at every
+	// merge. So it may see a key's values in several batches and must emit
+	// only that key (its output is fed to Combine again or to Reduce).
+	// Nil means no combining.
 	Combine func(ctx *Context, key string, values Values, emit Emit) error
 
 	// Partition picks the reduce partition, in [0, n), of a map output

@@ -48,6 +48,23 @@ func BenchmarkMapSortSpill(b *testing.B) {
 	}
 }
 
+// BenchmarkMapCombine runs a word-count map with Combine over 8 MiB
+// with the default sort buffer and 4 reduces: the combining buffer's
+// path, where nothing spills.
+func BenchmarkMapCombine(b *testing.B) {
+	text := benchText(8 << 20)
+	dir := mapTask(b, task.Config{Reduces: 4}, text)
+	app := wordCount(true)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := task.Run(app, dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkReduceMerge runs a word-count reduce over 16 map outputs.
 func BenchmarkReduceMerge(b *testing.B) {
 	const maps = 16

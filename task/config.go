@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -86,6 +88,24 @@ func TaskID(p Phase, i int) string {
 		return fmt.Sprintf("m-%05d", i)
 	}
 	return fmt.Sprintf("r-%05d", i)
+}
+
+// ParseTaskID is the inverse of TaskID: "m-00003" is map 3. ok is false
+// for anything TaskID does not make.
+func ParseTaskID(id string) (p Phase, i int, ok bool) {
+	switch {
+	case strings.HasPrefix(id, "m-"):
+		p = PhaseMap
+	case strings.HasPrefix(id, "r-"):
+		p = PhaseReduce
+	default:
+		return "", 0, false
+	}
+	i, err := strconv.Atoi(id[2:])
+	if err != nil || i < 0 || TaskID(p, i) != id {
+		return "", 0, false
+	}
+	return p, i, true
 }
 
 // PartName is the job output file name of partition i: "part-00000".

@@ -53,6 +53,20 @@
 // sorted recordio file per partition, empty partitions included. Memory
 // stays near SortBuffer whatever the input size.
 //
+// An app with a Combine gets a combining buffer instead: records are
+// grouped by key in a hash table as they are emitted and each key's
+// values are combined every 64 of them, so a key emitted a million times
+// costs a table lookup per record and no sorting; only the distinct keys
+// are sorted when the buffer spills. Should most keys prove distinct
+// (combining does not pay), the task goes back to the sort buffer at the
+// first spill. Combine may thus see a key's values in several batches, in
+// any grouping; it must emit only the key it is given.
+//
+// Main (not Run) also lets the garbage collector keep up to 16 MB of
+// garbage while the live heap is small (unless GOGC or GOMEMLIMIT is
+// set): a map task allocates a string per line and per word, and Go's
+// default would collect every few megabytes.
+//
 // # Reduce side
 //
 // A reduce task's Config.Partitions are the map output files of its

@@ -41,6 +41,7 @@ func (r *runner) runMap() ([]OutputFile, error) {
 	if mapFn == nil {
 		mapFn = identityMap
 	}
+	emit := Emit(col.emit) // once: a method value made per record would be allocated per record
 	for {
 		key, value, err := in.Next()
 		if err == io.EOF {
@@ -50,7 +51,7 @@ func (r *runner) runMap() ([]OutputFile, error) {
 			return nil, fmt.Errorf("read input: %w", err)
 		}
 		r.inRecords.Add(1)
-		if err := mapFn(r.ctx, key, value, col.emit); err != nil {
+		if err := mapFn(r.ctx, key, value, emit); err != nil {
 			return nil, fmt.Errorf("%s record %q: %w", s.Name, clip(key), err)
 		}
 		if err := col.err(); err != nil {
@@ -58,7 +59,7 @@ func (r *runner) runMap() ([]OutputFile, error) {
 		}
 	}
 	if r.app.Flush != nil {
-		if err := r.app.Flush(r.ctx, col.emit); err != nil {
+		if err := r.app.Flush(r.ctx, emit); err != nil {
 			return nil, fmt.Errorf("flush: %w", err)
 		}
 		if err := col.err(); err != nil {

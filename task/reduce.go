@@ -39,9 +39,10 @@ func (r *runner) runReduce() ([]OutputFile, error) {
 		reduce = identityReduce
 	}
 	merged := set.merge(0)
+	emit := Emit(out.emit) // once, not per key
 	err = eachGroup(merged, func(key string, values Values) error {
 		r.groups.Add(1)
-		if err := reduce(r.ctx, key, values, out.emit); err != nil {
+		if err := reduce(r.ctx, key, values, emit); err != nil {
 			return fmt.Errorf("key %q: %w", clip(key), err)
 		}
 		if out.err != nil {
@@ -54,7 +55,7 @@ func (r *runner) runReduce() ([]OutputFile, error) {
 		return nil, err
 	}
 	if r.app.Flush != nil {
-		if err := r.app.Flush(r.ctx, out.emit); err != nil {
+		if err := r.app.Flush(r.ctx, emit); err != nil {
 			return nil, fmt.Errorf("flush: %w", err)
 		}
 		if out.err != nil {

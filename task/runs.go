@@ -148,21 +148,31 @@ func (r *runner) writeSorted(w *recordio.Writer, s stream, combine bool) error {
 		}
 		return s.Err()
 	}
+	cw := &combineWriter{w: w}
+	emit := Emit(cw.emit) // one Emit for every group, not a closure each
 	return eachGroup(s, func(key string, values Values) error {
-		var werr error
-		emit := func(k, v string) {
-			switch {
-			case werr != nil:
-			case k != key:
-				werr = fmt.Errorf("%w: given key %q, it emitted %q: Combine must emit only the key it is given",
-					ErrCombineKey, clip(key), clip(k))
-			default:
-				werr = w.WriteString(k, v)
-			}
-		}
+		cw.key, cw.err = key, nil
 		if err := r.app.Combine(r.ctx, key, values, emit); err != nil {
 			return fmt.Errorf("combine: key %q: %w", clip(key), err)
 		}
-		return werr
+		return cw.err
 	})
+}
+
+// combineWriter is the Emit of a Combine whose output goes to a file.
+type combineWriter struct {
+	w   *recordio.Writer
+	key string // the key being combined
+	err error
+}
+
+func (c *combineWriter) emit(k, v string) {
+	switch {
+	case c.err != nil:
+	case k != c.key:
+		c.err = fmt.Errorf("%w: given key %q, it emitted %q: Combine must emit only the key it is given",
+			ErrCombineKey, clip(c.key), clip(k))
+	default:
+		c.err = c.w.WriteString(k, v)
+	}
 }

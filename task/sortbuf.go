@@ -55,14 +55,22 @@ func (b *sortBuffer) add(part int, key, value string) {
 // keyPrefix packs the first 8 bytes of key into a number that orders
 // like the bytes: when two prefixes differ, so do the keys, the same way.
 func keyPrefix(key string) uint64 {
-	var p uint64
-	for i := range 8 {
-		p <<= 8
-		if i < len(key) {
-			p |= uint64(key[i])
-		}
+	// Whole loads, overlapping for short keys, rather than a loop whose
+	// length the branch predictor cannot guess.
+	switch n := len(key); {
+	case n >= 8:
+		_ = key[7]
+		return uint64(key[0])<<56 | uint64(key[1])<<48 | uint64(key[2])<<40 | uint64(key[3])<<32 |
+			uint64(key[4])<<24 | uint64(key[5])<<16 | uint64(key[6])<<8 | uint64(key[7])
+	case n >= 4:
+		_ = key[3]
+		first := uint64(key[0])<<24 | uint64(key[1])<<16 | uint64(key[2])<<8 | uint64(key[3])
+		last := uint64(key[n-4])<<24 | uint64(key[n-3])<<16 | uint64(key[n-2])<<8 | uint64(key[n-1])
+		return first<<32 | last<<(64-8*n)
+	case n > 0:
+		return uint64(key[0])<<56 | uint64(key[n/2])<<(56-8*(n/2)) | uint64(key[n-1])<<(56-8*(n-1))
 	}
-	return p
+	return 0
 }
 
 // grow returns s with room for n more elements: double the capacity, but
@@ -84,29 +92,65 @@ func (b *sortBuffer) full() bool {
 func (b *sortBuffer) len() int { return len(b.recs) }
 
 // sort orders the records by partition, then key, then arrival, and
-// finds where each of the n partitions starts.
+// finds where each of the n partitions starts. Records are first moved
+// into their partitions in place (one pass, no extra memory); each
+// partition is then sorted on its own, so comparisons never look at the
+// partition and most are settled by the 8-byte key prefixes alone.
 func (b *sortBuffer) sort(n int) {
-	slices.SortFunc(b.recs, func(x, y sortRec) int {
-		if x.part != y.part {
-			return cmp.Compare(x.part, y.part)
-		}
-		if x.prefix != y.prefix {
-			return cmp.Compare(x.prefix, y.prefix)
-		}
+	b.parts = b.bucket(n)
+	for p := range n {
+		slices.SortFunc(b.recs[b.parts[p]:b.parts[p+1]], b.compare)
+	}
+}
+
+// compare orders two records of one partition by key, then arrival.
+func (b *sortBuffer) compare(x, y sortRec) int {
+	if x.prefix != y.prefix {
+		return cmp.Compare(x.prefix, y.prefix)
+	}
+	if x.klen > 8 || y.klen > 8 {
 		if c := bytes.Compare(b.key(x), b.key(y)); c != 0 {
 			return c
 		}
-		return cmp.Compare(x.off, y.off)
-	})
-	b.parts = b.parts[:0]
-	i := 0
+	} else if x.klen != y.klen {
+		// Equal zero-padded prefixes: the shorter key is the longer
+		// one's beginning, so it sorts first.
+		return cmp.Compare(x.klen, y.klen)
+	}
+	return cmp.Compare(x.off, y.off)
+}
+
+// bucket moves every record into its partition's range, in place, and
+// returns where each of the n partitions starts (plus the end). The
+// order within a partition is lost; sort restores it from the offsets.
+func (b *sortBuffer) bucket(n int) []int {
+	starts := b.parts[:0]
+	for range n + 1 {
+		starts = append(starts, 0)
+	}
+	for _, r := range b.recs {
+		starts[r.part+1]++
+	}
 	for p := range n {
-		b.parts = append(b.parts, i)
-		for i < len(b.recs) && int(b.recs[i].part) == p {
-			i++
+		starts[p+1] += starts[p]
+	}
+	next := make([]int, n) // the next unsettled slot of each partition
+	copy(next, starts[:n])
+	for p := range n {
+		for next[p] < starts[p+1] {
+			r := b.recs[next[p]]
+			if int(r.part) == p {
+				next[p]++
+				continue
+			}
+			// Swap r into its own partition; what comes back is looked
+			// at in the next round.
+			q := r.part
+			b.recs[next[p]], b.recs[next[q]] = b.recs[next[q]], r
+			next[q]++
 		}
 	}
-	b.parts = append(b.parts, len(b.recs))
+	return starts
 }
 
 func (b *sortBuffer) key(r sortRec) []byte {

@@ -16,6 +16,13 @@
 // up to MaxAttempts; a worker that fails too many attempts of the job is no
 // longer used by it.
 //
+// # Early reduces
+//
+// With Config.EarlyReduces (what dist run uses), reduces take slots as
+// soon as no map is waiting for one, and fetch map outputs as they are
+// committed (an Attempt's Feed) instead of all at the end; a map that
+// finds no slot takes one back from such a reduce. See early.go.
+//
 // # What the tracker does not know
 //
 // It never talks to workers itself: a Runner (the client) stages inputs,

@@ -10,4 +10,7 @@ var (
 	ErrNoWorkers = errors.New("no usable workers")
 	// ErrTimeout: an attempt outran the task timeout.
 	ErrTimeout = errors.New("task timed out")
+	// ErrPreempted: an early reduce attempt was stopped to give its slot
+	// to a map (the Outcome of its AttemptKilled event).
+	ErrPreempted = errors.New("stopped to free a slot for a map")
 )

@@ -27,7 +27,11 @@ func (t *Tracker) speculate(ctx context.Context, now time.Time) {
 			for _, r := range tk.running {
 				rs = r
 			}
-			if wait := threshold - now.Sub(rs.started); wait > 0 {
+			start := t.runStart(rs)
+			if start.IsZero() {
+				continue // an early reduce still waiting for maps
+			}
+			if wait := threshold - now.Sub(start); wait > 0 {
 				if next < 0 || wait < next {
 					next = wait
 				}
@@ -40,7 +44,7 @@ func (t *Tracker) speculate(ctx context.Context, now time.Time) {
 			tk.backedUp = true
 			t.stats.Backups++
 			t.cfg.Logger.Info("straggler: starting a backup attempt", "task", tk.ref.ID(),
-				"running", now.Sub(rs.started).Round(time.Millisecond), "threshold", threshold, "worker", w.info.ID)
+				"running", now.Sub(start).Round(time.Millisecond), "threshold", threshold, "worker", w.info.ID)
 			t.launch(ctx, tk, w, true)
 		}
 	}

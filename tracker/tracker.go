@@ -44,6 +44,13 @@ type runState struct {
 	attempt Attempt
 	cancel  context.CancelFunc
 	started time.Time
+	// Of a reduce launched before every map was done (early.go): its
+	// feed, the timeout that starts once they are, and whether it is
+	// being killed to free its slot for a map.
+	feed      *Feed
+	expire    func()
+	timer     *time.Timer
+	preempted bool
 }
 
 type workerState struct {
@@ -81,6 +88,9 @@ type Tracker struct {
 	wg      sync.WaitGroup
 	start   time.Time
 	timer   *time.Timer // next straggler check, if any
+	// mapsDoneAt is when every map last became done; zero while one is
+	// not (early.go).
+	mapsDoneAt time.Time
 }
 
 // New prepares a tracker for a job.
@@ -226,9 +236,7 @@ func (t *Tracker) lose(id, why string) {
 	for _, m := range t.maps {
 		if m.state == done && m.commit.Worker.ID == id {
 			t.cfg.Logger.Info("map output lost with its worker, running it again", "task", m.ref.ID(), "worker", id)
-			m.state, m.commit = pending, nil
-			t.stats.MapsDone--
-			t.stats.MapReruns++
+			t.mapOutputLost(m)
 		}
 	}
 }
@@ -255,12 +263,22 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 	}
 	delete(tk.running, a.N)
 	rs.cancel()
+	if rs.timer != nil {
+		rs.timer.Stop()
+	}
 	if w := t.workers[a.Worker.ID]; w != nil {
 		w.running--
 	}
 	switch {
 	case tk.state == done: // another attempt won; this one was killed (counted in commit)
 		t.emit(AttemptKilled, a, o)
+	case rs.preempted && !o.Succeeded(): // its slot went to a map (early.go); not a failure
+		t.stats.Killed++
+		o.Err = fmt.Errorf("%w: %s attempt %d", ErrPreempted, a.Task.ID(), a.N)
+		t.emit(AttemptKilled, a, o)
+		if len(tk.running) == 0 {
+			tk.state = pending
+		}
 	case o.Succeeded() && a.Task.Phase == task.PhaseMap && len(t.reduces) > 0 && t.isGone(a.Worker.ID):
 		// A map that finished on a worker that is leaving (drained or
 		// lost) cannot serve its output to the reduces: run it again.
@@ -269,7 +287,7 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 		t.emit(AttemptFailed, a, o)
 		return t.failed(tk, a, o)
 	case o.Succeeded():
-		t.commit(tk, a, o, time.Since(rs.started))
+		t.commit(tk, a, o, time.Since(t.runStart(rs)))
 		t.emit(AttemptSucceeded, a, o)
 	default:
 		t.emit(AttemptFailed, a, o)
@@ -291,6 +309,7 @@ func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome, took time.Duration)
 		if t.stats.MapsDone == len(t.maps) {
 			t.stats.ElapsedMaps = time.Since(t.start)
 		}
+		t.postMap(tk, false)
 	} else {
 		t.stats.ReducesDone++
 		for _, in := range a.Inputs {
@@ -315,12 +334,11 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 		t.lose(a.Worker.ID, "session ended")
 	} else if o.MissingMap >= 0 && o.MissingMap < len(t.maps) {
 		m := t.maps[o.MissingMap]
-		log.Warn("reduce could not fetch map output, running the map again", "map", m.ref.ID(), "err", o.Err)
-		if m.state == done {
+		// Unless the map has run again since the reduce was told of it.
+		if m.state == done && m.commit.Attempt == o.MissingAttempt {
+			log.Warn("reduce could not fetch map output, running the map again", "map", m.ref.ID(), "err", o.Err)
 			m.avoid[m.commit.Worker.ID] = true
-			m.state, m.commit = pending, nil
-			t.stats.MapsDone--
-			t.stats.MapReruns++
+			t.mapOutputLost(m)
 		}
 	} else {
 		log.Warn("attempt failed", "err", o.Err)
@@ -384,35 +402,56 @@ func (t *Tracker) taskOf(r TaskRef) *taskInfo {
 }
 
 // schedule places pending tasks on free slots: maps first; reduces once
-// every map is done.
+// every map is done, or with EarlyReduces once no map waits (early.go).
+// Maps that find no slot take one from an early reduce.
 func (t *Tracker) schedule(ctx context.Context) error {
-	queue := t.pendingTasks()
-	for _, tk := range queue {
-		if w := t.pickWorker(tk, ""); w != nil {
-			t.launch(ctx, tk, w, false)
-		}
-	}
-	if len(queue) == 0 && t.cfg.Speculative {
+	t.startClocks(time.Now())
+	waiting, all := t.place(ctx)
+	t.preempt(waiting)
+	if all && t.cfg.Speculative {
 		t.speculate(ctx, time.Now())
 	}
-	if len(queue) > 0 && t.runningCount() == 0 && !t.anyUsable() && len(t.workers) > 0 {
+	if !all && t.runningCount() == 0 && !t.anyUsable() && len(t.workers) > 0 {
 		return fmt.Errorf("%w: %d known, all lost or failing (%s)", ErrNoWorkers, len(t.workers), t.workerSummary())
 	}
 	return nil
 }
 
+// place launches pending tasks on free slots until no more can be placed.
+// It returns the maps left waiting for a slot, and whether every pending
+// task was placed (so that slots may be idle).
+func (t *Tracker) place(ctx context.Context) (waiting []*taskInfo, all bool) {
+	for {
+		queue := t.pendingTasks()
+		waiting = waiting[:0]
+		placed := 0
+		for _, tk := range queue {
+			if w := t.pickWorker(tk, ""); w != nil {
+				t.launch(ctx, tk, w, false)
+				placed++
+			} else if tk.ref.Phase == task.PhaseMap {
+				waiting = append(waiting, tk)
+			}
+		}
+		if placed < len(queue) {
+			return waiting, false
+		}
+		if placed == 0 {
+			return nil, true
+		}
+		// Everything was placed; placing the last waiting maps may have
+		// made early reduces placeable.
+	}
+}
+
 func (t *Tracker) pendingTasks() []*taskInfo {
 	var q []*taskInfo
-	mapsDone := true
 	for _, m := range t.maps {
 		if m.state == pending {
 			q = append(q, m)
 		}
-		if m.state != done {
-			mapsDone = false
-		}
 	}
-	if mapsDone {
+	if t.reducesPlaceable() {
 		for _, r := range t.reduces {
 			if r.state == pending {
 				q = append(q, r)
@@ -422,8 +461,23 @@ func (t *Tracker) pendingTasks() []*taskInfo {
 	return q
 }
 
+// usable says whether w may take attempts of this job: it has not left,
+// and it has failed fewer than MaxWorkerFailures of them, unless every
+// worker left has: then the job would starve, and the limit is lifted
+// (a task still fails after MaxAttempts).
 func (t *Tracker) usable(w *workerState) bool {
-	return !w.gone && w.failures < t.cfg.MaxWorkerFailures
+	if w.gone {
+		return false
+	}
+	if w.failures < t.cfg.MaxWorkerFailures {
+		return true
+	}
+	for _, o := range t.workers {
+		if !o.gone && o.failures < t.cfg.MaxWorkerFailures {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *Tracker) anyUsable() bool {
@@ -476,15 +530,23 @@ func betterWorker(a, b *workerState) bool {
 func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, backup bool) {
 	a := Attempt{Task: tk.ref, N: tk.next, Worker: w.info, Backup: backup}
 	tk.next++
+	rs := &runState{started: time.Now()}
 	if tk.ref.Phase == task.PhaseReduce {
-		for _, m := range t.maps {
-			a.Inputs = append(a.Inputs, MapLoc{Map: m.ref.Index, Attempt: m.commit.Attempt,
-				Worker: m.commit.Worker, Result: m.commit.Result})
+		a.Inputs = t.committedMaps()
+		if !t.mapsDone() {
+			rs.feed = newFeed(len(t.maps))
+			a.Feed = rs.feed
 		}
 	}
-	actx, cancel := context.WithTimeoutCause(ctx, t.cfg.TaskTimeout,
-		fmt.Errorf("%w: %s attempt %d ran over %v", ErrTimeout, tk.ref.ID(), a.N, t.cfg.TaskTimeout))
-	tk.running[a.N] = &runState{attempt: a, cancel: cancel, started: time.Now()}
+	rs.attempt = a
+	var actx context.Context
+	if rs.feed != nil {
+		actx, rs.cancel = t.earlyContext(ctx, rs)
+	} else {
+		actx, rs.cancel = context.WithTimeoutCause(ctx, t.cfg.TaskTimeout,
+			fmt.Errorf("%w: %s attempt %d ran over %v", ErrTimeout, tk.ref.ID(), a.N, t.cfg.TaskTimeout))
+	}
+	tk.running[a.N] = rs
 	tk.state = running
 	if w.used == 0 {
 		t.stats.WorkersUsed++

@@ -32,6 +32,10 @@ type Config struct {
 	// SlowAfter is the least run time that can make a straggler; 0 means
 	// 3s.
 	SlowAfter time.Duration
+	// EarlyReduces lets reduces take idle slots once no map is waiting
+	// for one, before every map is done, and fetch map outputs as they
+	// appear (see early.go). False places reduces only after the last map.
+	EarlyReduces bool
 	// Logger receives state changes; nil discards them.
 	Logger *slog.Logger
 	// OnEvent, when set, is called from the tracker goroutine for every
@@ -84,8 +88,13 @@ type Attempt struct {
 	Worker registry.WorkerInfo
 	// Backup marks a speculative attempt started beside a straggler.
 	Backup bool
-	// Inputs lists, for a reduce attempt, the committed output of every map.
+	// Inputs lists, for a reduce attempt, the committed output of every
+	// map that was done at launch: of every map unless Feed is set.
 	Inputs []MapLoc
+	// Feed, for a reduce launched before every map was done, delivers the
+	// outputs of the others as they are committed (and says when one is
+	// lost). Nil when Inputs is complete.
+	Feed *Feed
 }
 
 // Outcome is how an attempt ended.
@@ -103,6 +112,9 @@ type Outcome struct {
 	// MissingMap is the map whose output a reduce attempt could not fetch,
 	// or -1.
 	MissingMap int
+	// MissingAttempt is the attempt of MissingMap that could not be
+	// fetched; the map runs again only if that is still its committed one.
+	MissingAttempt int
 	// Fatal says no retry can fix the failure (a bad parameter, an unknown
 	// format): the job fails at once.
 	Fatal bool

@@ -17,8 +17,11 @@ import (
 )
 
 // cache holds artifacts by content: <dir>/<sha256>, mode 0755. An entry
-// appears only by rename after its bytes hashed to its name, so a present
-// entry is always complete and correct.
+// appears only by rename after its bytes hashed to its name. Uploads are
+// not synced to disk (an fsync costs a cold upload more than the copy
+// itself), so after a machine crash an entry's bytes may be incomplete:
+// an entry this process did not write is hashed again the first time it
+// is asked for, and removed if it does not match (verify.go).
 type cache struct {
 	dir   string
 	max   int64 // largest artifact accepted
@@ -26,6 +29,9 @@ type cache struct {
 	log   *slog.Logger
 
 	evictMu sync.Mutex
+
+	verifyMu sync.Mutex
+	verified map[string]bool // entries known good in this process
 }
 
 // tmpPrefix starts the names of uploads in progress.
@@ -46,10 +52,11 @@ func validSHA(s string) bool {
 
 func (c *cache) path(sha string) string { return filepath.Join(c.dir, sha) }
 
-// has reports whether the cache holds sha, and marks it as just used.
+// has reports whether the cache holds a good copy of sha, and marks it as
+// just used.
 func (c *cache) has(sha string) bool {
 	fi, err := os.Stat(c.path(sha))
-	if err != nil || !fi.Mode().IsRegular() {
+	if err != nil || !fi.Mode().IsRegular() || !c.verify(sha) {
 		return false
 	}
 	c.touch(sha)
@@ -105,9 +112,6 @@ func (c *cache) put(r io.Reader, sha string, size int64) (err error) {
 		os.Remove(f.Name())
 		return nil
 	}
-	if err := f.Sync(); err != nil {
-		return internal("artifact cache: %v", err)
-	}
 	if err := f.Chmod(0o755); err != nil {
 		return internal("artifact cache: %v", err)
 	}
@@ -117,6 +121,7 @@ func (c *cache) put(r io.Reader, sha string, size int64) (err error) {
 	if err := os.Rename(f.Name(), c.path(sha)); err != nil {
 		return internal("artifact cache: %v", err)
 	}
+	c.markVerified(sha)
 	return nil
 }
 
@@ -140,12 +145,14 @@ func (w *Worker) handleHasArtifact(st *yamux.Stream) error {
 	if err := checkSHA(req.SHA256); err != nil {
 		return err
 	}
-	return proto.WriteFrame(st, &proto.HasArtifactReply{Present: w.cache.has(req.SHA256)})
+	present := w.cache.has(req.SHA256)
+	w.metrics.cacheLookup(present)
+	return proto.WriteFrame(st, &proto.HasArtifactReply{Present: present})
 }
 
 // handlePutArtifact stores an uploaded artifact. bodyUnread reports a
 // refusal before the body was read.
-func (w *Worker) handlePutArtifact(st *yamux.Stream) (bodyUnread bool, err error) {
+func (w *Worker) handlePutArtifact(st *yamux.Stream, h proto.Header) (bodyUnread bool, err error) {
 	var req proto.PutArtifactRequest
 	if err := proto.ReadRequest(st, &req); err != nil {
 		return true, err
@@ -165,7 +172,7 @@ func (w *Worker) handlePutArtifact(st *yamux.Stream) (bodyUnread bool, err error
 	if err := w.cache.put(w.idle(st), req.SHA256, req.Size); err != nil {
 		return false, err
 	}
-	w.logger().Info("artifact cached", "sha256", req.SHA256, "size", req.Size)
+	w.logger().Info("artifact cached", "job", h.Job, "sha256", req.SHA256, "size", req.Size)
 	w.cache.evict(req.SHA256)
 	return false, proto.WriteFrame(st, &proto.Reply{})
 }

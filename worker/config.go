@@ -77,6 +77,10 @@ type Config struct {
 	// and told to forget it first thing at Shutdown. nil means the worker
 	// is not registered (static or local use).
 	Registrar registry.Registrar
+	// MetricsAddr, when set, is the TCP address of an HTTP server for
+	// Prometheus (/metrics) and health checks (/healthz); see metrics.go.
+	// "" means none. Port 0 picks a free port (Worker.MetricsAddr).
+	MetricsAddr string
 	// Logger receives the worker's logs; nil discards them.
 	Logger *slog.Logger
 	// HostBinary is the program that runs plugin and exec tasks as

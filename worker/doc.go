@@ -14,6 +14,7 @@
 // # Work directory
 //
 //	<Dir>/cache/<sha256>                 artifacts, renamed in only once verified
+//	                                     (not synced: verify.go re-hashes after a restart)
 //	<Dir>/tasks/<job>/<task>-<attempt>/  task.msgpack, in/, out/, tmp/,
 //	                                     stdout.log, stderr.log, result.msgpack
 //
@@ -23,7 +24,11 @@
 // (a reduce fetches its map outputs, FetchParallel at a time, from this
 // worker by path or from peers with FetchPartition, checking size and
 // CRC-32C), writes task.msgpack and starts the artifact in its own process
-// group with a scrubbed environment. Killing an attempt (its launch stream
+// group with a scrubbed environment. A reduce launched before every map
+// finished (LaunchRequest.Maps) learns of the other map outputs from
+// FetchMore frames on its launch stream and fetches each as it comes,
+// keeping exactly one attempt's output per map (stage.go); its program
+// starts once all are staged. Killing an attempt (its launch stream
 // closes, Kill, EndJob, its job's owner goes away, Shutdown) sends SIGTERM
 // to the group and SIGKILL after KillGrace. The slot is freed before the
 // final event is sent.
@@ -56,9 +61,16 @@
 // attempts are killed and its task directory removed. Peer sessions that
 // only fetch never own a job.
 //
+// # Metrics
+//
+// With Config.MetricsAddr the worker serves Prometheus metrics (its own
+// registry, series prefixed dist_) at /metrics and a health check at
+// /healthz (503 once Shutdown begins); see metrics.go for the series.
+//
 // # Lifecycle
 //
-// Start listens, serves, then registers. Shutdown deregisters first, stops
-// accepting, kills attempts, closes sessions and waits for every goroutine
-// and child process the worker started.
+// Start listens, serves (and serves metrics), then registers. Shutdown
+// deregisters first, stops accepting, kills attempts, closes sessions and
+// the metrics server, and waits for every goroutine and child process the
+// worker started.
 package worker

@@ -30,11 +30,12 @@ func (w *Worker) handleLaunch(s *session, st *yamux.Stream, h proto.Header) erro
 	}
 	defer close(a.reported)
 	a.log.Info("launch", "phase", c.Phase, "artifact", req.Artifact.SHA256[:12], "fetch", len(req.Fetch))
-	stopWatch := w.watchStream(st, a)
+	inbox, stopWatch := w.watchStream(st, a)
 	defer stopWatch()
 
 	start := time.Now()
-	ev, res, ok := w.execute(a, st, &req)
+	ev, res, ok := w.execute(a, st, &req, inbox)
+	w.metrics.taskEnded(c.Phase, ok, a.ctx.Err() != nil, time.Since(start))
 	w.finish(a, res, ok) // frees the slot before the tracker hears of it
 	if ev.Error != nil {
 		a.log.Info("attempt failed", "code", ev.Error.Code, "err", ev.Error.Message, "took", time.Since(start))
@@ -82,21 +83,25 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	key := attemptKey{c.Job, c.Task, c.Attempt}
 	switch c.Phase {
 	case task.PhaseMap:
-		if len(req.Fetch) > 0 {
-			return proto.Errorf(proto.CodeBadRequest, "map %s lists %d map outputs to fetch: only reduces fetch", key, len(req.Fetch))
+		if len(req.Fetch) > 0 || req.Maps != 0 {
+			return proto.Errorf(proto.CodeBadRequest, "map %s lists map outputs to fetch: only reduces fetch", key)
 		}
 		if _, err := os.Stat(filepath.Join(w.attemptDir(key), task.SplitFile)); err != nil {
 			return notFound("the input split of %s of job %s is not staged on worker %s: PutInput it first", key, c.Job, w.ID())
 		}
 	case task.PhaseReduce:
-		return w.checkFetch(req.Fetch)
+		if req.Maps < 0 || req.Maps > maxMaps {
+			return proto.Errorf(proto.CodeBadRequest, "reduce %s needs %d map outputs: the limit is %d", key, req.Maps, maxMaps)
+		}
+		return w.checkFetch(req.Fetch, req.Maps, c.Index)
 	}
 	return nil
 }
 
 // execute stages the attempt's inputs, runs it and returns its final
-// event. Events before the final one go to events as they happen.
-func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest) (proto.Event, *task.Result, bool) {
+// event. Events before the final one go to events as they happen; a
+// streamed reduce learns of more map outputs from in.
+func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest, in *inbox) (proto.Event, *task.Result, bool) {
 	fail := func(e *proto.Error) (proto.Event, *task.Result, bool) {
 		if a.ctx.Err() != nil { // killed while staging: say so, not what broke
 			ev, _, _ := w.outcome(a, nil, nil)
@@ -111,10 +116,10 @@ func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest)
 	}
 	cfg := req.Config
 	if cfg.Phase == task.PhaseReduce {
-		parts, missing, err := w.stage(a, req.Fetch)
+		parts, missing, err := w.stage(a, req, in)
 		if err != nil {
 			ev, res, ok := fail(proto.ToError(err))
-			ev.MissingMap = missing
+			ev.MissingMap, ev.MissingAttempt = missing.Task, missing.Attempt
 			return ev, res, ok
 		}
 		cfg.Partitions = parts
@@ -130,35 +135,6 @@ func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest)
 		_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventRunning})
 	})
 	return w.outcome(a, state, err)
-}
-
-// watchStream kills the attempt when the client closes the launch stream
-// (or its session ends) before the final event. The returned stop ends the
-// watch and waits for it.
-func (w *Worker) watchStream(st *yamux.Stream, a *attempt) (stop func()) {
-	stopping := make(chan struct{})
-	done := make(chan struct{})
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		defer close(done)
-		buf := make([]byte, 512)
-		for {
-			if _, err := st.Read(buf); err != nil {
-				select {
-				case <-stopping:
-				default:
-					a.kill(errStreamClosed)
-				}
-				return
-			}
-		}
-	}()
-	return func() {
-		close(stopping)
-		_ = st.SetReadDeadline(time.Now()) // wakes the Read
-		<-done
-	}
 }
 
 func (w *Worker) handleKill(st *yamux.Stream, h proto.Header) error {

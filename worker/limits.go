@@ -59,7 +59,7 @@ func (w *Worker) refuseStream(s *session, st *yamux.Stream) {
 		e := proto.Retryablef(proto.CodeBusy,
 			"worker %s: this session has %d calls open, the most one session may: wait for some to end or use another session",
 			w.ID(), s.streams.max)
-		s.log.Info("call refused", "op", h.Op, "err", e.Message)
+		s.log.Info("call refused", "op", h.Op, "job", h.Job, "err", e.Message)
 		if h.Op == proto.OpLaunch {
 			_ = proto.WriteFrame(st, &proto.Event{Kind: proto.EventDone, Final: true, Error: e})
 		} else {

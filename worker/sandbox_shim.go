@@ -52,7 +52,7 @@ func (a shimArgs) encode() []string {
 
 func parseShimArgs(args []string) (shimArgs, error) {
 	var a shimArgs
-	if len(args) < 6 || args[4] != "--" {
+	if len(args) < 7 || args[4] != "--" {
 		return a, fmt.Errorf("bad arguments %q", strings.Join(args, " "))
 	}
 	var nums [4]uint64
@@ -64,7 +64,7 @@ func parseShimArgs(args []string) (shimArgs, error) {
 		nums[i] = n
 	}
 	a.maxFiles, a.maxProcs, a.uid, a.gid = nums[0], nums[1], uint32(nums[2]), uint32(nums[3])
-	a.path, a.argv = args[5], args[5:]
+	a.path, a.argv = args[5], args[6:] // argv holds its own argv[0]
 	return a, nil
 }
 

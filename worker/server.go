@@ -31,6 +31,7 @@ type Worker struct {
 	sandbox  *sandbox
 	verdicts verdicts  // artifact inspections, by kind and sha256
 	host     *taskHost // runs plugins and exec commands (host.go)
+	metrics  *metrics  // Prometheus registry and /metrics server (metrics.go)
 
 	// ctx ends when Shutdown begins ("the daemon is stopping"); killing
 	// one attempt is a separate signal, see attempt.kill.
@@ -99,6 +100,7 @@ func New(cfg Config) (*Worker, error) {
 		attempts: make(map[attemptKey]*attempt),
 		jobs:     make(map[string]map[*session]struct{}),
 	}
+	w.metrics = newMetrics(w)
 	return w, nil
 }
 
@@ -152,6 +154,12 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.mu.Unlock()
 	w.logger().Info("worker listening", "addr", addr, "slots", w.cfg.Slots, "dir", w.cfg.Dir)
 	w.warnExposure(ln.Addr().String())
+	if w.cfg.MetricsAddr != "" {
+		if err := w.metrics.serve(w, w.cfg.MetricsAddr); err != nil {
+			_ = w.Shutdown(context.WithoutCancel(ctx))
+			return err
+		}
+	}
 
 	if w.cfg.Registrar == nil {
 		return nil
@@ -334,6 +342,7 @@ func (w *Worker) beginShutdown(ctx context.Context) error {
 		s.ss.Close()
 	}
 	w.peers.close()
+	w.metrics.close()
 
 	go func() {
 		w.wg.Wait()
@@ -435,7 +444,7 @@ func (w *Worker) serveStream(s *session, st *yamux.Stream) {
 	case proto.OpHasArtifact:
 		err = w.handleHasArtifact(st)
 	case proto.OpPutArtifact:
-		bodyUnread, err = w.handlePutArtifact(st)
+		bodyUnread, err = w.handlePutArtifact(st, h)
 	case proto.OpPutInput:
 		bodyUnread, err = w.handlePutInput(s, st, h)
 	case proto.OpLaunch:

@@ -31,88 +31,6 @@ func inName(mo proto.MapOutput) string {
 	return filepath.Join(task.InDir, fmt.Sprintf("%s-%d", mo.Task, mo.Attempt))
 }
 
-// checkFetch refuses a malformed fetch list.
-func (w *Worker) checkFetch(fetch []proto.MapOutput) error {
-	self := w.ID()
-	seen := make(map[string]bool, len(fetch))
-	for _, mo := range fetch {
-		if err := checkName("map task id", mo.Task); err != nil {
-			return err
-		}
-		if err := checkName("worker id", mo.WorkerID); err != nil {
-			return err
-		}
-		if mo.Attempt < 0 || mo.Partition < 0 || mo.Size < 0 {
-			return proto.Errorf(proto.CodeBadRequest,
-				"map output of task %s has a negative attempt, partition or size", mo.Task)
-		}
-		if mo.WorkerID != self && mo.Addr == "" {
-			return proto.Errorf(proto.CodeBadRequest,
-				"map output of task %s is on worker %s but has no address", mo.Task, mo.WorkerID)
-		}
-		if n := inName(mo); seen[n] {
-			return proto.Errorf(proto.CodeBadRequest,
-				"map output of task %s attempt %d is listed twice", mo.Task, mo.Attempt)
-		} else {
-			seen[n] = true
-		}
-	}
-	return nil
-}
-
-// stage fetches every map output a reduce attempt needs, FetchParallel at
-// a time, and returns their paths relative to the attempt directory, in
-// the order of fetch. The first failure cancels the rest; missing then
-// names the map task whose output could not be fetched.
-func (w *Worker) stage(a *attempt, fetch []proto.MapOutput) (parts []string, missing string, err error) {
-	ctx, cancel := context.WithCancel(a.ctx)
-	defer cancel()
-	self := w.ID()
-	parts = make([]string, len(fetch))
-	sem := make(chan struct{}, w.cfg.FetchParallel)
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for i, mo := range fetch {
-		parts[i] = inName(mo)
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			dst := filepath.Join(a.dir, parts[i])
-			var err error
-			if mo.WorkerID == self {
-				err = w.fetchLocal(a.key.job, mo, dst)
-			} else {
-				err = w.fetchRemote(ctx, a.key.job, mo, dst)
-			}
-			if err != nil && ctx.Err() == nil {
-				once.Do(func() {
-					missing = mo.Task
-					first = proto.Retryablef(proto.CodeFetchFailed,
-						"%s cannot fetch the output of map task %s attempt %d (partition %d) from worker %s: %v: re-run that map",
-						a.key, mo.Task, mo.Attempt, mo.Partition, mo.WorkerID, err)
-					cancel()
-				})
-			}
-		}()
-	}
-	wg.Wait()
-	if first == nil && a.ctx.Err() != nil {
-		first = context.Cause(a.ctx)
-	}
-	return parts, missing, first
-}
-
 // fetchLocal stages a map output of this worker by hard link (a copy if
 // the file system has none), after checking its size and checksum.
 func (w *Worker) fetchLocal(job string, mo proto.MapOutput, dst string) error {
@@ -298,6 +216,7 @@ func (w *Worker) serveOutput(st *yamux.Stream, key attemptKey, name string) erro
 	}
 	// From here on only the body may follow: failures just end the stream.
 	n, err := io.CopyBuffer(w.idle(st), io.LimitReader(f, size), make([]byte, copyBuf))
+	w.metrics.served(name, n)
 	if err == nil && n != size {
 		err = fmt.Errorf("file shrank to %d of %d bytes", n, size)
 	}

@@ -19,9 +19,9 @@ func buildCommand() *cli.Command {
 dist build --plugin ./userapp/wordcount -o wordcount.so # plugin for workers running this dist
 dist build --plugin --like worker.json ./myapp -o myapp.so   # worker.json from dist version --json on a worker`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the artifact to write (`FILE`)"},
-			&cli.BoolFlag{Name: "plugin", Usage: "build a Go plugin (-buildmode=plugin) exporting App, with the toolchain and flags of the workers' dist"},
-			&cli.StringFlag{Name: "like", Usage: "match the dist whose `dist version --json` output is in `FILE` (default: this dist)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"DIST_BUILD_OUTPUT"}, Usage: "the artifact to write (`FILE`)"},
+			&cli.BoolFlag{Name: "plugin", EnvVars: []string{"DIST_BUILD_PLUGIN"}, Usage: "build a Go plugin (-buildmode=plugin) exporting App, with the toolchain and flags of the workers' dist"},
+			&cli.StringFlag{Name: "like", EnvVars: []string{"DIST_BUILD_LIKE"}, Usage: "match the dist whose `dist version --json` output is in `FILE` (default: this dist)"},
 		},
 		Action: buildAction,
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -38,7 +39,10 @@ func readSecret(c *cli.Context) ([]byte, error) {
 	return []byte(s), nil
 }
 
-func newLogger(c *cli.Context) (*slog.Logger, error) {
+func newLogger(c *cli.Context) (*slog.Logger, error) { return newLoggerTo(c, os.Stderr) }
+
+// newLoggerTo is newLogger writing to w (dist run's console, see progress.go).
+func newLoggerTo(c *cli.Context, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.String("log-level"))
@@ -49,9 +53,9 @@ func newLogger(c *cli.Context) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.String("log-format") {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: use text or json", c.String("log-format"))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -92,6 +93,27 @@ func TestZooKeeperCluster(t *testing.T) {
 		}
 		if lines := strings.Count(strings.TrimSpace(r.stdout), "\n"); lines != 3 {
 			t.Fatalf("want a header and 3 rows:\n%s", r.stdout)
+		}
+		if f := strings.Fields(strings.SplitN(r.stdout, "\n", 2)[0]); strings.Join(f, " ") != "ID ADDRESS SLOTS RUNNING VERSION GO OS/ARCH UPTIME FLAGS" {
+			t.Errorf("header %q", f)
+		}
+	})
+	t.Run("workers json", func(t *testing.T) {
+		r := mustRun(t, "workers", "--zk", zk.Addr(), "--json")
+		var got []struct {
+			ID, Addr string
+			Slots    int
+			Running  *int
+			Uptime   int64 `json:"uptime_seconds"`
+			Flags    []string
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got) != len(workers) {
+			t.Fatalf("dist workers --json (%v):\n%s", err, r.stdout)
+		}
+		for _, w := range got {
+			if w.Slots != 2 || w.Running == nil || *w.Running != 0 || w.Uptime < 0 || w.Flags == nil || w.Addr == "" {
+				t.Errorf("worker %+v", w)
+			}
 		}
 	})
 	t.Run("wordcount", func(t *testing.T) {

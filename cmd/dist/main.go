@@ -19,23 +19,15 @@ const (
 	exitUsage     = 2
 )
 
+// exitHelp ends every command's help.
+const exitHelp = `Exit status: 0 when the command (the whole job, for run) succeeded, 1 when it
+failed (a job failed, a worker could not start, ZooKeeper was unreachable),
+2 for a usage error (a bad flag or argument). Every flag can also be set by
+the environment variable shown beside it ([$DIST_...]).`
+
 func main() {
 	worker.SandboxMain() // when a worker started this process as its --run-as shim
-	app := &cli.App{
-		Name:  "dist",
-		Usage: "ship a compiled Go program to worker daemons and run it as a MapReduce job",
-		Commands: []*cli.Command{
-			runCommand(),
-			workerCommand(),
-			workersCommand(),
-			versionCommand(),
-			buildCommand(),
-			taskHostCommand(),
-		},
-		EnableBashCompletion: true,
-		ExitErrHandler:       func(*cli.Context, error) {},
-	}
-	if err := app.Run(os.Args); err != nil {
+	if err := newApp().Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "dist:", err)
 		os.Exit(exitCode(err))
 	}
@@ -46,4 +38,31 @@ func exitCode(err error) int {
 		return ec.ExitCode()
 	}
 	return exitUsage
+}
+
+func newApp() *cli.App {
+	app := &cli.App{
+		Name:      "dist",
+		Usage:     "ship a compiled Go program to worker daemons and run it as a MapReduce job",
+		UsageText: "dist COMMAND [flags]   (dist COMMAND --help for examples)",
+		Commands: []*cli.Command{
+			runCommand(),
+			workerCommand(),
+			workersCommand(),
+			versionCommand(),
+			buildCommand(),
+			completionCommand(),
+			taskHostCommand(),
+		},
+		Description:          exitHelp,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {},
+	}
+	for _, c := range app.Commands {
+		if c.Description != "" {
+			c.Description += "\n\n"
+		}
+		c.Description += exitHelp
+	}
+	return app
 }

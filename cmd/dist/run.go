@@ -15,7 +15,6 @@ import (
 	"github.com/distmr/dist/client"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/tracker"
 )
 
 func runCommand() *cli.Command {
@@ -25,7 +24,14 @@ func runCommand() *cli.Command {
 		UsageText: `dist run --app ./wordcount --input 'books/*.txt' --output out --local 3
 dist run --app ./wordcount --input 'books/*.txt' --output out --zk zk1:2181 --reduces 4
 dist run --plugin --app ./wordcount.so --input 'books/*.txt' --output out --local 3
-dist run --exec --mapper map.sh --reducer reduce.sh --input 'books/*.txt' --output out --local 3`,
+dist run --exec --mapper map.sh --reducer reduce.sh --input 'books/*.txt' --output out --local 3
+dist run --app ./crashy --param exit=0.2 --input 'books/*.txt' --output out --local 3 --report report.html`,
+		Description: `On a terminal, progress is one status line redrawn in place (maps and reduces
+done, bytes shuffled, workers in use, retries); otherwise each event is a plain
+timestamped line on stderr. The summary goes to stdout; --quiet prints only
+errors and, on success, the output directory. --report FILE writes an HTML
+page with a timeline of every attempt (one row per worker slot), counters and
+configuration, also when the job fails.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "app", EnvVars: []string{"DIST_APP"}, Usage: "the program to ship (a static Go binary built against package task)"},
 			&cli.BoolFlag{Name: "plugin", EnvVars: []string{"DIST_PLUGIN"}, Usage: "--app is a Go plugin (.so) exporting App (build it with dist build --plugin)"},
@@ -42,15 +48,17 @@ dist run --exec --mapper map.sh --reducer reduce.sh --input 'books/*.txt' --outp
 			&cli.IntFlag{Name: "max-attempts", Value: 4, EnvVars: []string{"DIST_MAX_ATTEMPTS"}, Usage: "attempts per task before the job fails"},
 			&cli.DurationFlag{Name: "task-timeout", Value: 10 * time.Minute, EnvVars: []string{"DIST_TASK_TIMEOUT"}, Usage: "kill an attempt running longer"},
 			&cli.BoolFlag{Name: "speculative", Value: true, EnvVars: []string{"DIST_SPECULATIVE"}, Usage: "start backup attempts for stragglers (--speculative=false turns it off)"},
+			&cli.BoolFlag{Name: "early-reduces", Value: true, EnvVars: []string{"DIST_EARLY_REDUCES"}, Usage: "let reduces take idle slots and fetch map outputs before the last map ends (--early-reduces=false waits for every map)"},
 			&cli.DurationFlag{Name: "keepalive", Value: 10 * time.Second, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping workers this often; a worker that stops answering is lost"},
 			&cli.Int64Flag{Name: "split-size", Value: 64 << 20, EnvVars: []string{"DIST_SPLIT_SIZE"}, Usage: "split input files larger than this many bytes at line boundaries"},
 			&cli.Int64Flag{Name: "sort-buffer", EnvVars: []string{"DIST_SORT_BUFFER"}, Usage: "map-side sort buffer in bytes (0 = 64 MB)"},
 			&cli.IntFlag{Name: "local", EnvVars: []string{"DIST_LOCAL"}, Usage: "start `N` local workers for this job (no ZooKeeper needed)"},
-			&cli.IntFlag{Name: "local-slots", Value: 2, EnvVars: []string{"DIST_LOCAL_SLOTS"}, Usage: "slots per --local worker"},
+			&cli.IntFlag{Name: "local-slots", EnvVars: []string{"DIST_LOCAL_SLOTS"}, Usage: "slots per --local worker (0 = the cores shared among the workers, at least 1 each)"},
 			&cli.StringFlag{Name: "zk", EnvVars: []string{"DIST_ZK"}, Usage: "ZooKeeper `HOSTS[/chroot]` where workers register"},
 			&cli.StringFlag{Name: "workers", EnvVars: []string{"DIST_WORKERS"}, Usage: "worker addresses `ADDR,...` (no registry)"},
 			&cli.DurationFlag{Name: "worker-wait", Value: 10 * time.Second, EnvVars: []string{"DIST_WORKER_WAIT"}, Usage: "how long to wait for the first worker"},
 			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"DIST_QUIET"}, Usage: "print only errors and the output path"},
+			&cli.StringFlag{Name: "report", EnvVars: []string{"DIST_REPORT"}, Usage: "write an HTML report (timeline of every attempt, counters, configuration) to `FILE`, also when the job fails"},
 			secretFlag(),
 		}, append(tlsFlags(), logFlags("warn")...)...),
 		Action: runAction,
@@ -58,7 +66,8 @@ dist run --exec --mapper map.sh --reducer reduce.sh --input 'books/*.txt' --outp
 }
 
 func runAction(c *cli.Context) error {
-	log, err := newLogger(c)
+	con := &console{out: os.Stderr} // progress.go
+	log, err := newLoggerTo(c, con)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -85,15 +94,17 @@ func runAction(c *cli.Context) error {
 		InputFormat: c.String("input-format"), MaxAttempts: c.Int("max-attempts"),
 		TaskTimeout: c.Duration("task-timeout"), SplitSize: c.Int64("split-size"), SortBuffer: c.Int64("sort-buffer"),
 		WorkerWait: c.Duration("worker-wait"), Secret: secret, Logger: log,
-		NoSpeculation: !c.Bool("speculative"), KeepAlive: c.Duration("keepalive"),
+		NoSpeculation: !c.Bool("speculative"), NoEarlyReduces: !c.Bool("early-reduces"), KeepAlive: c.Duration("keepalive"),
 	}
 	if _, cfg.TLS, err = loadTLS(c); err != nil {
 		return usageErr(err)
 	}
-	quiet := c.Bool("quiet")
-	if !quiet {
-		cfg.OnEvent = progressPrinter(time.Now())
+	if err := checkReport(c.String("report")); err != nil {
+		return usageErr(err)
 	}
+	quiet := c.Bool("quiet")
+	watch := newWatcher(con, c.String("report"))
+	cfg.OnEvent = watch.event
 	job, err := client.Prepare(cfg)
 	if err != nil {
 		return usageErr(err)
@@ -103,12 +114,15 @@ func runAction(c *cli.Context) error {
 	if err := oneCluster(c); err != nil {
 		return usageErr(err)
 	}
-	lister, cleanup, err := clusterFor(ctx, c, log)
+	watch.begin(job, quiet)
+	lister, cleanup, err := clusterFor(ctx, c, log.With("job", job.ID()))
 	if err != nil {
+		watch.finish(c, job, nil, err)
 		return cli.Exit(err.Error(), exitJobFailed)
 	}
 	defer cleanup()
 	sum, err := job.Run(ctx, lister)
+	watch.finish(c, job, sum, err)
 	if err != nil {
 		return cli.Exit("job failed: "+err.Error(), exitJobFailed)
 	}
@@ -171,31 +185,6 @@ func parseParams(kvs []string) (map[string]string, error) {
 		m[k] = v
 	}
 	return m, nil
-}
-
-func progressPrinter(start time.Time) func(tracker.Event) {
-	return func(ev tracker.Event) {
-		a := ev.Attempt
-		at := ev.Time.Sub(start).Seconds()
-		switch ev.Kind {
-		case tracker.AttemptStarted:
-			if a.Backup {
-				fmt.Fprintf(os.Stderr, "%7.2fs  %s is slow: backup attempt %d on %s\n", at, a.Task.ID(), a.N, a.Worker.ID)
-			}
-		case tracker.AttemptSucceeded:
-			fmt.Fprintf(os.Stderr, "%7.2fs  %s done on %s\n", at, a.Task.ID(), a.Worker.ID)
-		case tracker.AttemptFailed:
-			fmt.Fprintf(os.Stderr, "%7.2fs  %s attempt %d failed on %s: %v\n", at, a.Task.ID(), a.N, a.Worker.ID, firstLine(ev.Outcome.Err))
-		}
-	}
-}
-
-func firstLine(err error) string {
-	if err == nil {
-		return ""
-	}
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
 }
 
 func printSummary(s *client.Summary) {

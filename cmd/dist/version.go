@@ -21,7 +21,7 @@ func versionCommand() *cli.Command {
 		UsageText: `dist version
 dist version --json > worker.json   # on a worker host; then: dist build --plugin --like worker.json ...`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print JSON, including the build flags a plugin must match"},
+			&cli.BoolFlag{Name: "json", EnvVars: []string{"DIST_VERSION_JSON"}, Usage: "print JSON, including the build flags a plugin must match"},
 		},
 		Action: func(c *cli.Context) error {
 			v := currentVersion()

@@ -28,7 +28,12 @@ dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist ru
 			&cli.IntFlag{Name: "slots", EnvVars: []string{"DIST_SLOTS"}, Usage: "concurrent tasks (default: number of CPUs)"},
 			&cli.StringFlag{Name: "dir", Value: "dist-worker", EnvVars: []string{"DIST_DIR"}, Usage: "work directory: artifact cache and task directories"},
 			&cli.StringFlag{Name: "id", EnvVars: []string{"DIST_WORKER_ID"}, Usage: "worker id (default: host-port-random)"},
-			&cli.DurationFlag{Name: "shutdown-timeout", Value: 30 * time.Second, EnvVars: []string{"DIST_SHUTDOWN_TIMEOUT"}, Usage: "how long shutdown may take"},
+			&cli.DurationFlag{Name: "shutdown-timeout", Value: 60 * time.Second, EnvVars: []string{"DIST_SHUTDOWN_TIMEOUT"}, Usage: "how long shutdown may take in all (draining included)"},
+			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, EnvVars: []string{"DIST_DRAIN_TIMEOUT"}, Usage: "on SIGTERM, let running tasks finish this long (refusing new ones) before killing them"},
+			&cli.StringFlag{Name: "cache-size", Value: "4G", EnvVars: []string{"DIST_CACHE_SIZE"}, Usage: "bound the artifact cache, least recently used out first (K, M, G suffixes; 0 = no bound)"},
+			&cli.DurationFlag{Name: "keep-failed", Value: 24 * time.Hour, EnvVars: []string{"DIST_KEEP_FAILED"}, Usage: "keep failed attempts' logs under DIR/failed this long (0 = keep none)"},
+			&cli.DurationFlag{Name: "keepalive", Value: 10 * time.Second, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping sessions this often; a peer that stops answering is gone"},
+			&cli.StringFlag{Name: "metrics-addr", EnvVars: []string{"DIST_METRICS_ADDR"}, Usage: "serve Prometheus /metrics and /healthz over HTTP on `ADDR` (e.g. 127.0.0.1:9170)"},
 			secretFlag(),
 		}, append(workerSecurityFlags(), logFlags("info")...)...),
 		Action: workerAction,
@@ -52,6 +57,11 @@ func workerAction(c *cli.Context) error {
 		cfg.Slots = c.Int("slots")
 	}
 	cfg.Secret, cfg.Logger = secret, log
+	cfg.DrainTimeout, cfg.KeepFailed, cfg.KeepAlive = c.Duration("drain-timeout"), c.Duration("keep-failed"), c.Duration("keepalive")
+	cfg.MetricsAddr = c.String("metrics-addr")
+	if cfg.CacheSize, err = parseSize(c.String("cache-size")); err != nil {
+		return usageErr(fmt.Errorf("--cache-size: %w", err))
+	}
 	if err := applyWorkerSecurity(c, &cfg); err != nil {
 		return usageErr(err)
 	}
@@ -82,7 +92,11 @@ func workerAction(c *cli.Context) error {
 	}
 	info := w.Info()
 	log.Info("worker ready", "id", info.ID, "addr", info.Addr, "slots", info.Slots, "dir", cfg.Dir)
-	fmt.Printf("%sid=%s addr=%s\n", client.ReadyPrefix, info.ID, info.Addr)
+	if m := w.MetricsAddr(); m != "" {
+		fmt.Printf("%sid=%s addr=%s metrics=%s\n", client.ReadyPrefix, info.ID, info.Addr, m)
+	} else {
+		fmt.Printf("%sid=%s addr=%s\n", client.ReadyPrefix, info.ID, info.Addr)
+	}
 	<-ctx.Done()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))

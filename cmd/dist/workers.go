@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -18,11 +20,18 @@ import (
 
 func workersCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "workers",
-		Usage:     "list the workers registered in ZooKeeper",
-		UsageText: "dist workers --zk 127.0.0.1:2181",
+		Name:  "workers",
+		Usage: "list the workers registered in ZooKeeper",
+		UsageText: `dist workers --zk 127.0.0.1:2181
+dist workers --zk zk1:2181,zk2:2181/dist --secret-file secret --json | jq '.[] | select(.running == 0) | .id'`,
+		Description: `One row per registered worker: id, address, slots, running tasks (asked of
+the worker itself; "?" when it cannot be reached), dist and Go versions,
+os/arch, uptime and flags (INSECURE: no secret and no TLS; no-plugins: built
+without cgo). --json prints the same as a JSON array ("running" is null when
+the worker could not be reached).`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "zk", EnvVars: []string{"DIST_ZK"}, Required: true, Usage: "ZooKeeper `HOSTS[/chroot]`"},
+			&cli.BoolFlag{Name: "json", EnvVars: []string{"DIST_WORKERS_JSON"}, Usage: "print a JSON array instead of a table"},
 			secretFlag(),
 		}, tlsFlags()...),
 		Action: workersAction,
@@ -50,19 +59,18 @@ func workersAction(c *cli.Context) error {
 		return cli.Exit(err.Error(), exitJobFailed)
 	}
 	running := runningTasks(ctx, ws, proto.Options{Secret: secret, TLS: clientTLS})
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDRESS\tSLOTS\tRUNNING\tVERSION\tGO\tOS/ARCH\tUPTIME\tFLAGS")
 	var insecure []string
-	for i, w := range ws {
-		flags := strings.Join(w.Flags, ",")
+	for _, w := range ws {
 		if slices.Contains(w.Flags, "insecure") {
 			insecure = append(insecure, w.ID)
-			flags = strings.Replace(flags, "insecure", "INSECURE", 1)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s/%s\t%s\t%s\n", w.ID, w.Addr, w.Slots, running[i],
-			w.Version, w.GoVersion, w.OS, w.Arch, time.Since(w.Started).Round(time.Second), flags)
 	}
-	if err := tw.Flush(); err != nil {
+	if c.Bool("json") {
+		err = printWorkersJSON(ws, running)
+	} else {
+		err = printWorkersTable(ws, running)
+	}
+	if err != nil {
 		return err
 	}
 	if len(insecure) > 0 {
@@ -70,6 +78,35 @@ func workersAction(c *cli.Context) error {
 			len(insecure), strings.Join(insecure, ", "))
 	}
 	return nil
+}
+
+func printWorkersTable(ws []registry.WorkerInfo, running []string) error {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tADDRESS\tSLOTS\tRUNNING\tVERSION\tGO\tOS/ARCH\tUPTIME\tFLAGS")
+	for i, w := range ws {
+		flags := strings.Replace(strings.Join(w.Flags, ","), "insecure", "INSECURE", 1)
+		if flags == "" {
+			flags = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s/%s\t%s\t%s\n", w.ID, w.Addr, w.Slots, running[i],
+			w.Version, w.GoVersion, w.OS, w.Arch, uptime(time.Since(w.Started)), flags)
+	}
+	return tw.Flush()
+}
+
+// uptime formats a duration the way uptime(1) does, roughly: "42s",
+// "5m07s", "3h12m", "2d04h".
+func uptime(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
 }
 
 // runningTasks asks each worker how many tasks it runs; "?" where it
@@ -97,4 +134,37 @@ func runningTasks(ctx context.Context, ws []registry.WorkerInfo, o proto.Options
 	}
 	wg.Wait()
 	return out
+}
+
+// workerJSON is one element of `dist workers --json`.
+type workerJSON struct {
+	ID        string    `json:"id"`
+	Addr      string    `json:"addr"`
+	Slots     int       `json:"slots"`
+	Running   *int      `json:"running"` // null: the worker could not be asked
+	Version   string    `json:"version"`
+	GoVersion string    `json:"go_version"`
+	OS        string    `json:"os"`
+	Arch      string    `json:"arch"`
+	Started   time.Time `json:"started"`
+	UptimeSec int64     `json:"uptime_seconds"`
+	Flags     []string  `json:"flags"`
+}
+
+func printWorkersJSON(ws []registry.WorkerInfo, running []string) error {
+	out := make([]workerJSON, 0, len(ws))
+	for i, w := range ws {
+		j := workerJSON{ID: w.ID, Addr: w.Addr, Slots: w.Slots, Version: w.Version, GoVersion: w.GoVersion,
+			OS: w.OS, Arch: w.Arch, Started: w.Started, UptimeSec: int64(time.Since(w.Started).Seconds()), Flags: w.Flags}
+		if n, err := strconv.Atoi(running[i]); err == nil {
+			j.Running = &n
+		}
+		if j.Flags == nil {
+			j.Flags = []string{}
+		}
+		out = append(out, j)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

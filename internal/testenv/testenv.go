@@ -93,6 +93,7 @@ func (e *Env) App(t testing.TB, name string) string {
 // Worker is a `dist worker` process started by a test.
 type Worker struct {
 	ID, Addr string
+	Metrics  string // the --metrics-addr address, when given
 	Dir      string
 	cmd      *exec.Cmd
 	exited   chan struct{}
@@ -153,6 +154,8 @@ func StartWorker(t testing.TB, dist string, args ...string) *Worker {
 				w.ID = v
 			case "addr":
 				w.Addr = v
+			case "metrics":
+				w.Metrics = v
 			}
 		}
 	case <-time.After(60 * time.Second):

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/distmr/dist/client"
+	"github.com/distmr/dist/internal/progress"
+	"github.com/distmr/dist/internal/report"
+	"github.com/distmr/dist/tracker"
+)
+
+// console is where dist run writes for people: stderr, or the live
+// progress display once there is one (so log lines go above its status
+// line instead of through it).
+type console struct {
+	mu  sync.Mutex
+	out io.Writer
+}
+
+func (c *console) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.Write(p)
+}
+
+func (c *console) set(w io.Writer) {
+	c.mu.Lock()
+	c.out = w
+	c.mu.Unlock()
+}
+
+// watcher follows a run: it feeds the tracker's events to the progress
+// display (unless --quiet) and to the --report recorder (if asked for).
+type watcher struct {
+	con        *console
+	display    *progress.Display // nil with --quiet
+	rec        *report.Recorder  // nil without --report
+	reportPath string
+	start      time.Time
+}
+
+// newWatcher returns a watcher for one run that writes its report to
+// reportPath ("" for none); its event method is the client's OnEvent.
+// begin starts the display once the job is prepared.
+func newWatcher(con *console, reportPath string) *watcher {
+	w := &watcher{con: con, reportPath: reportPath}
+	if reportPath != "" {
+		w.rec = report.NewRecorder()
+	}
+	return w
+}
+
+func (w *watcher) event(ev tracker.Event) {
+	if w.display != nil {
+		w.display.Event(ev)
+	}
+	if w.rec != nil {
+		w.rec.Event(ev)
+	}
+}
+
+// begin starts the progress display on stderr: a live status line on a
+// terminal, plain timestamped lines elsewhere. quiet shows nothing.
+func (w *watcher) begin(job *client.Job, quiet bool) {
+	w.start = time.Now()
+	if quiet {
+		return
+	}
+	fd := int(os.Stderr.Fd())
+	live := term.IsTerminal(fd) && os.Getenv("TERM") != "dumb"
+	w.display = progress.New(progress.Options{
+		Out: os.Stderr, Live: live, Job: job.ID(), Maps: job.Maps(), Reduces: job.Reduces(),
+		Width: func() int {
+			cols, _, err := term.GetSize(fd)
+			if err != nil {
+				return 0
+			}
+			return cols
+		},
+	})
+	w.con.set(w.display.Writer())
+}
+
+// end stops the display and writes the report, if one was asked for,
+// with the job's settings. sum is nil when the job failed with jobErr.
+func (w *watcher) end(job *client.Job, settings []report.Setting, output string, sum *client.Summary, jobErr error) error {
+	if w.display != nil {
+		w.display.Close()
+		w.con.set(os.Stderr)
+	}
+	if w.rec == nil {
+		return nil
+	}
+	rj := report.Job{
+		ID: job.ID(), Start: w.start, End: time.Now(), Maps: job.Maps(), Reduces: job.Reduces(),
+		Err: jobErr, Output: output, Config: settings,
+	}
+	if sum != nil {
+		rj.Counters = sum.Counters
+	}
+	return w.rec.WriteFile(w.reportPath, rj)
+}
+
+// finish ends the run's display and report (see end) and says where the
+// report is, or why it could not be written.
+func (w *watcher) finish(c *cli.Context, job *client.Job, sum *client.Summary, jobErr error) {
+	err := w.end(job, reportSettings(c), c.String("output"), sum, jobErr)
+	switch {
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "dist: %v\n", err)
+	case w.rec != nil && !c.Bool("quiet"):
+		fmt.Fprintf(os.Stderr, "report written to %s\n", w.reportPath)
+	}
+}

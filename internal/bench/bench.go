@@ -1,0 +1,216 @@
+// Package bench is what `make bench` runs (through scripts/bench): dist
+// measured side by side with a single-process word count, on this
+// machine, in one go, with every answer checked.
+//
+// # What it measures
+//
+//   - Word count over about 100 MB of generated text (scripts/gencorpus)
+//     with `dist run --local 2`, against scripts/baseline-wordcount: the
+//     median of several runs of each, alternated, and their ratio. For
+//     context, the baseline is also run as two processes on half the
+//     input each, which shows what two cores give this machine at best.
+//   - The peak RSS of the whole process tree during those dist runs
+//     (dist run, its workers, their tasks), sampled from /proc.
+//   - A warm one-line job: `dist run --zk` against three `dist worker`
+//     daemons registered in a private ZooKeeper (scripts/zk-local.sh), its
+//     artifact already cached: p50 and p95 of the whole command over 20
+//     runs. Skipped, saying why, when ZooKeeper is not installed.
+//   - Artifact shipping to those three workers: a 64 MiB program shipped
+//     cold (job time minus the same job with the program cached), and
+//     shipped again (bytes sent, which must be 0).
+//   - The task package's Benchmark functions (map-side sort and spill,
+//     reduce-side merge) and io/recordio's, with -benchmem.
+//
+// Every job's output is compared with the baseline's counts; a mismatch
+// fails the benchmark.
+//
+// # Output
+//
+// Results print as a Markdown table and replace the part of BENCH.md
+// between the markers <!-- bench:begin --> and <!-- bench:end -->; the
+// notes around them are kept.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config says where the programs are and how much to measure. Zero
+// values are documented per field.
+type Config struct {
+	// Bin holds dist, wordcount, baseline-wordcount and gencorpus (as
+	// `make build` and `make bench` leave them). Required.
+	Bin string
+	// Root is the module's root directory (for go test and scripts/);
+	// "" means the current directory.
+	Root string
+	// Out is the Markdown file to update; "" means print only.
+	Out string
+	// MB is the size of the word count input; 0 means 100.
+	MB int
+	// Runs is how many times each side of the word count runs; 0 means 5.
+	Runs int
+	// WarmRuns is how many one-line jobs are timed; 0 means 20.
+	WarmRuns int
+	// Work is a scratch directory; "" means a new temporary one, removed
+	// at the end.
+	Work string
+	// Log receives progress lines; nil means os.Stderr.
+	Log io.Writer
+}
+
+func (c *Config) defaults() error {
+	if c.Bin == "" {
+		return fmt.Errorf("bench: no Bin directory")
+	}
+	if c.MB <= 0 {
+		c.MB = 100
+	}
+	if c.Runs <= 0 {
+		c.Runs = 5
+	}
+	if c.WarmRuns <= 0 {
+		c.WarmRuns = 20
+	}
+	if c.Log == nil {
+		c.Log = os.Stderr
+	}
+	if c.Root == "" {
+		c.Root = "."
+	}
+	var err error
+	if c.Bin, err = filepath.Abs(c.Bin); err != nil {
+		return err
+	}
+	for _, p := range []string{"dist", "wordcount", "baseline-wordcount", "gencorpus"} {
+		if _, err := os.Stat(filepath.Join(c.Bin, p)); err != nil {
+			return fmt.Errorf("bench: %v: run `make bench` (it builds them into %s)", err, c.Bin)
+		}
+	}
+	return nil
+}
+
+// Results is everything one run of the benchmark measured.
+type Results struct {
+	Started  time.Time
+	Took     time.Duration
+	Machine  Machine
+	Words    *WordCount
+	Warm     *Warm
+	Shipping *Shipping
+	GoBench  []GoBench
+	Skipped  []string // what could not be measured, and why
+}
+
+// Machine describes where the numbers come from.
+type Machine struct {
+	Cores     int
+	CPU       string
+	GoVersion string
+	OS        string
+	Load      string // /proc/loadavg at the start
+}
+
+// Run measures everything, writes the report, and returns the results.
+// It fails when a job fails or gives a wrong answer.
+func Run(ctx context.Context, cfg Config) (*Results, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if cfg.Work == "" {
+		dir, err := os.MkdirTemp("", "dist-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		cfg.Work = dir
+	}
+	res := &Results{Started: time.Now(), Machine: machine()}
+	logf(cfg.Log, "dist bench: %d cores, %s, load %s; work in %s", res.Machine.Cores, res.Machine.CPU, res.Machine.Load, cfg.Work)
+
+	var err error
+	if res.Words, err = runWordCount(ctx, &cfg); err != nil {
+		return nil, fmt.Errorf("word count: %w", err)
+	}
+	zk, err := startCluster(ctx, &cfg)
+	switch {
+	case err == nil:
+		defer zk.stop()
+		if res.Warm, err = runWarm(ctx, &cfg, zk); err != nil {
+			return nil, fmt.Errorf("warm job: %w", err)
+		}
+		if res.Shipping, err = runShipping(ctx, &cfg, zk); err != nil {
+			return nil, fmt.Errorf("shipping: %w", err)
+		}
+	case isUnavailable(err):
+		res.Skipped = append(res.Skipped, fmt.Sprintf("warm job and shipping: %v", err))
+		logf(cfg.Log, "skipping the ZooKeeper cluster: %v", err)
+	default:
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if res.GoBench, err = runGoBench(ctx, &cfg); err != nil {
+		return nil, fmt.Errorf("go benchmarks: %w", err)
+	}
+	res.Took = time.Since(res.Started)
+
+	table := Render(res)
+	fmt.Println(table)
+	if cfg.Out != "" {
+		if err := update(cfg.Out, table); err != nil {
+			return res, err
+		}
+		logf(cfg.Log, "wrote %s", cfg.Out)
+	}
+	return res, nil
+}
+
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, CPU: "unknown CPU"}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) >= 3 {
+			m.Load = strings.Join(f[:3], " ")
+		}
+	}
+	return m
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// command runs a program to its end and returns its wall time; its
+// output goes to the log unless the command says otherwise.
+func command(ctx context.Context, cfg *Config, name string, args ...string) (*exec.Cmd, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = cfg.Root
+	cmd.Stderr = cfg.Log
+	return cmd, nil
+}
+
+// timed runs cmd and returns how long it took.
+func timed(cmd *exec.Cmd) (time.Duration, error) {
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		return d, fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
+	}
+	return d, nil
+}

@@ -1,0 +1,54 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+)
+
+// GoBench is one result line of `go test -bench`.
+type GoBench struct {
+	Package string
+	Name    string
+	// Metrics maps a unit (ns/op, MB/s, B/op, allocs/op) to its value as
+	// printed.
+	Metrics map[string]string
+}
+
+// goBenchPackages hold the Benchmark functions make bench runs: the
+// map-side sort and spill and the reduce-side merge (task), and the
+// record files between them (io/recordio).
+var goBenchPackages = []string{"./task/", "./io/recordio/"}
+
+func runGoBench(ctx context.Context, cfg *Config) ([]GoBench, error) {
+	logf(cfg.Log, "go test -bench %s", strings.Join(goBenchPackages, " "))
+	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1"}, goBenchPackages...)
+	cmd, _ := command(ctx, cfg, "go", args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if _, err := timed(cmd); err != nil {
+		cfg.Log.Write(out.Bytes())
+		return nil, err
+	}
+	return parseGoBench(out.String()), nil
+}
+
+// parseGoBench reads `go test -bench` output.
+func parseGoBench(out string) []GoBench {
+	var res []GoBench
+	pkg := ""
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 2 && f[0] == "pkg:":
+			pkg = f[1]
+		case len(f) >= 4 && strings.HasPrefix(f[0], "Benchmark"):
+			b := GoBench{Package: pkg, Name: f[0], Metrics: map[string]string{}}
+			for i := 2; i+1 < len(f); i += 2 {
+				b.Metrics[f[i+1]] = f[i]
+			}
+			res = append(res, b)
+		}
+	}
+	return res
+}

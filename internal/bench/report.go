@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Markers around the generated part of BENCH.md.
+const (
+	beginMarker = "<!-- bench:begin -->"
+	endMarker   = "<!-- bench:end -->"
+)
+
+// Render formats the results as Markdown, between the markers.
+func Render(r *Results) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	m := r.Machine
+	p("%s", beginMarker)
+	p("Measured %s by `make bench` in %v: **%d cores** (%s), %s, %s; load average at the start %s.",
+		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Took.Round(time.Second), m.Cores, m.CPU, m.OS, m.GoVersion, m.Load)
+	p("MB is 10^6 bytes. Times are medians unless marked.")
+	p("")
+	p("| figure | measured | target | |")
+	p("|---|---|---|---|")
+	if w := r.Words; w != nil {
+		ratio := w.Ratio()
+		verdict := "missed"
+		switch {
+		case ratio <= 0.7:
+			verdict = "met"
+		case ratio <= 1.0:
+			verdict = "≤ 1.0 met, 0.7 missed"
+		}
+		p("| word count, %.0f MB in %d files, `dist run --local 2` ÷ single-process baseline | **%.2f** (dist %s, baseline %s; %d runs each) | ≤ 0.7 (must be ≤ 1.0) | %s |",
+			mb(w.InputBytes), w.Files, ratio, secs(median(w.Dist)), secs(median(w.Baseline)), len(w.Dist), verdict)
+		p("| peak RSS of the whole tree during that job (dist run + 2 workers + tasks) | **%.0f MB** | ≤ 400 MB | %s |",
+			mb(w.PeakRSS), met(w.PeakRSS <= 400e6))
+	}
+	if w := r.Warm; w != nil {
+		p50, p95 := percentile(w.Runs, 50), percentile(w.Runs, 95)
+		p("| warm one-line job, 3 workers in ZooKeeper: whole `dist run --zk`, p50 / p95 of %d | **%s / %s** | p50 ≤ 100 ms | %s |",
+			len(w.Runs), ms(p50), ms(p95), met(p50 <= 100*time.Millisecond))
+	}
+	if s := r.Shipping; s != nil {
+		p("| cached artifact re-ship | **%d bytes** | 0 bytes | %s |", s.WarmBytes, met(s.WarmBytes == 0))
+		rate := s.Rate() * (1 << 20) / 1e6
+		p("| cold %d MiB artifact to %d workers, aggregate | **%.0f MB/s** | ≥ 500 MB/s | %s |",
+			s.Size>>20, s.Workers, rate, met(rate >= 500))
+	}
+	p("")
+	p("Context:")
+	p("")
+	if w := r.Words; w != nil {
+		p("- Word count input: %d words, %d distinct; every dist output was checked word by word against the baseline's.", w.Words, w.Distinct)
+		p("- The baseline split in two processes on half the input each, run at once: %s, a speedup of **%.2f×** from 2 cores on this machine (the best any two-process run can hope for); the baseline alone peaks at %.0f MB RSS.",
+			secs(median(w.Halves)), w.Speedup(), mb(w.BaselineRSS))
+		p("- All runs, in order: dist %s; baseline %s; halves %s.", list(w.Dist), list(w.Baseline), list(w.Halves))
+	}
+	if w := r.Warm; w != nil {
+		p("- The same one-line job through package client with a ZooKeeper session open (the job alone): p50 %s, p95 %s. Starting the dist binary (`dist version`): %s.",
+			ms(percentile(w.Jobs, 50)), ms(percentile(w.Jobs, 95)), ms(w.Start))
+	}
+	if s := r.Shipping; s != nil {
+		p("- Shipping: the job with the %d MiB program cold took %s and sent %.0f MB; with it cached %s (%d bytes). Hashing it before the job (`dist run` does this once): %s. For comparison, writing %d new %d MiB files at once from memory, no network, runs at %.0f MB/s on this machine.",
+			s.Size>>20, ms(s.Cold), mb(s.ColdBytes), ms(s.Warm), s.WarmBytes, ms(s.Prepare), s.Workers, s.Size>>20, s.DiskRate)
+	}
+	for _, sk := range r.Skipped {
+		p("- Not measured: %s.", sk)
+	}
+	if len(r.GoBench) > 0 {
+		p("")
+		p("Go benchmarks (`go test -bench . -benchmem %s`):", strings.Join(goBenchPackages, " "))
+		p("")
+		p("| benchmark | ns/op | MB/s | B/op | allocs/op |")
+		p("|---|---|---|---|---|")
+		for _, g := range r.GoBench {
+			pkg := g.Package[strings.LastIndex(g.Package, "/")+1:]
+			p("| %s.%s | %s | %s | %s | %s |", pkg, strings.TrimPrefix(g.Name, "Benchmark"),
+				dash(g.Metrics["ns/op"]), dash(g.Metrics["MB/s"]), dash(g.Metrics["B/op"]), dash(g.Metrics["allocs/op"]))
+		}
+	}
+	p("%s", endMarker)
+	return b.String()
+}
+
+// update replaces the generated part of path (or creates the file).
+func update(path, table string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(old)
+	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+	switch {
+	case i >= 0 && j > i:
+		s = s[:i] + strings.TrimSuffix(table, "\n") + s[j+len(endMarker):]
+	case s == "":
+		s = "# dist benchmarks\n\n" + table
+	default:
+		s = strings.TrimRight(s, "\n") + "\n\n" + table
+	}
+	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "missed"
+}
+
+func mb(n int64) float64 { return float64(n) / 1e6 }
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+func list(ds []time.Duration) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = fmt.Sprintf("%.2f", d.Seconds())
+	}
+	return strings.Join(s, ", ") + " s"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}

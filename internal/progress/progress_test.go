@@ -1,0 +1,192 @@
+package progress
+
+import (
+	"bytes"
+	"errors"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/tracker"
+)
+
+// syncBuffer is a bytes.Buffer safe for the display's ticker goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// clock is a fake time source that advances 100ms per reading.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(100 * time.Millisecond)
+	return c.t
+}
+
+func ev(kind tracker.EventKind, p task.Phase, i, n int, worker string, o tracker.Outcome) tracker.Event {
+	return tracker.Event{Kind: kind, Outcome: o, Attempt: tracker.Attempt{
+		Task: tracker.TaskRef{Phase: p, Index: i}, N: n, Worker: registry.WorkerInfo{ID: worker, Slots: 2},
+	}}
+}
+
+// script is a small job: two maps (one fails once), one reduce that
+// fetched 2048 bytes.
+func script(d *Display) {
+	ok := tracker.Outcome{Result: &task.Result{Counters: map[string]int64{task.CounterInputBytes: 2048}}}
+	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 1, 0, "w2", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptFailed, task.PhaseMap, 1, 0, "w2", tracker.Outcome{Err: errors.New("exit status 3\x1b[31m\nsecond line")}))
+	d.Event(ev(tracker.AttemptSucceeded, task.PhaseMap, 0, 0, "w1", ok))
+	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 1, 1, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptSucceeded, task.PhaseMap, 1, 1, "w1", ok))
+	d.Event(ev(tracker.AttemptStarted, task.PhaseReduce, 0, 0, "w2", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptSucceeded, task.PhaseReduce, 0, 0, "w2", ok))
+}
+
+func TestPlainLines(t *testing.T) {
+	var out syncBuffer
+	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	d := New(Options{Out: &out, Job: "j1", Maps: 2, Reduces: 1, Now: c.Now, Interval: time.Hour})
+	script(d)
+	d.Writer().Write([]byte("level=WARN msg=\"a log line\"\n"))
+	d.Close()
+	d.Close()
+	got := out.String()
+	if strings.ContainsFunc(got, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }) {
+		t.Fatalf("plain output holds control characters:\n%q", got)
+	}
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	stamp := regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} +\d+\.\d\ds  `)
+	for _, l := range lines {
+		if !stamp.MatchString(l) && !strings.HasPrefix(l, "level=") {
+			t.Errorf("line without a timestamp: %q", l)
+		}
+	}
+	for _, want := range []string{
+		"job j1: 2 maps, 1 reduces",
+		"m-00001 attempt 0 failed on w2: exit status 3?[31m",
+		"m-00000 done on w1  (maps 1/2, reduces 0/1)",
+		"r-00000 done on w2  (maps 2/2, reduces 1/1)",
+		"maps 2/2, reduces 1/1  shuffled 2.0 KiB  workers 0 (0 running)  retries 1",
+		"level=WARN msg=\"a log line\"",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output does not say %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "second line") {
+		t.Errorf("an error's later lines were printed:\n%s", got)
+	}
+}
+
+func TestLiveLine(t *testing.T) {
+	var out syncBuffer
+	c := &clock{t: time.Unix(0, 0)}
+	d := New(Options{Out: &out, Live: true, Job: "j1", Maps: 2, Reduces: 1, Now: c.Now, Width: func() int { return 200 }, Interval: time.Hour})
+	script(d)
+	d.Writer().Write([]byte("a log line\n"))
+	d.Close()
+	got := out.String()
+	if !strings.Contains(got, "\r") || !strings.Contains(got, "\x1b[K") {
+		t.Fatalf("live output does not redraw in place:\n%q", got)
+	}
+	if !strings.HasSuffix(got, "\n") {
+		t.Errorf("the final status line is not ended:\n%q", got)
+	}
+	// What a terminal shows at the end: the text after the last erase on
+	// each line.
+	var screen []string
+	for _, l := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		parts := strings.Split(l, "\r")
+		screen = append(screen, strings.ReplaceAll(parts[len(parts)-1], "\x1b[K", ""))
+	}
+	want := []string{"job j1: 2 maps, 1 reduces", "m-00001 attempt 0 failed on w2: exit status 3?[31m", "a log line"}
+	for i, w := range want {
+		if i >= len(screen) || screen[i] != w {
+			t.Fatalf("screen line %d = %q, want %q\nscreen: %q", i, screen[i], w, screen)
+		}
+	}
+	last := screen[len(screen)-1]
+	if !strings.Contains(last, "[####################] maps 2/2, reduces 1/1  shuffled 2.0 KiB") || !strings.Contains(last, "retries 1") {
+		t.Errorf("final status line = %q", last)
+	}
+	if strings.Contains(got, "done on") {
+		t.Errorf("live mode printed a line per finished task:\n%q", got)
+	}
+}
+
+func TestLiveLineFitsWidth(t *testing.T) {
+	var out syncBuffer
+	d := New(Options{Out: &out, Live: true, Job: "j", Maps: 1000, Reduces: 100, Width: func() int { return 40 }, Interval: time.Hour})
+	d.Close()
+	for _, l := range strings.Split(out.String(), "\r") {
+		l = strings.TrimSuffix(strings.TrimSuffix(l, "\n"), "\x1b[K")
+		if n := len([]rune(l)); n > 39 {
+			t.Errorf("line of %d columns on a 40-column terminal: %q", n, l)
+		}
+	}
+}
+
+func TestRerunMapCountsAgain(t *testing.T) {
+	var out syncBuffer
+	d := New(Options{Out: &out, Maps: 1, Reduces: 1, Interval: time.Hour})
+	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptSucceeded, task.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 0, 1, "w2", tracker.Outcome{})) // w1 was lost
+	d.mu.Lock()
+	counts := d.countsLocked()
+	d.mu.Unlock()
+	if counts != "maps 0/1, reduces 0/1" {
+		t.Errorf("after a map re-run started: %s", counts)
+	}
+	d.Close()
+	if !strings.Contains(out.String(), "m-00000 runs again: the output of its finished attempt was lost (attempt 1 on w2)") {
+		t.Errorf("the re-run was not announced:\n%s", out.String())
+	}
+}
+
+func TestPlainStatusAfterQuiet(t *testing.T) {
+	var out syncBuffer
+	d := New(Options{Out: &out, Maps: 1, Reduces: 0, Interval: 20 * time.Millisecond})
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(out.String(), "\n") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no status line after a quiet spell:\n%s", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	d.Close()
+	if !strings.Contains(out.String(), "maps 0/1, reduces 0/0") {
+		t.Errorf("status line missing:\n%s", out.String())
+	}
+}
+
+func TestBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 40: "3.0 TiB"} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

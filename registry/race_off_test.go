@@ -1,0 +1,7 @@
+//go:build !race
+
+package registry
+
+import "testing"
+
+func skipUnderRace(*testing.T) {}

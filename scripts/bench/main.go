@@ -1,0 +1,34 @@
+// Command bench runs dist's benchmarks side by side and writes BENCH.md
+// (see package internal/bench). `make bench` builds what it needs and
+// runs it:
+//
+//	go run ./scripts/bench -bin build/bin -out BENCH.md
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/distmr/dist/internal/bench"
+)
+
+func main() {
+	var cfg bench.Config
+	flag.StringVar(&cfg.Bin, "bin", "build/bin", "directory with dist, wordcount, baseline-wordcount and gencorpus")
+	flag.StringVar(&cfg.Out, "out", "BENCH.md", "Markdown file whose generated part is replaced (empty: print only)")
+	flag.IntVar(&cfg.MB, "mb", 100, "size of the word count input in MB")
+	flag.IntVar(&cfg.Runs, "runs", 5, "runs of each side of the word count")
+	flag.IntVar(&cfg.WarmRuns, "warm-runs", 20, "timed one-line jobs")
+	flag.StringVar(&cfg.Work, "work", "", "scratch directory (default: a temporary one, removed)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := bench.Run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,218 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// sumCombiner is word count's Combine over partitions chosen by the
+// first byte of the key; it counts its calls.
+type sumCombiner struct {
+	parts int
+	calls int
+}
+
+func (c *sumCombiner) partitionOf(key string) (int, error) {
+	if key == "" {
+		return 0, nil
+	}
+	return int(key[0]) % c.parts, nil
+}
+
+func (c *sumCombiner) combine(key string, values Values, emit Emit) error {
+	c.calls++
+	var n int64
+	for v := range values {
+		i, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		n += i
+	}
+	emit(key, strconv.FormatInt(n, 10))
+	return nil
+}
+
+// drain returns partition by partition the records of a sorted buffer.
+func drain(b *combineBuffer, parts int) string {
+	var out []string
+	for p := range parts {
+		s := b.partition(p)
+		for s.Next() {
+			out = append(out, fmt.Sprintf("%d/%s=%s", p, s.Key(), s.Value()))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func TestCombineBufferSumsAndSorts(t *testing.T) {
+	c := &sumCombiner{parts: 2}
+	b := newCombineBuffer(1 << 20)
+	keys := []string{"b", "a", "", "a-long-key-of-many-bytes", "c", "a"}
+	for i := range 1000 {
+		k := keys[i%len(keys)]
+		v := "1"
+		if i%7 == 0 {
+			v = "10" // a different value closes the run
+		}
+		if err := b.add(c, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.sort(c, 2); err != nil {
+		t.Fatal(err)
+	}
+	// Expected sums, computed the slow way.
+	want := map[string]int{}
+	for i := range 1000 {
+		n := 1
+		if i%7 == 0 {
+			n = 10
+		}
+		want[keys[i%len(keys)]] += n
+	}
+	got := drain(b, 2)
+	exp := fmt.Sprintf("0/=%d 0/b=%d 1/a=%d 1/a-long-key-of-many-bytes=%d 1/c=%d",
+		want[""], want["b"], want["a"], want["a-long-key-of-many-bytes"], want["c"])
+	if got != exp {
+		t.Fatalf("got  %s\nwant %s", got, exp)
+	}
+	if c.calls < 1000/combineBatch {
+		t.Fatalf("Combine ran %d times for 1000 values: it should run every %d", c.calls, combineBatch)
+	}
+}
+
+func TestCombineBufferKeepsEveryValue(t *testing.T) {
+	// A Combine that keeps values apart (it emits them all) sees each
+	// exactly once per batch, long ones and repeated short ones alike.
+	c := &sumCombiner{parts: 1}
+	identity := combinerFunc{c, func(key string, values Values, emit Emit) error {
+		for v := range values {
+			emit(key, v)
+		}
+		return nil
+	}}
+	b := newCombineBuffer(1 << 20)
+	var want []string
+	for i := range 10 {
+		v := strings.Repeat("x", i) // 0 to 9 bytes: in the slot and out of it
+		for range 3 {
+			if err := b.add(identity, "k", v); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, "0/k="+v)
+		}
+	}
+	if err := b.sort(identity, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(b, 1); got != strings.Join(want, " ") {
+		t.Fatalf("got  %s\nwant %s", got, strings.Join(want, " "))
+	}
+}
+
+// combinerFunc swaps the Combine of a combiner.
+type combinerFunc struct {
+	*sumCombiner
+	fn func(key string, values Values, emit Emit) error
+}
+
+func (c combinerFunc) combine(key string, values Values, emit Emit) error {
+	return c.fn(key, values, emit)
+}
+
+func TestCombineBufferBounded(t *testing.T) {
+	const limit = 16 << 10
+	c := &sumCombiner{parts: 3}
+	b := newCombineBuffer(limit)
+	spills := 0
+	for i := range 20000 {
+		if err := b.add(c, fmt.Sprintf("key%05d", i%3000), "1"); err != nil {
+			t.Fatal(err)
+		}
+		if b.full() {
+			if err := b.sort(c, 3); err != nil {
+				t.Fatal(err)
+			}
+			if used := int64(len(b.slots))*slotCost + int64(cap(b.entries))*entryCost; used > 4*limit {
+				t.Fatalf("%d bytes of table for a %d-byte limit", used, limit)
+			}
+			b.reset()
+			spills++
+		}
+	}
+	if spills < 10 {
+		t.Fatalf("only %d spills with 3000 keys in a 16 KiB buffer", spills)
+	}
+	if !(&combineBuffer{records: 10, entries: make([]combineEntry, 9)}).mostlyDistinct() {
+		t.Fatal("9 keys in 10 records is not mostly distinct")
+	}
+}
+
+func TestCombineBufferErrors(t *testing.T) {
+	c := &sumCombiner{parts: 1}
+	renamer := combinerFunc{c, func(key string, values Values, emit Emit) error {
+		emit(key+"x", "1")
+		return nil
+	}}
+	b := newCombineBuffer(1 << 20)
+	var err error
+	for i := 0; i < combineBatch && err == nil; i++ {
+		err = b.add(renamer, "k", "1")
+	}
+	if !errors.Is(err, ErrCombineKey) {
+		t.Fatalf("got %v, want ErrCombineKey", err)
+	}
+	b = newCombineBuffer(1 << 20)
+	if err := b.add(c, "k", "not a number"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.sort(c, 1); err == nil || !strings.Contains(err.Error(), `combine: key "k"`) {
+		t.Fatalf("got %v, want the Combine's error naming the key", err)
+	}
+}
+
+func TestPackShort(t *testing.T) {
+	seen := map[uint64]string{}
+	for _, s := range []string{"", "\x00", "\x00\x00", "a", "a\x00", "ab", "abcdefg", "\xff\xff\xff\xff\xff\xff\xff"} {
+		p, ok := packShort(s)
+		if !ok || p == 0 {
+			t.Fatalf("packShort(%q) = %x, %v", s, p, ok)
+		}
+		if o, dup := seen[p]; dup {
+			t.Fatalf("%q and %q pack alike", s, o)
+		}
+		seen[p] = s
+		var buf [8]byte
+		if back := string(unpackShort(&buf, p)); back != s {
+			t.Fatalf("unpackShort(packShort(%q)) = %q", s, back)
+		}
+	}
+	if _, ok := packShort("abcdefgh"); ok {
+		t.Fatal("an 8-byte string packed")
+	}
+	if packKey("abcdefgh")&0xff != 0xff || packKey("abcdefghij") != packKey("abcdefgXYZ") {
+		t.Fatal("long keys must pack their first 7 bytes and the marker")
+	}
+}
+
+func TestKeyPrefix(t *testing.T) {
+	slow := func(key string) uint64 {
+		var p uint64
+		for i := range 8 {
+			p <<= 8
+			if i < len(key) {
+				p |= uint64(key[i])
+			}
+		}
+		return p
+	}
+	for _, k := range []string{"", "a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh", "abcdefghij", "\xff\x00\x01"} {
+		if keyPrefix(k) != slow(k) {
+			t.Errorf("keyPrefix(%q) = %x, want %x", k, keyPrefix(k), slow(k))
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package task
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+)
+
+// gcHeadroom is how far past the live heap a task lets its heap grow
+// before collecting, when the live heap is small. Go's default (GOGC=100:
+// grow by the live heap) collects every few megabytes in a map task,
+// whose live heap is a small combine buffer while it allocates a string
+// per line and per word: on a busy machine the collector's own threads
+// then take a good share of the CPU from the other tasks.
+const gcHeadroom = 16 << 20
+
+// Bounds of the GOGC the tuner sets: never below Go's default, and never
+// so high that a heap growing from almost nothing overshoots by much.
+const (
+	minGCPercent = 100
+	maxGCPercent = 1000
+)
+
+// tuneGC makes the collector keep up to gcHeadroom of garbage: after
+// every collection it sets GOGC to 100 × gcHeadroom / live heap, within
+// [minGCPercent, maxGCPercent]. A task whose live heap is gcHeadroom or
+// more (a full sort buffer, a big in-mapper table) is collected as Go
+// would by default. Main calls it unless the user set GOGC or
+// GOMEMLIMIT; it lasts for the life of the process.
+func tuneGC() {
+	t := &gcTuner{sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}, percent: -1}
+	t.adjust()
+	t.arm()
+}
+
+type gcTuner struct {
+	sample  []metrics.Sample
+	percent int
+}
+
+// gcSentinel is garbage the moment it is made; its cleanup runs after
+// the collection that finds it, and arms the next one.
+type gcSentinel struct {
+	_ [16]byte
+	p *int // a pointer, so the object is never a tiny allocation
+}
+
+func (t *gcTuner) arm() {
+	s := &gcSentinel{}
+	runtime.AddCleanup(s, func(t *gcTuner) {
+		t.adjust()
+		t.arm()
+	}, t)
+}
+
+// adjust sets GOGC for the live heap the last collection found.
+func (t *gcTuner) adjust() {
+	metrics.Read(t.sample)
+	live := uint64(0)
+	if t.sample[0].Value.Kind() == metrics.KindUint64 {
+		live = t.sample[0].Value.Uint64()
+	}
+	// Go never aims below a 4 MB heap (times GOGC/100); from a smaller
+	// live heap, as at the start, count 4 MB so as not to overshoot.
+	live = max(live, 4<<20)
+	percent := int(min(max(100*gcHeadroom/live, minGCPercent), maxGCPercent))
+	if percent != t.percent {
+		t.percent = percent
+		debug.SetGCPercent(percent)
+	}
+}
