@@ -120,18 +120,9 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		Workers: st.WorkersUsed, Attempts: st.Attempts, Failed: st.Failed, Killed: st.Killed, Backups: st.Backups, MapReruns: st.MapReruns,
 		RecordsIn:     rep.Counters["map."+task.CounterInputRecords],
 		RecordsOut:    outputRecords(cfg, rep.Counters),
-		BytesShuffled: shuffled(cfg, rep), BytesShipped: p.bytesShipped(),
+		BytesShuffled: st.ShuffledBytes, BytesShipped: p.bytesShipped(),
 		Counters: rep.Counters, Wall: time.Since(start),
 	}, nil
-}
-
-// shuffled is what the committed reduces read: their own count, which
-// includes map outputs fetched after they started.
-func shuffled(cfg Config, rep *tracker.Report) int64 {
-	if cfg.Reduces == 0 {
-		return 0
-	}
-	return rep.Counters["reduce."+task.CounterInputBytes]
 }
 
 func outputRecords(cfg Config, c map[string]int64) int64 {

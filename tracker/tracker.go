@@ -312,13 +312,6 @@ func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome, took time.Duration)
 		t.postMap(tk, false)
 	} else {
 		t.stats.ReducesDone++
-		for _, in := range a.Inputs {
-			for _, out := range in.Result.Outputs {
-				if out.Partition == a.Task.Index {
-					t.stats.ShuffledBytes += out.Size
-				}
-			}
-		}
 	}
 	t.cfg.Logger.Debug("attempt committed", "task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
 }
@@ -601,6 +594,17 @@ func (t *Tracker) report() *Report {
 	r := &Report{Counters: map[string]int64{}, Stats: t.stats}
 	if len(t.reduces) > 0 {
 		r.Stats.ElapsedReduces = time.Since(t.start) - t.stats.ElapsedMaps
+		// What the reduces fetch is every committed map's partitions; an
+		// early reduce's launch list is partial, so count from the maps.
+		for _, m := range t.maps {
+			if m.commit != nil && m.commit.Result != nil {
+				for _, out := range m.commit.Result.Outputs {
+					if out.Partition < len(t.reduces) {
+						r.Stats.ShuffledBytes += out.Size
+					}
+				}
+			}
+		}
 	}
 	add := func(c *Committed) {
 		if c.Result == nil {

@@ -46,10 +46,16 @@ func TestLocalWordCount(t *testing.T) {
 // zkCluster starts a real ZooKeeper and n registered workers.
 func zkCluster(t *testing.T, n int) (*zktest.Server, []*testenv.Worker) {
 	t.Helper()
+	return zkClusterBin(t, n, env.Dist(t))
+}
+
+// zkClusterBin is zkCluster with workers running the given dist binary.
+func zkClusterBin(t *testing.T, n int, bin string) (*zktest.Server, []*testenv.Worker) {
+	t.Helper()
 	zk := zktest.Start(t)
 	var ws []*testenv.Worker
 	for i := 0; i < n; i++ {
-		ws = append(ws, testenv.StartWorker(t, env.Dist(t), "--zk", zk.Addr(), "--slots", "2"))
+		ws = append(ws, testenv.StartWorker(t, bin, "--zk", zk.Addr(), "--slots", "2"))
 	}
 	waitWorkers(t, zk.Addr(), func(got []registry.WorkerInfo) bool { return len(got) == n })
 	return zk, ws

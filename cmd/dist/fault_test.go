@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/distmr/dist/internal/testenv"
-	"github.com/distmr/dist/internal/zktest"
 	"github.com/distmr/dist/registry"
 )
 
@@ -214,12 +213,7 @@ func TestZooKeeperRestartMidJob(t *testing.T) {
 	// Conn.lastZxid when it re-sets watches after a reconnect
 	// (go-zookeeper/zk#35), which -race would report in the library.
 	bin := env.Build(t, "./cmd/dist", false)
-	zk := zktest.Start(t)
-	var workers []*testenv.Worker
-	for i := 0; i < 3; i++ {
-		workers = append(workers, testenv.StartWorker(t, bin, "--zk", zk.Addr(), "--slots", "2"))
-	}
-	waitWorkers(t, zk.Addr(), func(got []registry.WorkerInfo) bool { return len(got) == 3 })
+	zk, workers := zkClusterBin(t, 3, bin)
 	glob, books := booksGlob(t)
 	out := filepath.Join(t.TempDir(), "out")
 	job := startDistBin(t, bin, "run", "--zk", zk.Addr(), "--app", env.App(t, "crashy"), "--input", glob,
