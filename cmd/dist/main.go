@@ -33,9 +33,12 @@ func main() {
 	}
 }
 
+// exitCode is err's exit status: 1 for a failure dist reports as such,
+// 2 for everything else. urfave/cli's own errors (3 for `dist help bogus`)
+// are usage errors too, as the help promises.
 func exitCode(err error) int {
-	if ec, ok := err.(cli.ExitCoder); ok {
-		return ec.ExitCode()
+	if ec, ok := err.(cli.ExitCoder); ok && ec.ExitCode() == exitJobFailed {
+		return exitJobFailed
 	}
 	return exitUsage
 }
@@ -57,8 +60,11 @@ func newApp() *cli.App {
 		Description:          exitHelp,
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {},
+		Action:               rootAction,
+		OnUsageError:         onUsageError,
 	}
 	for _, c := range app.Commands {
+		c.OnUsageError = onUsageError
 		if c.Description != "" {
 			c.Description += "\n\n"
 		}

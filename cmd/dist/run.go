@@ -61,6 +61,7 @@ configuration, also when the job fails.`,
 			&cli.StringFlag{Name: "report", EnvVars: []string{"DIST_REPORT"}, Usage: "write an HTML report (timeline of every attempt, counters, configuration) to `FILE`, also when the job fails"},
 			secretFlag(),
 		}, append(tlsFlags(), logFlags("warn")...)...),
+		Before: noArgs(globHint),
 		Action: runAction,
 	}
 }
@@ -134,7 +135,8 @@ func runAction(c *cli.Context) error {
 	return nil
 }
 
-// oneCluster checks that exactly one of --local, --zk and --workers is set.
+// oneCluster checks that exactly one of --local, --zk and --workers is
+// set, and --local to a worker count, before the job header is printed.
 func oneCluster(c *cli.Context) error {
 	n := 0
 	for _, f := range []string{"local", "zk", "workers"} {
@@ -143,7 +145,10 @@ func oneCluster(c *cli.Context) error {
 		}
 	}
 	if n != 1 {
-		return fmt.Errorf("say where the workers are with exactly one of --local N, --zk HOSTS or --workers ADDR,...")
+		return fmt.Errorf("say where the workers are with exactly one of --local N, --zk HOSTS or --workers ADDR,... (or DIST_LOCAL, DIST_ZK, DIST_WORKERS)")
+	}
+	if c.IsSet("local") && c.Int("local") < 1 {
+		return fmt.Errorf("--local %d: start at least 1 local worker", c.Int("local"))
 	}
 	return nil
 }

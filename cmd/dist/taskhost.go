@@ -33,6 +33,7 @@ func taskHostCommand() *cli.Command {
 		Usage:     "run one task of a plugin or exec job in $DIST_TASK_DIR (dist worker starts this)",
 		UsageText: "dist task-host --plugin PATH | --exec --mapper PATH --reducer PATH [--combiner PATH]",
 		Flags:     flags,
+		Before:    noArgs(""),
 		Action: func(c *cli.Context) error {
 			switch {
 			case c.String("plugin") != "":

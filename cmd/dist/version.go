@@ -23,6 +23,7 @@ dist version --json > worker.json   # on a worker host; then: dist build --plugi
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", EnvVars: []string{"DIST_VERSION_JSON"}, Usage: "print JSON, including the build flags a plugin must match"},
 		},
+		Before: noArgs(""),
 		Action: func(c *cli.Context) error {
 			v := currentVersion()
 			if c.Bool("json") {

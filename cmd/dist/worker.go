@@ -36,6 +36,7 @@ dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist ru
 			&cli.StringFlag{Name: "metrics-addr", EnvVars: []string{"DIST_METRICS_ADDR"}, Usage: "serve Prometheus /metrics and /healthz over HTTP on `ADDR` (e.g. 127.0.0.1:9170)"},
 			secretFlag(),
 		}, append(workerSecurityFlags(), logFlags("info")...)...),
+		Before: noArgs(""),
 		Action: workerAction,
 	}
 }

@@ -30,15 +30,19 @@ os/arch, uptime and flags (INSECURE: no secret and no TLS; no-plugins: built
 without cgo). --json prints the same as a JSON array ("running" is null when
 the worker could not be reached).`,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "zk", EnvVars: []string{"DIST_ZK"}, Required: true, Usage: "ZooKeeper `HOSTS[/chroot]`"},
+			&cli.StringFlag{Name: "zk", EnvVars: []string{"DIST_ZK"}, Usage: "ZooKeeper `HOSTS[/chroot]` (required)"},
 			&cli.BoolFlag{Name: "json", EnvVars: []string{"DIST_WORKERS_JSON"}, Usage: "print a JSON array instead of a table"},
 			secretFlag(),
 		}, tlsFlags()...),
+		Before: noArgs(""),
 		Action: workersAction,
 	}
 }
 
 func workersAction(c *cli.Context) error {
+	if c.String("zk") == "" {
+		return usageErr(fmt.Errorf("--zk is required: the ZooKeeper HOSTS[/chroot] where the workers register (or set DIST_ZK)"))
+	}
 	secret, err := readSecret(c)
 	if err != nil {
 		return usageErr(err)
