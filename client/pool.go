@@ -49,10 +49,11 @@ type pool struct {
 	// is open: the worker is gone for this job.
 	onLost func(id, why string)
 
-	mu      sync.Mutex
-	conns   map[string]*workerConn // by worker id
-	closing chan struct{}          // closed by close: sessions end on purpose
-	watches sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[string]*workerConn // by worker id
+	dialErrs map[string]error       // why dialing a worker failed, by id (unusable.go)
+	closing  chan struct{}          // closed by close: sessions end on purpose
+	watches  sync.WaitGroup
 }
 
 // shipment is one upload (or cache hit) of the artifact to one worker.
@@ -103,6 +104,8 @@ func (p *pool) session(ctx context.Context, w registry.WorkerInfo) (*proto.Sessi
 	c.once.Do(func() {
 		if c.sess, c.err = proto.Dial(ctx, w.Addr, p.opts); c.err == nil {
 			p.watch(w.ID, c.sess)
+		} else {
+			p.noteDialError(w.ID, c.err)
 		}
 	})
 	if c.err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -167,7 +166,7 @@ func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *poo
 	rep, err := tr.Run(ctx)
 	cancel()
 	<-done
-	return rep, err
+	return rep, explainNoWorkers(err, p)
 }
 
 // firstWorkers waits up to wait for a non-empty worker set.
@@ -229,7 +228,7 @@ func resolve(ctx context.Context, p *pool, ws []registry.WorkerInfo) ([]registry
 		out = append(out, info)
 	}
 	if len(out) == 0 && len(errs) > 0 {
-		return nil, fmt.Errorf("%w: %v", ErrNoWorkers, errors.Join(errs...))
+		return nil, fmt.Errorf("%w: %w", ErrNoWorkers, refused(errs, len(ws)))
 	}
 	return p.prog.usable(out)
 }

@@ -74,6 +74,10 @@ func IsCode(err error, code string) bool {
 	return errors.As(err, &e) && e.Code == code
 }
 
+// IsAuth reports whether err is a failed authentication, seen by this
+// side (ErrAuth) or reported by the peer (CodeAuth).
+func IsAuth(err error) bool { return errors.Is(err, ErrAuth) || IsCode(err, CodeAuth) }
+
 // asErr returns e as an error, or nil when e is nil (avoiding typed nils).
 func asErr(e *Error) error {
 	if e == nil {

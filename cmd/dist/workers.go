@@ -62,7 +62,7 @@ func workersAction(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), exitJobFailed)
 	}
-	running := runningTasks(ctx, ws, proto.Options{Secret: secret, TLS: clientTLS})
+	running, errs := runningTasks(ctx, ws, proto.Options{Secret: secret, TLS: clientTLS})
 	var insecure []string
 	for _, w := range ws {
 		if slices.Contains(w.Flags, "insecure") {
@@ -81,6 +81,37 @@ func workersAction(c *cli.Context) error {
 		fmt.Fprintf(os.Stderr, "warning: %d worker(s) run without a secret or TLS: anyone who reaches them can run programs there: %s\n",
 			len(insecure), strings.Join(insecure, ", "))
 	}
+	return unasked(ws, errs)
+}
+
+// unasked explains the "?" in the RUNNING column on stderr: how many
+// workers could not be asked and why (the first reason, with the fix for
+// a refused secret). It is an error (exit status 1) when no worker could
+// be asked at all, since then the listing says nothing about the cluster's
+// state but what ZooKeeper holds.
+func unasked(ws []registry.WorkerInfo, errs []error) error {
+	var first error
+	n := 0
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		n++
+		if first == nil || proto.IsAuth(err) && !proto.IsAuth(first) {
+			first = err
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("could not ask %d of %d workers what they run (RUNNING is ?): %v", n, len(ws), first)
+	if proto.IsAuth(first) {
+		msg += "; give dist workers the cluster's secret with --secret-file or DIST_SECRET_FILE"
+	}
+	if n == len(ws) {
+		return cli.Exit(msg, exitJobFailed)
+	}
+	fmt.Fprintln(os.Stderr, "warning: "+msg)
 	return nil
 }
 
@@ -113,31 +144,43 @@ func uptime(d time.Duration) string {
 	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
 }
 
-// runningTasks asks each worker how many tasks it runs; "?" where it
-// cannot be reached.
-func runningTasks(ctx context.Context, ws []registry.WorkerInfo, o proto.Options) []string {
-	out := make([]string, len(ws))
+// runningTasks asks each worker how many tasks it runs: "?" where it
+// cannot be asked, with the reason in errs.
+func runningTasks(ctx context.Context, ws []registry.WorkerInfo, o proto.Options) (running []string, errs []error) {
+	running, errs = make([]string, len(ws)), make([]error, len(ws))
 	var wg sync.WaitGroup
 	for i, w := range ws {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = "?"
-			ictx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			defer cancel()
-			s, err := proto.Dial(ictx, w.Addr, o)
+			n, err := askRunning(ctx, w.Addr, o)
+			running[i], errs[i] = fmt.Sprint(n), err
 			if err != nil {
-				return
-			}
-			defer s.Close()
-			var r proto.InfoReply
-			if s.Call(ictx, proto.OpInfo, "", &proto.InfoRequest{}, &r) == nil {
-				out[i] = fmt.Sprint(r.Running)
+				running[i] = "?"
 			}
 		}()
 	}
 	wg.Wait()
-	return out
+	return running, errs
+}
+
+// askRunning asks the worker at addr how many tasks it runs.
+func askRunning(ctx context.Context, addr string, o proto.Options) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	s, err := proto.Dial(ctx, addr, o)
+	if err != nil && !strings.Contains(err.Error(), addr) {
+		return 0, fmt.Errorf("worker at %s: %w", addr, err)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	var r proto.InfoReply
+	if err := s.Call(ctx, proto.OpInfo, "", &proto.InfoRequest{}, &r); err != nil {
+		return 0, fmt.Errorf("worker at %s: %w", addr, err)
+	}
+	return r.Running, nil
 }
 
 // workerJSON is one element of `dist workers --json`.
