@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -34,6 +35,17 @@ func (c *console) set(w io.Writer) {
 	c.mu.Lock()
 	c.out = w
 	c.mu.Unlock()
+}
+
+// consoleLogger is dist run's logger, writing to con. Unless --quiet,
+// the progress display prints every failed attempt, so the log leaves
+// those out rather than say them twice.
+func consoleLogger(c *cli.Context, con *console) (*slog.Logger, error) {
+	log, err := newLoggerTo(c, con)
+	if err != nil || c.Bool("quiet") {
+		return log, err
+	}
+	return slog.New(progress.LogHandler(log.Handler())), nil
 }
 
 // watcher follows a run: it feeds the tracker's events to the progress

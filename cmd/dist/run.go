@@ -68,7 +68,7 @@ configuration, also when the job fails.`,
 
 func runAction(c *cli.Context) error {
 	con := &console{out: os.Stderr} // progress.go
-	log, err := newLoggerTo(c, con)
+	log, err := consoleLogger(c, con)
 	if err != nil {
 		return usageErr(err)
 	}

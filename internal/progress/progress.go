@@ -32,8 +32,9 @@ type Options struct {
 	// terminal. false writes plain timestamped lines instead.
 	Live bool
 	// Width returns the terminal width in columns (Live only); nil or a
-	// result below 20 means 80. The status line is cut to fit, since a
-	// line that wraps cannot be redrawn in place.
+	// result below 20 means 80. The status line is fitted to it, fields
+	// shortened or dropped whole (fit.go), since a line that wraps cannot
+	// be redrawn in place.
 	Width func() int
 	// Job, Maps and Reduces describe the job; Maps and Reduces are the
 	// totals shown as "maps 3/8".
@@ -67,9 +68,10 @@ type Display struct {
 // state is what the status line shows.
 type state struct {
 	done     map[tracker.TaskRef]bool
-	running  map[string]int // worker id → running attempts
-	shuffled int64          // bytes the committed reduces fetched
-	failed   int            // failed attempts: each one is a retry (or the end)
+	running  map[string]int  // worker id → running attempts
+	used     map[string]bool // workers that ran an attempt, as the summary counts them
+	shuffled int64           // bytes the committed reduces fetched
+	failed   int             // failed attempts: each one is a retry (or the end)
 	backups  int
 	killed   int
 }
@@ -89,11 +91,11 @@ func New(o Options) *Display {
 	d := &Display{
 		o:     o,
 		start: o.Now(),
-		st:    state{done: map[tracker.TaskRef]bool{}, running: map[string]int{}},
+		st:    state{done: map[tracker.TaskRef]bool{}, running: map[string]int{}, used: map[string]bool{}},
 		quit:  make(chan struct{}),
 	}
 	d.mu.Lock()
-	d.lineLocked(fmt.Sprintf("job %s: %d maps, %d reduces", o.Job, o.Maps, o.Reduces))
+	d.lineLocked(fmt.Sprintf("job %s: %s, %s", o.Job, Count(o.Maps, "map"), Count(o.Reduces, "reduce")))
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go d.tick()
@@ -135,6 +137,7 @@ func (d *Display) Event(ev tracker.Event) {
 	switch ev.Kind {
 	case tracker.AttemptStarted:
 		st.running[a.Worker.ID]++
+		st.used[a.Worker.ID] = true
 		if st.done[a.Task] && !a.Backup { // a finished map whose output was lost runs again
 			delete(st.done, a.Task)
 			d.lineLocked(fmt.Sprintf("%s runs again: the output of its finished attempt was lost (attempt %d on %s)", a.Task.ID(), a.N, a.Worker.ID))
@@ -264,11 +267,10 @@ func (d *Display) drawLocked() {
 			width = w
 		}
 	}
-	line := []rune(fmt.Sprintf("%6.1fs %s %s", d.o.Now().Sub(d.start).Seconds(), d.barLocked(20), d.statusLocked()))
-	if len(line) > width-1 {
-		line = line[:width-1]
-	}
-	_, _ = io.WriteString(d.o.Out, "\r"+string(line)+"\x1b[K")
+	// One column stays free: a line that fills the last column makes some
+	// terminals wrap before the cursor returns.
+	line := fit(d.liveFieldsLocked(), width-1)
+	_, _ = io.WriteString(d.o.Out, "\r"+line+"\x1b[K")
 	d.drawn, d.lastDraw = true, d.o.Now()
 }
 
@@ -283,9 +285,8 @@ func (d *Display) barLocked(n int) string {
 	return "[" + strings.Repeat("#", filled) + strings.Repeat("-", n-filled) + "]"
 }
 
-// countsLocked is "maps 3/8, reduces 0/2".
-func (d *Display) countsLocked() string {
-	maps, reduces := 0, 0
+// doneLocked counts the maps and the reduces done.
+func (d *Display) doneLocked() (maps, reduces int) {
 	for t := range d.st.done {
 		if t.Phase == task.PhaseMap {
 			maps++
@@ -293,21 +294,47 @@ func (d *Display) countsLocked() string {
 			reduces++
 		}
 	}
+	return maps, reduces
+}
+
+// countsLocked is "maps 3/8, reduces 0/2".
+func (d *Display) countsLocked() string {
+	maps, reduces := d.doneLocked()
 	return fmt.Sprintf("maps %d/%d, reduces %d/%d", maps, d.o.Maps, reduces, d.o.Reduces)
 }
 
-// statusLocked is the whole status: counts, bytes, workers, retries.
-func (d *Display) statusLocked() string {
+// workersLocked is "workers 3 (4 tasks running)": the workers that have
+// run an attempt, as the job's summary counts them, and the attempts
+// running now (when any are).
+func (d *Display) workersLocked() string {
 	running := 0
 	for _, n := range d.st.running {
 		running += n
 	}
-	s := fmt.Sprintf("%s  shuffled %s  workers %d (%d running)  retries %d",
-		d.countsLocked(), Bytes(d.st.shuffled), len(d.st.running), running, d.st.failed)
+	s := fmt.Sprintf("workers %d", len(d.st.used))
+	if running > 0 {
+		s += fmt.Sprintf(" (%s running)", Count(running, "task"))
+	}
+	return s
+}
+
+// statusLocked is the whole status: counts, bytes, workers, retries.
+func (d *Display) statusLocked() string {
+	s := fmt.Sprintf("%s  shuffled %s  %s  retries %d",
+		d.countsLocked(), Bytes(d.st.shuffled), d.workersLocked(), d.st.failed)
 	if d.st.backups > 0 {
 		s += fmt.Sprintf("  backups %d", d.st.backups)
 	}
 	return s
+}
+
+// Count is n and the noun, plural unless n is 1: "1 map", "3 reduces".
+// nouns are the regular ones dist shows (map, reduce, task, worker).
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Bytes formats a byte count for people: "0 B", "512 B", "1.5 KiB", "466.0 MiB".

@@ -85,11 +85,11 @@ func TestPlainLines(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"job j1: 2 maps, 1 reduces",
+		"job j1: 2 maps, 1 reduce",
 		"m-00001 attempt 0 failed on w2: exit status 3?[31m",
 		"m-00000 done on w1  (maps 1/2, reduces 0/1)",
 		"r-00000 done on w2  (maps 2/2, reduces 1/1)",
-		"maps 2/2, reduces 1/1  shuffled 2.0 KiB  workers 0 (0 running)  retries 1",
+		"maps 2/2, reduces 1/1  shuffled 2.0 KiB  workers 2  retries 1",
 		"level=WARN msg=\"a log line\"",
 	} {
 		if !strings.Contains(got, want) {
@@ -122,7 +122,7 @@ func TestLiveLine(t *testing.T) {
 		parts := strings.Split(l, "\r")
 		screen = append(screen, strings.ReplaceAll(parts[len(parts)-1], "\x1b[K", ""))
 	}
-	want := []string{"job j1: 2 maps, 1 reduces", "m-00001 attempt 0 failed on w2: exit status 3?[31m", "a log line"}
+	want := []string{"job j1: 2 maps, 1 reduce", "m-00001 attempt 0 failed on w2: exit status 3?[31m", "a log line"}
 	for i, w := range want {
 		if i >= len(screen) || screen[i] != w {
 			t.Fatalf("screen line %d = %q, want %q\nscreen: %q", i, screen[i], w, screen)
