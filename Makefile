@@ -40,7 +40,9 @@ run: build $(SAMPLE)/.done ## word count over a generated sample on --local 3; p
 
 test: ## go vet and go test -race over every package
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 15m ./...
+	@# scripts/gotest is go test printing each package's result as it ends
+	@# (plain go test ./... holds them back in package order).
+	$(GO) run ./scripts/gotest -race -count=1 -timeout 15m ./...
 	@# go-zookeeper v1.0.4 races on Conn.lastZxid when it re-sets watches after a
 	@# reconnect (go-zookeeper/zk#35); these tests skip under -race and run here.
 	$(GO) test -count=1 -run 'TestZKServerRestartKeepsRegistration|TestZKWatchSurvivesConnectionLoss' ./registry
