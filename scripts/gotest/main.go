@@ -36,7 +36,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gotest:", err)
 		os.Exit(2)
 	}
-	follow(scan(stdout), os.Stdout, time.NewTicker(quiet).C)
+	follow(scan(stdout), os.Stdout, time.NewTicker(quiet/6).C) // checked often, so quiet spells are not doubled
 	err = cmd.Wait()
 	var ee *exec.ExitError
 	switch {
