@@ -13,7 +13,8 @@ import (
 
 // Issue 10, items 10 and 14: a program that does not call task.Main is
 // refused before shipping when its function table shows it, and fails
-// its job on the first attempt when it only fools that check.
+// its job on the first attempt when it only fools that check; a bad
+// --param of crashy ends the job at once.
 
 // writeModule writes files into a new directory and returns it.
 func writeModule(t *testing.T, files map[string]string) string {
@@ -127,4 +128,29 @@ func TestProgramNotCallingMainFailsOnFirstAttempt(t *testing.T) {
 	oneLine(t, r, exitJobFailed, "app "+filepath.Base(app)+" exited with status 0 without calling task.Main: build it from a main package that calls task.Main(task.App{...})")
 	assertNothingCommitted(t, out)
 	onlyFirstAttempts(t, ws)
+}
+
+// TestCrashyBadParamIsFatal: crashy with --param exit=abc (not a
+// probability) fails on the first attempt of each map, with one line
+// naming the parameter; before, every map used its four attempts.
+func TestCrashyBadParamIsFatal(t *testing.T) {
+	books := env.Corpus(t)
+	ws, addrs := twoWorkers(t)
+	for _, c := range []struct{ param, want string }{
+		{"exit=abc", `param exit="abc" is not a number: run with --param exit=NUMBER`},
+		{"stall=2", `param stall=2: want a probability from 0 to 1`},
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		r := dist(t, "run", "--workers", addrs, "--app", env.App(t, "crashy"), "--param", c.param,
+			"--input", filepath.Join(filepath.Dir(books[0]), "*.txt"), "--output", out, "--quiet")
+		oneLine(t, r, exitJobFailed, c.want)
+		assertNothingCommitted(t, out)
+	}
+	onlyFirstAttempts(t, ws)
+
+	// A good parameter still gives the exact word count.
+	out := filepath.Join(t.TempDir(), "out")
+	mustRun(t, "run", "--workers", addrs, "--app", env.App(t, "crashy"), "--param", "exit=0", "--param", "stall_secs=1",
+		"--input", filepath.Join(filepath.Dir(books[0]), "*.txt"), "--output", out, "--reduces", "2")
+	checkWordCounts(t, out, books)
 }
