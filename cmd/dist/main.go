@@ -51,6 +51,7 @@ func newApp() *cli.App {
 			workersCommand(),
 			versionCommand(),
 			buildCommand(),
+			newCommand(),
 			completionCommand(),
 			taskHostCommand(),
 		},
