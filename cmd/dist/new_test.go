@@ -21,7 +21,7 @@ import (
 // offline is an environment in which the go command can download
 // nothing and must not change go.mod: what builds here needs no network.
 func offline() []string {
-	return append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly", "GOWORK=off")
+	return append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
 }
 
 // runEnv runs bin in dir with the environment env.
@@ -56,8 +56,9 @@ func mustRunEnv(t *testing.T, bin, dir string, env []string, args ...string) res
 
 // TestNewAppOutsideRepository creates an app with dist new in a
 // directory outside the checkout, tests it with go test and builds it
-// with dist build from there, both offline, runs it on two workers and
-// checks the output against a word count computed here.
+// with dist build from there, all offline, runs it on two workers and
+// checks the output against a word count computed here; then does the
+// same with the app built as a plugin.
 func TestNewAppOutsideRepository(t *testing.T) {
 	books := env.Corpus(t)
 	root, err := filepath.Abs(env.Root())
@@ -114,6 +115,18 @@ func TestNewAppOutsideRepository(t *testing.T) {
 		}
 	}
 
+	// The same source as a plugin, built by the dist that hosts it: the
+	// workers load it and it gives the same answer.
+	host := plainDist(t)
+	plugin := filepath.Join(home, "wordfreq.so")
+	mustRunEnv(t, host, home, offline(), "build", "--plugin", "wordfreq", "-o", plugin)
+	pout := filepath.Join(home, "pout")
+	mustRunIn(t, host, "", "run", "--local", "2", "--plugin", "--app", plugin, "--input", filepath.Join(filepath.Dir(books[0]), "*.txt"),
+		"--output", pout, "--reduces", "2", "--param", "min=50")
+	if sortedOutput(t, pout) != sortedOutput(t, out) {
+		t.Fatal("the plugin and the binary of the new app disagree")
+	}
+
 	// Into a directory that is not empty (the app just made): refused.
 	r = runEnv(t, env.Dist(t), root, offline(), "new", app)
 	oneLine(t, r, exitUsage, app+" already holds", "new or empty directory")
@@ -131,7 +144,7 @@ func TestNewNeedsTheCheckout(t *testing.T) {
 	r = runEnv(t, env.Dist(t), elsewhere, offline(), "new", "--dist-src", elsewhere, "app")
 	oneLine(t, r, exitUsage, "no dist checkout at "+elsewhere)
 	mustRunEnv(t, env.Dist(t), elsewhere, offline(), "new", "--dist-src", env.Root(), "app")
-	for _, f := range []string{"main.go", "main_test.go", "go.mod", "go.sum"} {
+	for _, f := range []string{"main.go", "main_test.go", "go.mod", "go.sum", "go.work"} {
 		if _, err := os.Stat(filepath.Join(elsewhere, "app", f)); err != nil {
 			t.Error(err)
 		}

@@ -18,6 +18,18 @@
 // lines for them. A module cache that has built dist therefore builds the
 // app, and runs its test, with no download and no checksum lookup.
 //
+// # Plugins
+//
+// Go's plugin loader refuses a plugin whose copy of a shared package
+// differs from the host's by a single byte of export data, and file
+// names are part of it. With the replace alone, -trimpath names task's
+// files github.com/distmr/dist@v0.0.0/task/..., while the workers' dist
+// names them github.com/distmr/dist/task/...: every plugin of the app
+// would be refused. So New also writes a go.work that uses the app and
+// the checkout: in workspace mode dist is one of the main modules, its
+// files get the same names as in the checkout, and `dist build --plugin`
+// makes plugins the workers load. GOWORK=off builds with go.mod alone.
+//
 // # Finding the checkout
 //
 // FindSource walks up from each directory it is given (dist uses its own

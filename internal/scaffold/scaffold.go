@@ -43,7 +43,7 @@ type Result struct {
 }
 
 // New writes a word-count app into o.Dir: main.go, main_test.go, and a
-// go.mod and go.sum that build it against the checkout o.Source.
+// go.mod, go.sum and go.work that build it against the checkout o.Source.
 func New(ctx context.Context, o Options) (*Result, error) {
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
@@ -109,7 +109,24 @@ func render(ctx context.Context, o Options, name, src string) ([]file, error) {
 	}
 	return append(files,
 		file{"go.mod", goMod(name, goVersion, src, deps)},
-		file{"go.sum", sums}), nil
+		file{"go.sum", sums},
+		file{"go.work", goWork(goVersion, src)}), nil
+}
+
+// goWork writes the app's go.work (see doc.go, "Plugins").
+func goWork(goVersion, src string) []byte {
+	return fmt.Appendf(nil, `// This workspace builds %s from the checkout as one of its own
+// modules, so that a plugin of this app compiles package task exactly as
+// the workers' dist does (with the replace in go.mod alone, -trimpath
+// names task's files differently and Go's plugin loader refuses the
+// plugin). GOWORK=off builds with go.mod alone.
+go %s
+
+use (
+	.
+	%s
+)
+`, Module, goVersion, quoteModPath(src))
 }
 
 // goMod writes the app's go.mod.
