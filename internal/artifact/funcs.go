@@ -25,10 +25,12 @@ const TaskMain = TaskPackage + ".Main"
 const scanChunk = 64 << 10
 
 // funcTable finds the section holding a Go program's function table, or
-// nil when the file has no section headers that name one.
+// nil when the file has no section headers that name one. The linker
+// never compresses it (only DWARF); a compressed one is ignored, since it
+// could inflate to far more than the file holds.
 func funcTable(ef *elf.File) *elf.Section {
 	for _, s := range ef.Sections {
-		if strings.HasSuffix(s.Name, ".gopclntab") && s.Type != elf.SHT_NOBITS {
+		if strings.HasSuffix(s.Name, ".gopclntab") && s.Type != elf.SHT_NOBITS && s.Flags&elf.SHF_COMPRESSED == 0 {
 			return s
 		}
 	}
