@@ -16,14 +16,13 @@ import (
 // each file alone: it exists and is executable, and it is what its flag
 // says (a Go program that links task.Main for --app, a Go plugin for --app
 // with --plugin, an ELF program or a #! script for --mapper, --reducer and
-// --combiner). Then
-// every worker the registry names is checked against it: its OS and
-// architecture, and for a plugin whether the worker's plugin host can
-// load it (package internal/artifact compares the Go version, the build
-// flags and the package fingerprints the worker publishes). Workers that
-// cannot run the job are left out; when none can, the job fails before
-// the first upload with one line naming a worker, the difference and the
-// fix.
+// --combiner). Then every worker the registry names is checked against
+// it: its OS and architecture, and for a plugin whether the worker's
+// plugin host can load it (package internal/artifact compares the Go
+// version, the build flags and the package fingerprints the worker
+// publishes). Workers that cannot run the job are left out; when none
+// can, the job fails before the first upload with one line naming a
+// worker, the difference and the fix.
 
 // program is what a job ships: the binary or plugin, or the commands of
 // an exec job.
