@@ -10,7 +10,7 @@ SAMPLE  := $(BUILD)/sample
 APPS    := wordcount indexer grep crashy
 TOP     := 10
 
-.PHONY: help build run test bench fuzz clean
+.PHONY: help build sample run test bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -26,6 +26,8 @@ build: ## build dist, the example apps and the word count plugin into build/bin
 	@if $(BIN)/dist version --json | grep -q '"plugins": true'; then \
 		$(BIN)/dist build --plugin ./userapp/wordcount -o $(BIN)/wordcount.so; \
 	else echo "dist was built without cgo: no plugin support, skipping wordcount.so"; fi
+
+sample: $(SAMPLE)/.done ## generate the sample corpus (six 1 MB text files) in build/sample
 
 $(SAMPLE)/.done:
 	$(GO) run ./scripts/gencorpus -dir $(SAMPLE) -files 6 -mb 6

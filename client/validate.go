@@ -14,15 +14,15 @@ import (
 
 // Artifacts are checked twice before anything is shipped. Prepare checks
 // each file alone: it exists and is executable, and it is what its flag
-// says (an ELF program for --app, a Go plugin for --app with --plugin, an
-// ELF program or a #! script for --mapper, --reducer and --combiner). Then
-// every worker the registry names is checked against it: its OS and
-// architecture, and for a plugin whether the worker's plugin host can
-// load it (package internal/artifact compares the Go version, the build
-// flags and the package fingerprints the worker publishes). Workers that
-// cannot run the job are left out; when none can, the job fails before
-// the first upload with one line naming a worker, the difference and the
-// fix.
+// says (a Go program that links task.Main for --app, a Go plugin for --app
+// with --plugin, an ELF program or a #! script for --mapper, --reducer and
+// --combiner). Then every worker the registry names is checked against
+// it: its OS and architecture, and for a plugin whether the worker's
+// plugin host can load it (package internal/artifact compares the Go
+// version, the build flags and the package fingerprints the worker
+// publishes). Workers that cannot run the job are left out; when none
+// can, the job fails before the first upload with one line naming a
+// worker, the difference and the fix.
 
 // program is what a job ships: the binary or plugin, or the commands of
 // an exec job.
@@ -97,6 +97,9 @@ func checkPart(flag, path, kind, role string) (part, error) {
 	return part{art: art, role: role, info: info}, nil
 }
 
+// callTaskMain says how to fix a program that does not call task.Main.
+const callTaskMain = `build it from a main package that calls task.Main(task.App{...}) (see README "Writing an app")`
+
 // checkKind refuses a file that is not what its flag says.
 func checkKind(flag, path, kind string, info *artinfo.Info) error {
 	switch kind {
@@ -110,6 +113,8 @@ func checkKind(flag, path, kind string, info *artinfo.Info) error {
 			return badApp("%s %s is an ELF %s file, not a program: build the app with dist build", flag, path, info.Kind)
 		case info.Go == nil:
 			return badApp("%s %s is not a Go program: build an app that calls task.Main with dist build, or run it with --exec", flag, path)
+		case info.Go.FuncTable && !info.Go.LinksTaskMain:
+			return badApp("%s %s does not call task.Main: %s", flag, path, callTaskMain)
 		}
 	case proto.KindPlugin:
 		switch info.Kind {

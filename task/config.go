@@ -29,6 +29,11 @@ const (
 	InDir      = "in"
 	OutDir     = "out"
 	SplitFile  = "in/split"
+	// StartedFile is the empty file Main creates before anything else, so
+	// that a worker can tell a program that never called Main (a plain
+	// hello-world shipped by mistake: no retry will help) from one that
+	// crashed while running its task.
+	StartedFile = "started"
 	// EnvTaskDir names the environment variable that points a task program
 	// at its task directory.
 	EnvTaskDir = "DIST_TASK_DIR"

@@ -1,6 +1,8 @@
 package task
 
 import (
+	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -22,6 +24,40 @@ func newContext(cfg *Config) *Context {
 // Param returns the value of a job parameter (`dist run --param k=v`), or
 // "" if the job has none by that name.
 func (c *Context) Param(name string) string { return c.cfg.Params[name] }
+
+// IntParam returns the job parameter name as an int, or def if the job
+// has none by that name. A value that is not an integer is an error,
+// marked Fatal, that names the parameter: returned from Setup, Map or
+// Reduce it ends the job at once, since every attempt would fail alike.
+func (c *Context) IntParam(name string, def int) (int, error) {
+	s, ok := c.cfg.Params[name]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def, badParam(name, s, "an integer", "N")
+	}
+	return n, nil
+}
+
+// FloatParam is IntParam for a number such as 0.25 or 1e6.
+func (c *Context) FloatParam(name string, def float64) (float64, error) {
+	s, ok := c.cfg.Params[name]
+	if !ok {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return def, badParam(name, s, "a number", "NUMBER")
+	}
+	return f, nil
+}
+
+// badParam is the fatal error of a parameter that does not parse.
+func badParam(name, value, want, placeholder string) error {
+	return Fatal(fmt.Errorf("param %s=%q is not %s: run with --param %s=%s", name, value, want, name, placeholder))
+}
 
 // InputFile returns the input path the current map task reads, exactly as
 // `dist run` named it after glob expansion; "" in a reduce task.

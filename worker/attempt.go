@@ -49,6 +49,9 @@ type attempt struct {
 	// (or could not be).
 	done     chan struct{}
 	reported chan struct{}
+	// app names a binary app in messages ("app wordcount"); it is empty
+	// for plugins and exec jobs, whose task host calls task.Main itself.
+	app string
 
 	// Guarded by Worker.mu.
 	finished bool
@@ -318,12 +321,21 @@ func (w *Worker) outcome(a *attempt, state *os.ProcessState, runErr error) (ev p
 	switch {
 	case !state.Exited():
 		msg = fmt.Sprintf("%s was killed by signal %v%s", a.key, state.Sys().(syscall.WaitStatus).Signal(), last)
+	case a.app != "" && res == nil && !started(a.dir):
+		// No retry makes a program call task.Main: fail the job now.
+		stderr := ""
+		if last != "" {
+			stderr = " (stderr" + last + ")"
+		}
+		ev.Error = proto.Errorf(proto.CodeUnsupported, "%s: %s exited with status %d without calling task.Main%s: %s",
+			a.key, a.app, state.ExitCode(), stderr, callTaskMain)
+		return ev, nil, false
 	case state.ExitCode() != 0:
 		msg = fmt.Sprintf("%s exited with status %d%s", a.key, state.ExitCode(), last)
 	case res == nil && runErr != nil:
 		msg = fmt.Sprintf("%s exited with status 0 but left no usable result: %v", a.key, runErr)
 	case res == nil:
-		msg = fmt.Sprintf("%s exited with status 0 but wrote no %s: is the app built with package task's Main?", a.key, task.ResultFile)
+		msg = fmt.Sprintf("%s exited with status 0 but wrote no %s: does the app exit (os.Exit) before task.Main returns?", a.key, task.ResultFile)
 	case res.Status != task.StatusOK:
 		msg = fmt.Sprintf("%s failed: %s", a.key, oneLine(res.Error))
 	default:
@@ -337,6 +349,17 @@ func (w *Worker) outcome(a *attempt, state *os.ProcessState, runErr error) (ev p
 	// the same way anywhere: not worth another attempt.
 	ev.Error = &proto.Error{Code: proto.CodeTaskFailed, Message: msg, Retryable: res == nil || !res.Fatal}
 	return ev, res, false
+}
+
+// callTaskMain says how to fix a program that does not call task.Main.
+const callTaskMain = `build it from a main package that calls task.Main(task.App{...}) (see README "Writing an app")`
+
+// started reports whether the program in dir called task.Main, which
+// creates task.StartedFile first. Lstat: the file is the task's, so it is
+// only looked at, never followed or read.
+func started(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, task.StartedFile))
+	return err == nil
 }
 
 // readResult reads a result.msgpack. The task program is not trusted with

@@ -131,6 +131,9 @@ func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest,
 	if err != nil {
 		return fail(proto.ToError(err))
 	}
+	if req.Artifact.Kind == proto.KindBinary {
+		a.app = "app " + refName(req.Artifact)
+	}
 	state, err := w.runProcess(a, path, args, func() {
 		_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventRunning})
 	})

@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 		// syscall.Exit: it skips the race detector's one-second sleep at
 		// exit (GORACE atexit_sleep_ms), which the scrubbed task
 		// environment cannot turn off.
+		_ = os.WriteFile(filepath.Join(dir, task.StartedFile), nil, 0o644)
 		if _, err := task.Run(testApp, dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -48,8 +48,15 @@ func buildAction(c *cli.Context) error {
 	if !o.Plugin && c.String("like") == "" {
 		o.Host = gobuild.Host{} // a binary targets GOOS/GOARCH from the environment
 	}
+	if o, err = gobuild.InDir(o); err != nil {
+		return usageErr(err)
+	}
 	args, env := gobuild.Args(o)
-	fmt.Fprintf(os.Stderr, "%s go %s\n", strings.Join(env, " "), strings.Join(args, " "))
+	in := ""
+	if o.Dir != "" {
+		in = "(in " + o.Dir + ") "
+	}
+	fmt.Fprintf(os.Stderr, "%s%s go %s\n", in, strings.Join(env, " "), strings.Join(args, " "))
 	res, err := gobuild.Build(c.Context, o)
 	if err != nil {
 		return cli.Exit("dist build: "+err.Error(), exitJobFailed)

@@ -54,6 +54,7 @@ func newApp() *cli.App {
 			workersCommand(),
 			versionCommand(),
 			buildCommand(),
+			newCommand(),
 			completionCommand(),
 			taskHostCommand(),
 		},

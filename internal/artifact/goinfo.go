@@ -36,6 +36,10 @@ type GoInfo struct {
 	// every package the program shares with plugins: set for a Go plugin
 	// and for a host that can load plugins, empty otherwise.
 	Hashes map[string]string
+	// FuncTable says whether Inspect found the program's function table
+	// (see funcs.go), and LinksTaskMain whether it names TaskMain. Both
+	// are false for a plugin, and from Self and ReadGo.
+	FuncTable, LinksTaskMain bool
 }
 
 // Module is one module a Go program was built from.

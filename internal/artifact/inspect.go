@@ -138,6 +138,12 @@ func inspectELF(path string, f *os.File, ef *elf.File) (*Info, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: read package hashes: %w", path, err)
 		}
+		if sec := funcTable(ef); sec != nil && info.Kind == Executable {
+			g.FuncTable = true
+			if g.LinksTaskMain, err = namesFunc(sec, TaskMain); err != nil {
+				return nil, fmt.Errorf("%s: read function names: %w", path, err)
+			}
+		}
 		info.Go = g
 	}
 	return info, nil

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/distmr/dist/internal/artifact"
@@ -42,7 +43,8 @@ func Self() (Host, error) {
 
 // Options describe one build. Zero values are documented per field.
 type Options struct {
-	// Package is what to build: an import path or a ./relative directory.
+	// Package is what to build: an import path, or a directory (relative
+	// to Dir), which is built in place with its own module (see InDir).
 	// Required.
 	Package string
 	// Output is the file to write. Required.
@@ -102,11 +104,44 @@ func Args(o Options) (args, env []string) {
 	return append(args, o.Package), env
 }
 
+// InDir returns o set to build a directory in place: when o.Package names
+// a directory (relative to o.Dir), go build runs in it on ".", so that the
+// directory's own module is the main module (an app that dist new made
+// outside this repository builds as well as ./userapp/wordcount), and
+// Output is made absolute so that it still names the same file. Any other
+// package leaves o unchanged.
+func InDir(o Options) (Options, error) {
+	pkg := o.Package
+	if !filepath.IsAbs(pkg) {
+		pkg = filepath.Join(o.Dir, pkg)
+	}
+	if fi, err := os.Stat(pkg); err != nil || !fi.IsDir() {
+		return o, nil
+	}
+	out := o.Output
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(o.Dir, out)
+	}
+	var err error
+	if o.Output, err = filepath.Abs(out); err != nil {
+		return o, err
+	}
+	if o.Dir, err = filepath.Abs(pkg); err != nil {
+		return o, err
+	}
+	o.Package = "."
+	return o, nil
+}
+
 // Build runs go build for o and describes what it built. For a plugin it
 // first checks that the go command is the host's toolchain.
 func Build(ctx context.Context, o Options) (*Result, error) {
 	if o.Package == "" || o.Output == "" {
 		return nil, fmt.Errorf("gobuild: a package and an output file are required")
+	}
+	o, err := InDir(o)
+	if err != nil {
+		return nil, err
 	}
 	goCmd := o.Go
 	if goCmd == "" {

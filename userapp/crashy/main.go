@@ -13,8 +13,9 @@
 //	only=REGEXP   misbehave only in attempts whose "<task>/<attempt>"
 //	              matches, e.g. only=^m-0000[0-2]/0$ (default: all)
 //
-// Otherwise it behaves exactly like wordcount. It exits the process, so
-// run it as a binary, not as a plugin.
+// A bad parameter ends the job at once (task.Fatal): every attempt would
+// fail alike. Otherwise it behaves exactly like wordcount. It exits the
+// process, so run it as a binary, not as a plugin.
 package main
 
 import (
@@ -62,16 +63,17 @@ func misbehave(ctx *task.Context) error {
 	return nil
 }
 
-// planFor reads the parameters and makes this attempt's draws.
+// planFor reads the parameters and makes this attempt's draws. A bad
+// parameter fails every attempt alike, so it is checked in every attempt,
+// also those that only= spares.
 func planFor(ctx *task.Context) (plan, error) {
-	if only := ctx.Param("only"); only != "" {
-		re, err := regexp.Compile(only)
+	var only *regexp.Regexp
+	if s := ctx.Param("only"); s != "" {
+		re, err := regexp.Compile(s)
 		if err != nil {
-			return plan{}, task.Fatal(fmt.Errorf("param only=%q: %v", only, err))
+			return plan{}, task.Fatal(fmt.Errorf("param only=%q: %v", s, err))
 		}
-		if !re.MatchString(fmt.Sprintf("%s/%d", ctx.TaskID(), ctx.Attempt())) {
-			return plan{}, nil
-		}
+		only = re
 	}
 	exitP, err := probability(ctx, "exit")
 	if err != nil {
@@ -81,13 +83,17 @@ func planFor(ctx *task.Context) (plan, error) {
 	if err != nil {
 		return plan{}, err
 	}
-	maxStall := 10.0
-	if s := ctx.Param("stall_secs"); s != "" {
-		if maxStall, err = strconv.ParseFloat(s, 64); err != nil || maxStall < 0 {
-			return plan{}, fmt.Errorf("param stall_secs=%q: want a number of seconds, 0 or more", s)
-		}
+	maxStall, err := ctx.FloatParam("stall_secs", 10)
+	if err != nil {
+		return plan{}, err
+	}
+	if maxStall < 0 {
+		return plan{}, task.Fatal(fmt.Errorf("param stall_secs=%v: want a number of seconds, 0 or more", maxStall))
 	}
 	var p plan
+	if only != nil && !only.MatchString(fmt.Sprintf("%s/%d", ctx.TaskID(), ctx.Attempt())) {
+		return p, nil
+	}
 	p.crash = draw(ctx, "exit") < exitP
 	if draw(ctx, "stall") < stallP {
 		secs := maxStall * (0.5 + 0.5*draw(ctx, "stall_secs"))
@@ -96,14 +102,15 @@ func planFor(ctx *task.Context) (plan, error) {
 	return p, nil
 }
 
+// probability reads a parameter that must be a probability. A bad one
+// ends the job at once (task.Fatal): every attempt would fail alike.
 func probability(ctx *task.Context, name string) (float64, error) {
-	s := ctx.Param(name)
-	if s == "" {
-		return 0, nil
+	p, err := ctx.FloatParam(name, 0)
+	if err != nil {
+		return 0, err
 	}
-	p, err := strconv.ParseFloat(s, 64)
-	if err != nil || p < 0 || p > 1 {
-		return 0, fmt.Errorf("param %s=%q: want a probability from 0 to 1", name, s)
+	if p < 0 || p > 1 {
+		return 0, task.Fatal(fmt.Errorf("param %s=%v: want a probability from 0 to 1", name, p))
 	}
 	return p, nil
 }
