@@ -32,7 +32,9 @@ func inName(mo proto.MapOutput) string {
 }
 
 // fetchLocal stages a map output of this worker by hard link (a copy if
-// the file system has none), after checking its size and checksum.
+// the file system has none), after checking its size and the checksum its
+// map reported. The bytes are not read here: the reduce task checks them
+// against that checksum as it reads them.
 func (w *Worker) fetchLocal(job string, mo proto.MapOutput, dst string) error {
 	src, res, ok := w.finishedOK(attemptKey{job, mo.Task, mo.Attempt})
 	if !ok {
