@@ -85,6 +85,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 			o.Fatal = fatalLaunch(ev)
 			if ev.MissingMap != "" {
 				o.MissingMap, o.MissingAttempt = mapIndex(ev.MissingMap), ev.MissingAttempt
+				o.MapCorrupt = proto.IsCode(err, proto.CodeChecksum)
 			}
 		}
 		return o

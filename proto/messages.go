@@ -173,7 +173,10 @@ type Event struct {
 	StderrTail string       `msgpack:"stderr_tail"`
 	ExitCode   int          `msgpack:"exit_code"`
 	// MissingMap names the map task whose output a reduce could not fetch
-	// (with error code fetch_failed), so the tracker can run it again.
+	// (error code fetch_failed) or found damaged (code checksum: not the
+	// size or CRC-32C its map reported, out of order or undecodable,
+	// whether at the fetch or as the reduce read it), so the tracker can
+	// run it again.
 	MissingMap string `msgpack:"missing_map,omitempty"`
 	// MissingAttempt is the attempt of MissingMap that could not be
 	// fetched.

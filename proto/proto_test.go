@@ -403,7 +403,7 @@ func TestEveryMessagePassesTheCheck(t *testing.T) {
 		&InfoReply{Info: registry.WorkerInfo{ID: "w", Started: time.Now(), Flags: []string{"insecure"}}, Running: 2},
 		&LaunchRequest{
 			Config: task.Config{Job: "j", Task: "r-00000", Phase: task.PhaseReduce, Reduces: 2,
-				Params: map[string]string{"a": "b", "c": strings.Repeat("d", 70000)}, Partitions: []string{"in/m-0", "in/m-1"}},
+				Params: map[string]string{"a": "b", "c": strings.Repeat("d", 70000)}, Inputs: []task.Input{{File: "in/m-0", Map: "m-00000", Size: 5}, {File: "in/m-1", Map: "m-00001", CRC32C: 9}}},
 			Artifact: ArtifactRef{SHA256: strings.Repeat("a", 64), Kind: KindBinary},
 			Fetch:    []MapOutput{{WorkerID: "w", Addr: "h:1", Task: "m-00000", Size: 1 << 40, CRC32C: 0xffffffff}},
 		},

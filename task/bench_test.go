@@ -3,7 +3,6 @@ package task_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,7 +77,7 @@ func BenchmarkReduceMerge(b *testing.B) {
 			b.Fatal(err)
 		}
 		bytes += res.Outputs[0].Size
-		cfg.Partitions = append(cfg.Partitions, filepath.Join(dir, task.OutDir, task.MapPartName(0)))
+		cfg.Inputs = append(cfg.Inputs, tasktest.MapInput(b, dir, 0))
 	}
 	dir := tasktest.TaskDir(b, root, cfg, nil)
 	app := wordCount(false)

@@ -60,9 +60,11 @@ type Config struct {
 	Params       map[string]string `msgpack:"params"`
 	// Split is a map task's input (zero for reduces).
 	Split Split `msgpack:"split"`
-	// Partitions lists a reduce task's staged map outputs, as paths relative
-	// to the task directory or absolute paths the worker chose.
-	Partitions []string `msgpack:"partitions"`
+	// Inputs lists a reduce task's staged map outputs. Its msgpack key is
+	// "partitions", which once held bare paths: a program built with an
+	// older task package then refuses the config rather than reading no
+	// input, and a newer one refuses a config without checksums.
+	Inputs []Input `msgpack:"partitions"`
 	// SortBuffer bounds, in bytes, the memory a map task uses to sort its
 	// output before spilling a sorted run to disk; 0 means
 	// DefaultSortBuffer.
@@ -85,6 +87,21 @@ type Split struct {
 	Offset int64 `msgpack:"offset"`
 	// Length is the number of bytes in the split.
 	Length int64 `msgpack:"length"`
+}
+
+// Input is one map output a reduce task reads: the file the worker staged
+// and what its map reported of it. The reduce checks every byte it reads
+// against Size and CRC32C (and the key order and framing of the records),
+// so a file damaged on disk or on the way is blamed on its map, which
+// runs again, and never reduced.
+type Input struct {
+	// File is a path relative to the task directory, or an absolute path
+	// the worker chose.
+	File    string `msgpack:"file"`
+	Map     string `msgpack:"map"`     // the map task that wrote it: "m-00003"
+	Attempt int    `msgpack:"attempt"` // the attempt of Map that wrote it
+	Size    int64  `msgpack:"size"`    // as the map reported it
+	CRC32C  uint32 `msgpack:"crc32c"`  // Castagnoli CRC of the whole file, as the map reported it
 }
 
 // TaskID names task i of a phase: "m-00003", "r-00000".
@@ -147,8 +164,23 @@ func (c *Config) Validate() error {
 		if c.Index >= c.Reduces {
 			return fmt.Errorf("%w: reduce partition %d of %d", ErrBadConfig, c.Index, c.Reduces)
 		}
+		for _, in := range c.Inputs {
+			if err := in.validate(); err != nil {
+				return err
+			}
+		}
 	default:
 		return fmt.Errorf("%w: unknown phase %q", ErrBadConfig, c.Phase)
+	}
+	return nil
+}
+
+func (in Input) validate() error {
+	if p, _, ok := ParseTaskID(in.Map); !ok || p != PhaseMap {
+		return fmt.Errorf("%w: reduce input %q names map task %q, which is not a map task id", ErrBadConfig, in.File, in.Map)
+	}
+	if in.File == "" || in.Attempt < 0 || in.Size < 0 {
+		return fmt.Errorf("%w: reduce input of map %s has no file, or a negative attempt or size", ErrBadConfig, in.Map)
 	}
 	return nil
 }
@@ -168,6 +200,17 @@ type Result struct {
 	Fatal    bool             `msgpack:"fatal,omitempty"`
 	Counters map[string]int64 `msgpack:"counters"`
 	Outputs  []OutputFile     `msgpack:"outputs"`
+	// BadInput, on a failed reduce, names the map output it found damaged:
+	// the worker has that map run again instead of charging the reduce.
+	BadInput *BadInput `msgpack:"bad_input,omitempty"`
+}
+
+// BadInput names a reduce input that is not what its map wrote: not the
+// size or CRC-32C the map reported, out of key order, or undecodable.
+type BadInput struct {
+	Map     string `msgpack:"map"`     // map task id, as in Input.Map
+	Attempt int    `msgpack:"attempt"` // its attempt, as in Input.Attempt
+	Why     string `msgpack:"why"`     // what was wrong, one line
 }
 
 // OutputFile describes one file the task wrote under out/.

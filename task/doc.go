@@ -69,11 +69,19 @@
 //
 // # Reduce side
 //
-// A reduce task's Config.Partitions are the map output files of its
-// partition. They are merged with a heap, checking their order, and
-// Reduce is called once per distinct key in byte order with a Values
-// iterator that streams the key's values from the merge. Output goes
-// through the output format to out/part-NNNNN.
+// A reduce task's Config.Inputs are the map output files of its
+// partition. They are merged with a heap, and Reduce is called once per
+// distinct key in byte order with a Values iterator that streams the
+// key's values from the merge. Output goes through the output format to
+// out/part-NNNNN.
+//
+// Every byte read from an input is summed as it is read, and the input
+// counts only when its size and CRC-32C at its end are what its map
+// reported; its key order and record framing are checked on the way. A
+// damaged input fails the task with a *BadInputError, recorded as
+// Result.BadInput, so that its map runs again and the reduce is not
+// charged. The reduce's output is written but reported only after every
+// input was read to a sound end.
 //
 // # Failures
 //

@@ -21,7 +21,28 @@ var (
 	ErrRecordTooLarge = errors.New("emitted record too large")
 	// ErrUnsorted marks a reduce input that is not sorted by key.
 	ErrUnsorted = errors.New("map output not sorted")
+	// ErrChecksum marks a reduce input whose size or CRC-32C is not what
+	// its map reported.
+	ErrChecksum = errors.New("map output does not match its checksum")
 )
+
+// BadInputError is why a reduce failed when one of its inputs is not what
+// its map wrote: Err is ErrChecksum, ErrUnsorted or a recordio decode
+// error. Run records it as Result.BadInput so that the map runs again and
+// the reduce is not charged for it.
+type BadInputError struct {
+	Map     string // the map task that wrote the input
+	Attempt int    // its attempt
+	Path    string // the input file
+	Err     error
+}
+
+func (e *BadInputError) Error() string {
+	return fmt.Sprintf("the output of map %s attempt %d (%s) is damaged: %v: that map must run again",
+		e.Map, e.Attempt, e.Path, e.Err)
+}
+
+func (e *BadInputError) Unwrap() error { return e.Err }
 
 // TaskError is the error Run returns when a task fails. Its text is the
 // one line Main prints: "dist task m-00003: map: open input: ...".

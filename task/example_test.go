@@ -45,17 +45,21 @@ func ExampleRun() {
 		Job: "example", Task: "m-00000", Phase: task.PhaseMap, Reduces: 1,
 		Split: task.Split{File: task.SplitFile, Name: "story.txt", Length: int64(len(text))},
 	})
-	if _, err := task.Run(app, mapDir); err != nil {
+	mapRes, err := task.Run(app, mapDir)
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
 
-	// The reduce task reads the map's sorted output for partition 0.
+	// The reduce task reads the map's sorted output for partition 0, and
+	// checks it against the size and checksum the map reported.
+	part := mapRes.Outputs[0]
 	reduceDir := filepath.Join(root, "r-00000")
 	os.MkdirAll(reduceDir, 0o755)
 	task.WriteFile(filepath.Join(reduceDir, task.ConfigFile), &task.Config{
 		Job: "example", Task: "r-00000", Phase: task.PhaseReduce, Reduces: 1,
-		Partitions: []string{filepath.Join(mapDir, task.OutDir, task.MapPartName(0))},
+		Inputs: []task.Input{{File: filepath.Join(mapDir, task.OutDir, part.Name), Map: "m-00000",
+			Size: part.Size, CRC32C: part.CRC32C}},
 	})
 	res, err := task.Run(app, reduceDir)
 	if err != nil {

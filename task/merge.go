@@ -11,27 +11,33 @@ import (
 // source is one sorted input of a merge.
 type source struct {
 	rd    *recordio.Reader
-	name  string // the file, for errors
-	idx   int    // position among the merge's inputs; breaks key ties
-	check bool   // verify the order (input this task did not write)
+	name  string         // the file, for errors
+	idx   int            // position among the merge's inputs; breaks key ties
+	in    *checkedReader // a reduce input, checked as it is read; nil for a run this task wrote
 	key   []byte
 	value []byte
-	prev  []byte // the previous key, when checking
+	prev  []byte // the previous key of a reduce input
 }
 
 // advance reads the source's next record; false at its end.
 func (s *source) advance() (bool, error) {
 	k, v, err := s.rd.Next()
 	if err == io.EOF {
+		if s.in != nil {
+			return false, s.in.end()
+		}
 		return false, nil
 	}
 	if err != nil {
+		if s.in != nil {
+			return false, s.in.fail(err)
+		}
 		return false, fmt.Errorf("read %s: %w", s.name, err)
 	}
-	if s.check {
+	if s.in != nil {
 		if s.rd.Records() > 1 && bytes.Compare(k, s.prev) < 0 {
-			return false, fmt.Errorf("%w: %s: record %d has key %q, which sorts before the key %q ahead of it: reduce input must be map output written by dist",
-				ErrUnsorted, s.name, s.rd.Records()-1, clip(string(k)), clip(string(s.prev)))
+			return false, s.in.fail(fmt.Errorf("%w: record %d has key %q, which sorts before the key %q ahead of it",
+				ErrUnsorted, s.rd.Records()-1, clip(string(k)), clip(string(s.prev))))
 		}
 		s.prev = append(s.prev[:0], k...)
 	}

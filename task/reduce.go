@@ -6,17 +6,18 @@ import (
 )
 
 // runReduce merges the map outputs of this partition and calls Reduce
-// once per key.
+// once per key. Every input is checked against its map's size and
+// checksum as it is read (reduceinput.go), and the output counts only
+// once all of them were read to a sound end.
 func (r *runner) runReduce() ([]OutputFile, error) {
-	runs := make([]run, 0, len(r.cfg.Partitions))
-	for _, p := range r.cfg.Partitions {
-		path := r.path(p)
-		st, err := os.Stat(path)
+	runs := make([]run, 0, len(r.inputs))
+	for _, in := range r.inputs {
+		st, err := os.Stat(in.path)
 		if err != nil {
 			return nil, fmt.Errorf("map output: %w", err)
 		}
 		r.inBytes.Add(st.Size())
-		runs = append(runs, run{path: path, offs: []int64{0, st.Size()}, external: true})
+		runs = append(runs, run{path: in.path, offs: []int64{0, st.Size()}, in: in})
 	}
 	runs, err := r.mergePasses(runs, 1, false)
 	if err != nil {
@@ -51,6 +52,9 @@ func (r *runner) runReduce() ([]OutputFile, error) {
 		return nil
 	})
 	r.inRecords.Add(merged.n)
+	if err == nil {
+		err = allVerified(r.inputs)
+	}
 	if err != nil {
 		return nil, err
 	}

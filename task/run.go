@@ -1,6 +1,7 @@
 package task
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,6 +28,9 @@ func Run(app App, taskDir string) (*Result, error) {
 	}
 	r := newRunner(app, cfg, taskDir)
 	res.Outputs, err = r.run()
+	if err != nil {
+		err = blameInputs(r.inputs, err)
+	}
 	res.Counters = r.ctx.snapshot()
 	return finish(taskDir, cfg.Task, res, err)
 }
@@ -40,6 +44,10 @@ func finish(dir, taskID string, res *Result, err error) (*Result, error) {
 		} else {
 			res.Status, res.Error, res.Outputs = StatusFailed, err.Error(), nil
 			res.Fatal = isFatal(err)
+			var bad *BadInputError
+			if errors.As(err, &bad) {
+				res.BadInput = &BadInput{Map: bad.Map, Attempt: bad.Attempt, Why: bad.Err.Error()}
+			}
 		}
 	}
 	record()
@@ -65,13 +73,15 @@ type runner struct {
 	ctx    *Context
 	inFmt  input.Format
 	outFmt output.Format
-	nspill int // spill files made so far
+	nspill int         // spill files made so far
+	inputs []*mapInput // a reduce task's inputs
 
 	inRecords, inBytes, outRecords, outBytes, groups *Counter
 }
 
 func newRunner(app App, cfg *Config, dir string) *runner {
 	r := &runner{app: app, cfg: cfg, dir: dir, ctx: newContext(cfg)}
+	r.inputs = r.reduceInputs()
 	r.inRecords = r.ctx.Counter(CounterInputRecords)
 	r.inBytes = r.ctx.Counter(CounterInputBytes)
 	r.outRecords = r.ctx.Counter(CounterOutputRecords)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -331,7 +332,8 @@ func reduceTask(tb testing.TB, reduces int, files [][]string) string {
 		}
 		name := filepath.Join(task.InDir, fmt.Sprintf("m-%05d", i))
 		contents[name] = buf.Bytes()
-		cfg.Partitions = append(cfg.Partitions, name)
+		cfg.Inputs = append(cfg.Inputs, task.Input{File: name, Map: task.TaskID(task.PhaseMap, i),
+			Size: int64(buf.Len()), CRC32C: crc32.Checksum(buf.Bytes(), crc32.MakeTable(crc32.Castagnoli))})
 	}
 	return tasktest.TaskDir(tb, root, cfg, contents)
 }

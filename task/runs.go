@@ -19,9 +19,9 @@ const mergeBuffer = 32 << 10
 // partitions one after another: partition p is bytes offs[p] to
 // offs[p+1]. A reduce input is a run with one partition.
 type run struct {
-	path     string
-	offs     []int64
-	external bool // not written by this task: check its order, never delete it
+	path string
+	offs []int64
+	in   *mapInput // a reduce input, which this task did not write: check it, never delete it
 }
 
 // runSet is a group of runs open for merging.
@@ -48,7 +48,11 @@ func (s *runSet) merge(p int) *mergeStream {
 	srcs := make([]*source, len(s.runs))
 	for i, r := range s.runs {
 		sec := io.NewSectionReader(s.files[i], r.offs[p], r.offs[p+1]-r.offs[p])
-		srcs[i] = &source{rd: recordio.NewReaderSize(sec, mergeBuffer), name: r.path, idx: i, check: r.external}
+		if r.in != nil {
+			srcs[i] = inputSource(sec, r.in, i)
+			continue
+		}
+		srcs[i] = &source{rd: recordio.NewReaderSize(sec, mergeBuffer), name: r.path, idx: i}
 	}
 	return newMerge(srcs)
 }
@@ -63,7 +67,7 @@ func (s *runSet) close() {
 // removeTemps deletes the runs this task wrote itself.
 func removeTemps(runs []run) error {
 	for _, r := range runs {
-		if !r.external {
+		if r.in == nil {
 			if err := os.Remove(r.path); err != nil {
 				return err
 			}

@@ -329,7 +329,11 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 		m := t.maps[o.MissingMap]
 		// Unless the map has run again since the reduce was told of it.
 		if m.state == done && m.commit.Attempt == o.MissingAttempt {
-			log.Warn("reduce could not fetch map output, running the map again", "map", m.ref.ID(), "err", o.Err)
+			msg := "reduce could not fetch map output, running the map again"
+			if o.MapCorrupt {
+				msg = "reduce found map output damaged, running the map again"
+			}
+			log.Warn(msg, "map", m.ref.ID(), "map_attempt", o.MissingAttempt, "err", o.Err)
 			m.avoid[m.commit.Worker.ID] = true
 			t.mapOutputLost(m)
 		}

@@ -115,6 +115,9 @@ type Outcome struct {
 	// MissingAttempt is the attempt of MissingMap that could not be
 	// fetched; the map runs again only if that is still its committed one.
 	MissingAttempt int
+	// MapCorrupt says MissingMap's output was there but damaged (not the
+	// size or checksum its map reported, out of order, or undecodable).
+	MapCorrupt bool
 	// Fatal says no retry can fix the failure (a bad parameter, an unknown
 	// format): the job fails at once.
 	Fatal bool

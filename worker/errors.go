@@ -22,6 +22,10 @@ var (
 	errJobEnded     = errors.New("its job ended")
 )
 
+// errDamaged marks a map output whose bytes are not what its map
+// reported; the reduce's final event then says checksum, not fetch_failed.
+var errDamaged = errors.New("map output damaged")
+
 // badName is the reply to a name from the wire that is not task.ValidName.
 func badName(what, name string) *proto.Error {
 	return proto.Errorf(proto.CodeBadRequest,

@@ -70,7 +70,7 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	if c.Phase == task.PhaseMap {
 		c.Split.File = task.SplitFile
 	}
-	c.Partitions = nil
+	c.Inputs = nil
 	if err := c.Validate(); err != nil {
 		return proto.Errorf(proto.CodeBadRequest, "%v", err)
 	}
@@ -116,13 +116,13 @@ func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest,
 	}
 	cfg := req.Config
 	if cfg.Phase == task.PhaseReduce {
-		parts, missing, err := w.stage(a, req, in)
+		inputs, missing, err := w.stage(a, req, in)
 		if err != nil {
 			ev, res, ok := fail(proto.ToError(err))
 			ev.MissingMap, ev.MissingAttempt = missing.Task, missing.Attempt
 			return ev, res, ok
 		}
-		cfg.Partitions = parts
+		cfg.Inputs = inputs
 	}
 	if err := task.WriteFile(filepath.Join(a.dir, task.ConfigFile), &cfg); err != nil {
 		return fail(internal("write %s: %v", task.ConfigFile, err))
@@ -137,7 +137,28 @@ func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest,
 	state, err := w.runProcess(a, path, args, func() {
 		_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventRunning})
 	})
-	return w.outcome(a, state, err)
+	ev, res, ok := w.outcome(a, state, err)
+	if !ok && a.ctx.Err() == nil {
+		blameMap(&ev, res, cfg.Inputs)
+	}
+	return ev, res, ok
+}
+
+// blameMap makes a reduce that found one of its inputs damaged (see
+// task.BadInput) report that map's output as unusable, like a failed
+// fetch: the map runs again and the reduce is not charged. The program is
+// not trusted to name any map: only one of the outputs staged for it.
+func blameMap(ev *proto.Event, res *task.Result, inputs []task.Input) {
+	if ev.Error == nil || res == nil || res.BadInput == nil {
+		return
+	}
+	for _, in := range inputs {
+		if in.Map == res.BadInput.Map && in.Attempt == res.BadInput.Attempt {
+			ev.MissingMap, ev.MissingAttempt = in.Map, in.Attempt
+			ev.Error.Code, ev.Error.Retryable = proto.CodeChecksum, true
+			return
+		}
+	}
 }
 
 func (w *Worker) handleKill(st *yamux.Stream, h proto.Header) error {

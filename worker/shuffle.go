@@ -32,7 +32,9 @@ func inName(mo proto.MapOutput) string {
 }
 
 // fetchLocal stages a map output of this worker by hard link (a copy if
-// the file system has none), after checking its size and checksum.
+// the file system has none), after checking its size and the checksum its
+// map reported. The bytes are not read here: the reduce task checks them
+// against that checksum as it reads them.
 func (w *Worker) fetchLocal(job string, mo proto.MapOutput, dst string) error {
 	src, res, ok := w.finishedOK(attemptKey{job, mo.Task, mo.Attempt})
 	if !ok {
@@ -121,7 +123,7 @@ func writeFile(path string, r io.Reader, size int64, crc uint32) (err error) {
 		return err
 	}
 	if got := h.Sum32(); got != crc {
-		return fmt.Errorf("CRC-32C mismatch: received bytes sum to %08x, the map reported %08x", got, crc)
+		return fmt.Errorf("%w: CRC-32C mismatch: received bytes sum to %08x, the map reported %08x", errDamaged, got, crc)
 	}
 	return nil
 }
@@ -129,10 +131,10 @@ func writeFile(path string, r io.Reader, size int64, crc uint32) (err error) {
 // checkSum compares what a source announces with what the map reported.
 func checkSum(mo proto.MapOutput, size int64, crc uint32) error {
 	if size != mo.Size {
-		return fmt.Errorf("size mismatch: the file has %d bytes, the map reported %d", size, mo.Size)
+		return fmt.Errorf("%w: size mismatch: the file has %d bytes, the map reported %d", errDamaged, size, mo.Size)
 	}
 	if crc != mo.CRC32C {
-		return fmt.Errorf("CRC-32C mismatch: the file sums to %08x, the map reported %08x", crc, mo.CRC32C)
+		return fmt.Errorf("%w: CRC-32C mismatch: the file sums to %08x, the map reported %08x", errDamaged, crc, mo.CRC32C)
 	}
 	return nil
 }

@@ -194,11 +194,13 @@ type stager struct {
 }
 
 // stage fetches the map outputs a reduce attempt needs, FetchParallel at
-// a time, and returns their paths relative to the attempt directory: in
-// the order of req.Fetch, or for a streamed launch in map order. The
+// a time, and returns them as the task's inputs: paths relative to the
+// attempt directory with the size and checksum each map reported, which
+// the task checks as it reads (a local output is linked unread). They are
+// in the order of req.Fetch, or for a streamed launch in map order. The
 // first failure ends staging; missing then names the map output that
 // could not be fetched.
-func (w *Worker) stage(a *attempt, req *proto.LaunchRequest, in *inbox) (parts []string, missing proto.MapOutput, err error) {
+func (w *Worker) stage(a *attempt, req *proto.LaunchRequest, in *inbox) (inputs []task.Input, missing proto.MapOutput, err error) {
 	defer in.close()
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
@@ -218,7 +220,7 @@ func (w *Worker) stage(a *attempt, req *proto.LaunchRequest, in *inbox) (parts [
 			s.queue = s.queue[1:]
 		}
 		if s.staged == want {
-			return s.paths(req.Fetch), proto.MapOutput{}, nil
+			return s.inputs(req.Fetch), proto.MapOutput{}, nil
 		}
 		select {
 		case <-in.wake:
@@ -238,8 +240,11 @@ func (w *Worker) stage(a *attempt, req *proto.LaunchRequest, in *inbox) (parts [
 				continue
 			}
 			if r.err != nil {
-				mo := r.f.mo
-				return nil, mo, proto.Retryablef(proto.CodeFetchFailed,
+				mo, code := r.f.mo, proto.CodeFetchFailed
+				if errors.Is(r.err, errDamaged) {
+					code = proto.CodeChecksum
+				}
+				return nil, mo, proto.Retryablef(code,
 					"%s cannot fetch the output of map task %s attempt %d (partition %d) from worker %s: %v: re-run that map",
 					a.key, mo.Task, mo.Attempt, mo.Partition, mo.WorkerID, r.err)
 			}
@@ -335,19 +340,24 @@ func (s *stager) drain() {
 	}
 }
 
-// paths lists the staged files: in fetch's order for a launch that named
-// them all, in map order for a streamed one.
-func (s *stager) paths(fetch []proto.MapOutput) []string {
+// inputs lists the staged files: in fetch's order for a launch that
+// named them all, in map order for a streamed one.
+func (s *stager) inputs(fetch []proto.MapOutput) []task.Input {
 	if s.maps == 0 {
-		parts := make([]string, len(fetch))
+		ins := make([]task.Input, len(fetch))
 		for i, mo := range fetch {
-			parts[i] = inName(s.byTask[mo.Task].mo)
+			ins[i] = taskInput(s.byTask[mo.Task].mo)
 		}
-		return parts
+		return ins
 	}
-	parts := make([]string, s.maps)
+	ins := make([]task.Input, s.maps)
 	for i := range s.maps {
-		parts[i] = inName(s.byTask[task.TaskID(task.PhaseMap, i)].mo)
+		ins[i] = taskInput(s.byTask[task.TaskID(task.PhaseMap, i)].mo)
 	}
-	return parts
+	return ins
+}
+
+// taskInput is a staged map output as its reduce task reads it.
+func taskInput(mo proto.MapOutput) task.Input {
+	return task.Input{File: inName(mo), Map: mo.Task, Attempt: mo.Attempt, Size: mo.Size, CRC32C: mo.CRC32C}
 }

@@ -515,7 +515,7 @@ func TestReduceAcrossWorkers(t *testing.T) {
 	}
 
 	// A map output that does not match what the map reported fails the
-	// fetch, naming the map task and the worker.
+	// fetch as damaged, naming the map task and the worker.
 	bad := slices.Clone(fetchs[0])
 	for i := range bad {
 		if bad[i].WorkerID == a.ID() {
@@ -523,7 +523,7 @@ func TestReduceAcrossWorkers(t *testing.T) {
 			req := reduceRequest("wc", 0, reduces, art, bad)
 			req.Config.Attempt = 1
 			evs := runToEnd(t, sb, req)
-			e := wireCode(t, evs[len(evs)-1].Error, proto.CodeFetchFailed, "map task "+bad[i].Task)
+			e := wireCode(t, evs[len(evs)-1].Error, proto.CodeChecksum, "map task "+bad[i].Task)
 			if !strings.Contains(e.Message, "worker-a") || !strings.Contains(e.Message, "CRC-32C mismatch") {
 				t.Fatalf("fetch error %q does not name the worker and the cause", e.Message)
 			}

@@ -108,7 +108,7 @@ func Run(tb testing.TB, app task.App, job Job) *Output {
 			Reduces: job.Reduces, OutputFormat: job.OutputFormat, Params: job.Params,
 		}
 		for _, m := range out.MapDirs {
-			cfg.Partitions = append(cfg.Partitions, filepath.Join(m, task.OutDir, task.MapPartName(p)))
+			cfg.Inputs = append(cfg.Inputs, MapInput(tb, m, p))
 		}
 		out.ReduceDirs = append(out.ReduceDirs, TaskDir(tb, root, cfg, nil))
 	}
@@ -117,6 +117,30 @@ func Run(tb testing.TB, app task.App, job Job) *Output {
 		out.Parts = append(out.Parts, readFile(tb, filepath.Join(dir, task.OutDir, task.PartName(p))))
 	}
 	return out
+}
+
+// MapInput describes partition p of the finished map task in dir as a
+// reduce input, with the size and checksum its result reports, as a
+// worker stages it.
+func MapInput(tb testing.TB, dir string, p int) task.Input {
+	tb.Helper()
+	cfg, err := task.ReadConfig(filepath.Join(dir, task.ConfigFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res, err := task.ReadResult(filepath.Join(dir, task.ResultFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	name := task.MapPartName(p)
+	for _, o := range res.Outputs {
+		if o.Name == name {
+			return task.Input{File: filepath.Join(dir, task.OutDir, name), Map: cfg.Task, Attempt: cfg.Attempt,
+				Size: o.Size, CRC32C: o.CRC32C}
+		}
+	}
+	tb.Fatalf("map task in %s has no output %s", dir, name)
+	return task.Input{}
 }
 
 // TaskDir makes the task directory root/<cfg.Task> holding task.msgpack

@@ -10,6 +10,8 @@
 //	              between half and all of stall_secs
 //	stall_secs=S  the longest stall in seconds (default 10)
 //	seed=S        any string; changes every draw
+//	hold=PATH     the attempt waits until the file PATH exists before
+//	              starting, so that a test can act while it is held
 //	only=REGEXP   misbehave only in attempts whose "<task>/<attempt>"
 //	              matches, e.g. only=^m-0000[0-2]/0$ (default: all)
 //
@@ -45,6 +47,7 @@ func main() { task.Main(App) }
 type plan struct {
 	crash bool
 	stall time.Duration
+	hold  string // a file to wait for
 }
 
 func misbehave(ctx *task.Context) error {
@@ -60,7 +63,24 @@ func misbehave(ctx *task.Context) error {
 		fmt.Fprintf(os.Stderr, "crashy: injected stall of %v (task %s attempt %d)\n", p.stall, ctx.TaskID(), ctx.Attempt())
 		time.Sleep(p.stall)
 	}
+	if p.hold != "" {
+		fmt.Fprintf(os.Stderr, "crashy: held until %s exists (task %s attempt %d)\n", p.hold, ctx.TaskID(), ctx.Attempt())
+		waitFile(p.hold)
+	}
 	return nil
+}
+
+// waitFile returns once path exists. The task's own timeout ends a wait
+// that never does.
+func waitFile(path string) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		<-tick.C
+	}
 }
 
 // planFor reads the parameters and makes this attempt's draws. A bad
@@ -94,6 +114,7 @@ func planFor(ctx *task.Context) (plan, error) {
 	if only != nil && !only.MatchString(fmt.Sprintf("%s/%d", ctx.TaskID(), ctx.Attempt())) {
 		return p, nil
 	}
+	p.hold = ctx.Param("hold")
 	p.crash = draw(ctx, "exit") < exitP
 	if draw(ctx, "stall") < stallP {
 		secs := maxStall * (0.5 + 0.5*draw(ctx, "stall_secs"))
