@@ -188,3 +188,39 @@ func TestDrainingWorkerReplaced(t *testing.T) {
 		t.Fatalf("stats %+v", rep.Stats)
 	}
 }
+
+// Waiting for a slot is not running: no task timeout runs and no backup
+// attempt starts while a task waits, however long.
+func TestWaitingIsNotTimedNorSpeculated(t *testing.T) {
+	r := &waitingRunner{free: make(chan struct{})}
+	r.waits.Add(1)
+	var mu sync.Mutex
+	busy := true
+	r.fn = func(_ context.Context, a Attempt) Outcome {
+		mu.Lock()
+		defer mu.Unlock()
+		if busy {
+			return Outcome{Err: errors.New("worker w0 is busy"), Busy: true, MissingMap: -1}
+		}
+		return ok(a)
+	}
+	// The other job holds the slot ten task timeouts long.
+	go func() {
+		r.waits.Wait()
+		time.AfterFunc(200*time.Millisecond, func() {
+			mu.Lock()
+			busy = false
+			mu.Unlock()
+			close(r.free)
+		})
+	}()
+	cfg := Config{Maps: 2, Reduces: 1, MaxAttempts: 1, TaskTimeout: 20 * time.Millisecond,
+		Speculative: true, SlowAfter: time.Millisecond}
+	rep, err := runJob(t, cfg, r, workers(1, 1))
+	if err != nil {
+		t.Fatalf("a task waiting for a slot timed out or failed: %v", err)
+	}
+	if rep.Stats.Failed != 0 || rep.Stats.Backups != 0 || rep.Stats.Attempts != 3 {
+		t.Fatalf("stats %+v: want 3 attempts, no failure, no backup", rep.Stats)
+	}
+}

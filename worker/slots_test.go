@@ -51,7 +51,8 @@ func startSlow(t *testing.T, ctx context.Context, w *Worker, s *proto.Session, a
 
 // A busy worker serves waiting jobs in turn: the slot that frees goes to
 // the job that waited first and is held for it, even against the job
-// that had it; a waiter that hangs up loses its place.
+// that had it; a waiter that hangs up, or whose session closes, loses its
+// place.
 func TestWaitSlotTakesTurns(t *testing.T) {
 	w := newTestWorker(t, func(c *Config) { c.Slots = 1 })
 	ctx := testContext(t)
@@ -71,6 +72,12 @@ func TestWaitSlotTakesTurns(t *testing.T) {
 	hangUp()
 	<-cWait
 	waitFor(t, "jobC's wait to be withdrawn", func() bool { return w.waiting() == 1 })
+	d := connect(t, w, nil)
+	dWait := waitSlot(ctx, d, "jobD")
+	waitFor(t, "jobD waiting", func() bool { return w.waiting() == 2 })
+	d.Close() // its client is gone
+	<-dWait
+	waitFor(t, "jobD's wait to end with its session", func() bool { return w.waiting() == 1 })
 
 	release() // jobA's attempt ends: its slot goes to jobB
 	if err := <-bWait; err != nil {
