@@ -59,10 +59,11 @@ type workerState struct {
 	failures int
 	used     int
 	gone     bool // left the registry or its session died
-	// Shared workers (sharing.go): draining takes no new attempts; full
-	// refused one as busy and takes none until it has a slot for this
-	// job, which the WaitSlot call stopWaiting ends says (waitGen tells
-	// its answer from a withdrawn call's).
+	// Shared workers (sharing.go): a draining worker takes no new
+	// attempts; a full one refused a launch as busy and takes none until
+	// it says it has a slot for this job. stopWaiting withdraws the
+	// WaitSlot call open to it, if any; waitGen tells that call's answer
+	// from a withdrawn one's.
 	draining    bool
 	full        bool
 	stopWaiting context.CancelFunc
