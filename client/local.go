@@ -20,6 +20,11 @@ import (
 // listening: "dist worker ready id=ID addr=HOST:PORT".
 const ReadyPrefix = "dist worker ready "
 
+// DrainingPrefix starts the line `dist worker` prints on stdout when it
+// begins to drain: "dist worker draining id=ID". A local cluster marks
+// the worker draining in its registry, as ZooKeeper's node would say.
+const DrainingPrefix = "dist worker draining "
+
 // LocalConfig describes a local cluster of worker subprocesses.
 type LocalConfig struct {
 	// Workers is how many `dist worker` processes to start; at least 1.
@@ -48,12 +53,14 @@ type LocalCluster struct {
 	ownDir   bool
 	procs    []*localWorker
 	once     sync.Once
+	follow   sync.WaitGroup // follow goroutines
 }
 
 type localWorker struct {
 	info    registry.WorkerInfo
 	cmd     *exec.Cmd
 	log     string
+	out     *readyWriter
 	exited  chan struct{} // closed when Wait returns
 	waitErr error
 }
@@ -106,6 +113,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*LocalCluster, error) {
 		if err := lc.Registry.Add(s.w.info); err != nil {
 			errs = append(errs, err)
 		}
+		lc.followWorker(s.w)
 	}
 	if len(errs) > 0 {
 		lc.Close()
@@ -129,12 +137,12 @@ func startWorker(ctx context.Context, cfg LocalConfig, dir string) (*localWorker
 	cmd := exec.Command(cfg.Binary, args...)
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	rw := &readyWriter{ready: make(chan registry.WorkerInfo, 1)}
+	rw := &readyWriter{ready: make(chan registry.WorkerInfo, 1), draining: make(chan struct{})}
 	cmd.Stdout = rw
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s worker: %w", cfg.Binary, err)
 	}
-	w := &localWorker{cmd: cmd, log: logPath, exited: make(chan struct{})}
+	w := &localWorker{cmd: cmd, log: logPath, out: rw, exited: make(chan struct{})}
 	go func() {
 		w.waitErr = cmd.Wait()
 		close(w.exited)
@@ -161,18 +169,39 @@ func startWorker(ctx context.Context, cfg LocalConfig, dir string) (*localWorker
 	return w, nil
 }
 
-// readyWriter receives a worker's stdout and reports its ready line.
+// followWorker keeps the registry true to what the worker says and does:
+// draining once it says so, gone once it exits.
+func (lc *LocalCluster) followWorker(w *localWorker) {
+	lc.follow.Add(1)
+	go func() {
+		defer lc.follow.Done()
+		select {
+		case <-w.out.draining:
+			info := w.info
+			info.Draining = true
+			_ = lc.Registry.Add(info)
+			<-w.exited
+		case <-w.exited:
+		}
+		lc.Registry.Remove(w.info.ID)
+	}()
+}
+
+// readyWriter receives a worker's stdout and reports its ready line, then
+// its draining line.
 type readyWriter struct {
-	mu    sync.Mutex
-	buf   []byte
-	seen  bool
-	ready chan registry.WorkerInfo
+	mu       sync.Mutex
+	buf      []byte
+	seen     bool // the ready line
+	drains   bool // the draining line
+	ready    chan registry.WorkerInfo
+	draining chan struct{} // closed at the draining line
 }
 
 func (r *readyWriter) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.seen {
+	if r.drains {
 		return len(p), nil
 	}
 	r.buf = append(r.buf, p...)
@@ -183,14 +212,18 @@ func (r *readyWriter) Write(p []byte) (int, error) {
 		}
 		line := string(r.buf[:i])
 		r.buf = r.buf[i+1:]
-		if strings.HasPrefix(line, ReadyPrefix) {
-			r.seen, r.buf = true, nil
+		switch {
+		case !r.seen && strings.HasPrefix(line, ReadyPrefix):
+			r.seen = true
 			r.ready <- parseReady(line)
-			break
+		case r.seen && strings.HasPrefix(line, DrainingPrefix):
+			r.drains, r.buf = true, nil
+			close(r.draining)
+			return len(p), nil
 		}
 	}
 	if len(r.buf) > 64<<10 {
-		r.buf = nil // no ready line is that long
+		r.buf = nil // no line we look for is that long
 	}
 	return len(p), nil
 }
@@ -251,6 +284,7 @@ func (lc *LocalCluster) Close() error {
 			}()
 		}
 		wg.Wait()
+		lc.follow.Wait()
 		if lc.ownDir {
 			_ = os.RemoveAll(lc.dir)
 		}

@@ -117,6 +117,26 @@ func (p *pool) session(ctx context.Context, w registry.WorkerInfo) (*proto.Sessi
 	return c.sess, c, nil
 }
 
+// drop closes the session to worker id, which left the registry: a hung
+// worker's session could otherwise take the keepalive timeout to die,
+// and the calls on it with it. The worker stays lost for this job.
+func (p *pool) drop(id string) {
+	p.mu.Lock()
+	c := p.conns[id]
+	p.mu.Unlock()
+	if c == nil {
+		return
+	}
+	p.watches.Add(1)
+	go func() { // a dial in progress is waited for
+		defer p.watches.Done()
+		c.once.Do(func() { c.err = fmt.Errorf("%w: worker %s left the registry", proto.ErrSessionClosed, id) })
+		if c.sess != nil {
+			c.sess.Close()
+		}
+	}()
+}
+
 // ship makes sure the worker holds the artifact: one HasArtifact round
 // trip when it is cached, an upload otherwise.
 func (p *pool) ship(ctx context.Context, s *proto.Session, c *workerConn) error {

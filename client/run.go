@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/distmr/dist/proto"
@@ -147,7 +148,7 @@ func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *poo
 	r := &runner{job: job, cfg: &cfg, pool: p, splits: splits, tempDir: tmp}
 	tr := tracker.New(tracker.Config{
 		Maps: len(splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
-		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter,
+		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter, WorkerWait: cfg.WorkerWait,
 		EarlyReduces: !cfg.NoEarlyReduces,
 		Logger:       cfg.Logger.With("job", job), OnEvent: cfg.OnEvent,
 	}, r)
@@ -160,7 +161,7 @@ func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *poo
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		feedWorkers(ctx, p, tr, watch)
+		feedWorkers(ctx, p, tr, watch, first)
 	}()
 	tr.UpdateWorkers(resolved)
 	rep, err := tr.Run(ctx)
@@ -191,7 +192,9 @@ func firstWorkers(ctx context.Context, watch <-chan []registry.WorkerInfo, wait 
 }
 
 // feedWorkers passes every registry change to the tracker until ctx ends.
-func feedWorkers(ctx context.Context, p *pool, tr *tracker.Tracker, watch <-chan []registry.WorkerInfo) {
+// The session to a worker whose node vanished is closed once the tracker
+// has been told, which gives up its attempts (tracker/sharing.go).
+func feedWorkers(ctx context.Context, p *pool, tr *tracker.Tracker, watch <-chan []registry.WorkerInfo, last []registry.WorkerInfo) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -201,9 +204,16 @@ func feedWorkers(ctx context.Context, p *pool, tr *tracker.Tracker, watch <-chan
 				return
 			}
 			resolved, err := resolve(ctx, p, ws)
-			if err == nil {
-				tr.UpdateWorkers(resolved)
+			if err != nil {
+				continue
 			}
+			tr.UpdateWorkers(resolved)
+			for _, w := range last {
+				if !slices.ContainsFunc(ws, func(n registry.WorkerInfo) bool { return n.ID == w.ID }) {
+					p.drop(w.ID)
+				}
+			}
+			last = ws
 		}
 	}
 }

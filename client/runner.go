@@ -8,9 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task"
 	"github.com/distmr/dist/tracker"
 )
@@ -24,14 +24,17 @@ type runner struct {
 	tempDir string // DIR/_temporary
 }
 
-var _ tracker.Runner = (*runner)(nil)
+var (
+	_ tracker.Runner     = (*runner)(nil)
+	_ tracker.SlotWaiter = (*runner)(nil)
+)
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Run implements tracker.Runner.
 func (r *runner) Run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 	o := r.run(ctx, a)
-	if o.Err != nil && ctx.Err() == nil {
+	if o.Err != nil && ctx.Err() == nil && !o.Busy && !o.Draining {
 		s, _, err := r.pool.session(ctx, a.Worker)
 		if err != nil || s.IsClosed() || proto.IsCode(o.Err, proto.CodeShuttingDown) {
 			o.WorkerLost = true // the worker is going away, not the task failing
@@ -47,6 +50,11 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 		return tracker.Outcome{Err: err, WorkerLost: true, MissingMap: -1}
 	}
 	if err := r.pool.ship(ctx, s, c); err != nil {
+		// The shipment's error is kept for later attempts: only a
+		// draining worker's refusal is taken as one.
+		if o, ok := refusal(err); ok && o.Draining {
+			return o
+		}
 		return fail(err)
 	}
 	ref := proto.AttemptRef{Job: r.job, Task: a.Task.ID(), Attempt: a.N}
@@ -60,6 +68,9 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 	if a.Task.Phase == task.PhaseMap {
 		sp := r.splits[a.Task.Index]
 		if err := r.putInput(ctx, s, ref, sp); err != nil {
+			if o, ok := refusal(err); ok {
+				return o
+			}
 			return fail(err)
 		}
 		req.Config.Split = task.Split{File: task.SplitFile, Name: sp.Name, Offset: sp.Offset, Length: sp.Length}
@@ -71,12 +82,15 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 		sr = &streamed{feed: a.Feed, part: a.Task.Index, inputs: a.Inputs}
 		req.Maps = a.Feed.Maps()
 	}
-	ev, err := r.launchWhenFree(ctx, s, &req, sr)
+	ev, ran, err := r.launch(ctx, s, &req, sr)
 	if proto.IsCode(err, proto.CodeNotFound) && ev != nil && ev.ExitCode == 0 && r.pool.reship(c) {
 		// The worker's cache evicted the artifact since we shipped it.
 		if err = r.pool.ship(ctx, s, c); err == nil {
-			ev, err = r.launch(ctx, s, &req, sr)
+			ev, ran, err = r.launch(ctx, s, &req, sr)
 		}
+	}
+	if o, ok := refusal(err); ok && !ran {
+		return o
 	}
 	if err != nil {
 		o := fail(err)
@@ -96,6 +110,34 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 		}
 	}
 	return tracker.Outcome{Result: ev.Result, MissingMap: -1}
+}
+
+// refusal is the outcome of a call the worker refused before the attempt
+// ran, if err says it did so because it is busy (no slot for this job
+// now) or draining. Neither is a failure of the task (tracker/sharing.go).
+func refusal(err error) (tracker.Outcome, bool) {
+	switch {
+	case proto.IsCode(err, proto.CodeBusy):
+		return tracker.Outcome{Err: err, Busy: true, MissingMap: -1}, true
+	case proto.IsCode(err, proto.CodeShuttingDown):
+		return tracker.Outcome{Err: err, Draining: true, MissingMap: -1}, true
+	}
+	return tracker.Outcome{}, false
+}
+
+// WaitSlot implements tracker.SlotWaiter: it asks worker w to answer once
+// it has a slot for this job (see docs/PROTOCOL.md, "Sharing workers").
+func (r *runner) WaitSlot(ctx context.Context, w registry.WorkerInfo) error {
+	s, _, err := r.pool.session(ctx, w)
+	if err != nil {
+		return err
+	}
+	var rep proto.WaitSlotReply
+	err = s.Call(ctx, proto.OpWaitSlot, r.job, &proto.WaitSlotRequest{Job: r.job}, &rep)
+	if proto.IsCode(err, proto.CodeShuttingDown) {
+		return fmt.Errorf("%w: %v", tracker.ErrWorkerDraining, err)
+	}
+	return err
 }
 
 func (r *runner) producesOutput(p task.Phase) bool {
@@ -153,16 +195,18 @@ func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.Attem
 }
 
 // launch starts the attempt and follows its events to the final one. On
-// failure it returns the final event too (for the stderr tail). A reduce
-// launched before every map was done (sr != nil) has its map updates
-// passed on while it runs (feed.go).
-func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.LaunchRequest, sr *streamed) (*proto.Event, error) {
+// failure it returns the final event too (for the stderr tail). ran says
+// the worker admitted the attempt (it sent an event before the final
+// one); a launch it refused did not run. A reduce launched before every
+// map was done (sr != nil) has its map updates passed on while it runs
+// (feed.go).
+func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.LaunchRequest, sr *streamed) (ev *proto.Event, ran bool, err error) {
 	if sr != nil {
 		req.Fetch = sr.fetch()
 	}
 	st, err := s.Open(ctx, proto.OpLaunch, req.Config.Job, req)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer st.Close()
 	if sr != nil {
@@ -173,20 +217,21 @@ func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.Launch
 		var ev proto.Event
 		if err := proto.ReadFrame(st, proto.MaxFrame, &ev); err != nil {
 			if ctx.Err() != nil {
-				return nil, context.Cause(ctx)
+				return nil, ran, context.Cause(ctx)
 			}
-			return nil, fmt.Errorf("%s on worker %s: %w", req.Config.Task, s.Addr, err)
+			return nil, ran, fmt.Errorf("%s on worker %s: %w", req.Config.Task, s.Addr, err)
 		}
 		if !ev.Final {
+			ran = true
 			continue
 		}
 		if ev.Error != nil {
-			return &ev, ev.Error
+			return &ev, ran, ev.Error
 		}
 		if ev.Result == nil || ev.Result.Status != task.StatusOK {
-			return &ev, fmt.Errorf("%s on worker %s ended without a result", req.Config.Task, s.Addr)
+			return &ev, ran, fmt.Errorf("%s on worker %s ended without a result", req.Config.Task, s.Addr)
 		}
-		return &ev, nil
+		return &ev, ran, nil
 	}
 }
 
@@ -232,34 +277,3 @@ func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.At
 }
 
 var errChecksum = errors.New("checksum mismatch")
-
-// Launches a worker refuses as busy are tried again after busyWait,
-// doubling up to busyMaxWait, for at most busyTries launches.
-const (
-	busyWait    = 10 * time.Millisecond
-	busyMaxWait = time.Second
-	busyTries   = 14 // 7.3 s of waiting in all: longer than a killed task's grace (5 s)
-)
-
-// launchWhenFree launches the attempt, trying again while the worker says
-// it is busy. The tracker places an attempt only where it counts a free
-// slot, so busy means a slot that is about to be free: an attempt it gave
-// up on (a timeout, a lost race) whose process the worker is still
-// killing.
-func (r *runner) launchWhenFree(ctx context.Context, s *proto.Session, req *proto.LaunchRequest, sr *streamed) (*proto.Event, error) {
-	wait := busyWait
-	for try := 1; ; try++ {
-		ev, err := r.launch(ctx, s, req, sr)
-		if !proto.IsCode(err, proto.CodeBusy) || try == busyTries {
-			return ev, err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ev, err
-		}
-		wait = min(2*wait, busyMaxWait)
-	}
-}

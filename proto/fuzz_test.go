@@ -25,6 +25,7 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add(frame(f, &LaunchRequest{Fetch: []MapOutput{{WorkerID: "w", Task: "m-00000"}}}))
 	f.Add(frame(f, &LaunchRequest{Maps: 3, Fetch: []MapOutput{{WorkerID: "w", Task: "m-00001", Attempt: 1}}}))
 	f.Add(frame(f, &FetchMore{Fetch: []MapOutput{{WorkerID: "w", Task: "m-00002"}}, Lost: []string{"m-00000"}}))
+	f.Add(frame(f, &WaitSlotReply{Free: 1, LeaseMillis: 2000}))
 	f.Add([]byte{0, 0, 0, 1, 0xc1})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -32,7 +33,7 @@ func FuzzDecodeFrame(f *testing.F) {
 			&Header{}, &Hello{}, &Welcome{}, &Proof{}, &Ready{}, &InfoReply{},
 			&PutArtifactRequest{}, &PutInputRequest{}, &LaunchRequest{}, &Event{},
 			&FetchPartitionRequest{}, &FetchOutputRequest{}, &BodyReply{}, &EndJobRequest{},
-			&FetchMore{},
+			&FetchMore{}, &WaitSlotRequest{}, &WaitSlotReply{},
 		} {
 			_ = DecodeFrame(b, v)
 		}

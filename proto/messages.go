@@ -16,6 +16,7 @@ const (
 	OpFetchPartition = "FetchPartition"
 	OpFetchOutput    = "FetchOutput"
 	OpEndJob         = "EndJob"
+	OpWaitSlot       = "WaitSlot"
 )
 
 // NonceSize is the length of each side's handshake nonce.
@@ -211,4 +212,21 @@ type BodyReply struct {
 // EndJobRequest removes a job's task directories.
 type EndJobRequest struct {
 	Job string `msgpack:"job"`
+}
+
+// WaitSlotRequest asks a worker that refused a launch as busy to answer
+// once it has a slot for the job (see docs/PROTOCOL.md, "Sharing
+// workers").
+type WaitSlotRequest struct {
+	Job string `msgpack:"job"`
+}
+
+// WaitSlotReply says a slot is reserved for the job for a short lease
+// (LeaseMillis): a Launch of the job there takes it.
+type WaitSlotReply struct {
+	// Free is how many slots the job may take now, the reserved one
+	// included.
+	Free        int    `msgpack:"free"`
+	LeaseMillis int64  `msgpack:"lease_ms"`
+	Error       *Error `msgpack:"error"`
 }

@@ -238,3 +238,4 @@ func (r *InfoReply) WireError() *Error        { return r.Error }
 func (r *HasArtifactReply) WireError() *Error { return r.Error }
 func (r *BodyReply) WireError() *Error        { return r.Error }
 func (r *Event) WireError() *Error            { return r.Error }
+func (r *WaitSlotReply) WireError() *Error    { return r.Error }

@@ -23,6 +23,10 @@ var (
 	// registrar without a Deregister in between.
 	ErrAlreadyRegistered = errors.New("already registered: call Deregister first")
 
+	// ErrNotRegistered means Update was called for a worker this
+	// registrar has not registered (or has deregistered).
+	ErrNotRegistered = errors.New("not registered: call Register first")
+
 	// ErrIDInUse means the worker's node keeps being re-created by another
 	// ZooKeeper session: another live worker uses the same ID.
 	ErrIDInUse = errors.New("worker id in use by another session")

@@ -188,6 +188,19 @@ func (r *MemoryRegistrar) Register(ctx context.Context, info WorkerInfo) error {
 	return nil
 }
 
+// Update replaces the registered worker's info in the Memory.
+func (r *MemoryRegistrar) Update(ctx context.Context, info WorkerInfo) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.id == "" || r.id != info.ID {
+		return fmt.Errorf("updating worker %q: %w", info.ID, ErrNotRegistered)
+	}
+	return r.m.Add(info)
+}
+
 // Deregister removes the worker from the Memory. It is idempotent.
 func (r *MemoryRegistrar) Deregister(ctx context.Context) error {
 	r.mu.Lock()

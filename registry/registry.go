@@ -22,13 +22,22 @@ type WorkerInfo struct {
 	// Plugin is what a Go plugin must match to run on this worker; nil
 	// when the worker cannot host plugins (Flags then holds "no-plugins").
 	Plugin *PluginABI `msgpack:"plugin,omitempty"`
+	// Draining says the worker is stopping (it got SIGTERM): it takes no
+	// new tasks, but what it runs finishes and counts, and it serves its
+	// map outputs until the jobs using it end or its drain times out. It
+	// deletes its node only then.
+	Draining bool `msgpack:"draining,omitempty"`
 }
 
-// Registrar is what a worker needs: announce itself, withdraw on shutdown.
+// Registrar is what a worker needs: announce itself, say it drains,
+// withdraw on shutdown.
 type Registrar interface {
 	// Register publishes info and keeps it published (re-registering after
 	// a lost session) until ctx ends or Deregister is called.
 	Register(ctx context.Context, info WorkerInfo) error
+	// Update replaces the published info of the registered worker (same
+	// ID), e.g. to set Draining; watchers see the change.
+	Update(ctx context.Context, info WorkerInfo) error
 	// Deregister removes the worker's node.
 	Deregister(ctx context.Context) error
 }

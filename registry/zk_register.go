@@ -24,8 +24,8 @@ const republishPause = time.Second
 type registration struct {
 	id     string
 	path   string
-	data   []byte
-	owner  atomic.Int64 // the session that owns the node
+	data   atomic.Pointer[[]byte] // what the node holds; Update changes it
+	owner  atomic.Int64           // the session that owns the node
 	cancel context.CancelFunc
 	exited chan struct{} // closed when the keeper returns
 }
@@ -72,7 +72,8 @@ func (z *ZK) Register(ctx context.Context, info WorkerInfo) error {
 		return fmt.Errorf("registering worker %q at %s: %w", info.ID, p, err)
 	}
 	kctx, cancel := context.WithCancel(ctx)
-	r := &registration{id: info.ID, path: p, data: data, cancel: cancel, exited: make(chan struct{})}
+	r := &registration{id: info.ID, path: p, cancel: cancel, exited: make(chan struct{})}
+	r.data.Store(&data)
 	r.owner.Store(owner)
 	if err := z.enter(); err != nil {
 		cancel()
@@ -124,6 +125,67 @@ func (z *ZK) Deregister(ctx context.Context) error {
 	return nil
 }
 
+// Update replaces the data of the registered worker's node with info
+// (same ID), and what the worker registers again with after a session
+// expiry. Watchers see the change (Watch sets a data watch on every node).
+func (z *ZK) Update(ctx context.Context, info WorkerInfo) error {
+	data, err := EncodeWorkerInfo(info)
+	if err != nil {
+		return err
+	}
+	if err := z.lockReg(ctx); err != nil {
+		return err
+	}
+	defer z.unlockReg()
+	r := z.reg
+	if r == nil || r.id != info.ID {
+		return fmt.Errorf("updating worker %q: %w", info.ID, ErrNotRegistered)
+	}
+	r.data.Store(&data)
+	// The node is this session's unless the session just changed; then
+	// the keeper publishes the new data when it registers again.
+	if err := z.setOwned(ctx, r.path, data); err != nil {
+		return fmt.Errorf("updating worker %q at %s: %w", info.ID, r.path, zkAuthErr(err))
+	}
+	return nil
+}
+
+// setOwned sets the data of node p if this session owns it; a node that
+// is gone or another session's is left alone.
+func (z *ZK) setOwned(ctx context.Context, p string, data []byte) error {
+	for {
+		var (
+			me   int64
+			stat *zk.Stat
+		)
+		err := z.read(ctx, func() error {
+			var err error
+			me = z.conn.SessionID()
+			_, stat, err = z.conn.Get(p)
+			return err
+		})
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if me == 0 || stat.EphemeralOwner != me {
+			return nil
+		}
+		err = z.write(ctx, func() error {
+			_, err := z.conn.Set(p, data, stat.Version)
+			return err
+		})
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil
+		}
+		if !errors.Is(err, zk.ErrBadVersion) {
+			return err
+		}
+	}
+}
+
 // keep registers again whenever the session is not the one owning the
 // node, until ctx ends or Close.
 func (z *ZK) keep(ctx context.Context, r *registration) {
@@ -135,7 +197,11 @@ func (z *ZK) keep(ctx context.Context, r *registration) {
 		if sid := z.conn.SessionID(); state == zk.StateHasSession && sid != r.owner.Load() {
 			z.log.Warn("new ZooKeeper session; registering worker again", "id", r.id,
 				"old_session", fmt.Sprintf("0x%x", r.owner.Load()), "session", fmt.Sprintf("0x%x", sid))
-			owner, err := z.publish(ctx, r.path, r.data)
+			data := *r.data.Load()
+			owner, err := z.publish(ctx, r.path, data)
+			if err == nil && !bytes.Equal(data, *r.data.Load()) {
+				err = z.setOwned(ctx, r.path, *r.data.Load()) // Update ran meanwhile
+			}
 			if err == nil {
 				r.owner.Store(owner)
 				z.log.Info("registered worker again", "id", r.id, "node", r.path)

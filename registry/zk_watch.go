@@ -30,11 +30,60 @@ func (z *ZK) Workers(ctx context.Context) ([]WorkerInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing workers under %s: %w", dir, err)
 	}
-	ws, err := z.fetch(ctx, names)
+	ws, err := z.fetch(ctx, names, nil)
 	if err != nil {
 		return nil, fmt.Errorf("listing workers under %s: %w", dir, err)
 	}
 	return ws, nil
+}
+
+// dataWatches are the data watches one Watch keeps on the worker nodes,
+// so that a node whose data changes (a worker saying it drains) is seen
+// as well as one that comes or goes. Each node has at most one watch that
+// has not fired.
+type dataWatches struct {
+	fired chan struct{} // holds a token once a watch fired
+
+	mu  sync.Mutex
+	set map[string]bool // nodes with a live watch
+}
+
+func newDataWatches() *dataWatches {
+	return &dataWatches{fired: make(chan struct{}, 1), set: make(map[string]bool)}
+}
+
+func (d *dataWatches) has(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.set[name]
+}
+
+// follow waits, counted in z.wg, for the watch ev on node name to fire
+// and then says so on d.fired.
+func (z *ZK) follow(ctx context.Context, d *dataWatches, name string, ev <-chan zk.Event) {
+	if z.enter() != nil {
+		return
+	}
+	d.mu.Lock()
+	d.set[name] = true
+	d.mu.Unlock()
+	go func() {
+		defer z.wg.Done()
+		select {
+		case <-ev:
+		case <-ctx.Done():
+			return
+		case <-z.done:
+			return
+		}
+		d.mu.Lock()
+		delete(d.set, name)
+		d.mu.Unlock()
+		select {
+		case d.fired <- struct{}{}:
+		default: // a token is already there
+		}
+	}()
 }
 
 // Watch sends the full set of workers, sorted by ID, every time it
@@ -46,7 +95,8 @@ func (z *ZK) Workers(ctx context.Context) ([]WorkerInfo, error) {
 // here; without a connection it waits for one until ctx ends.
 func (z *ZK) Watch(ctx context.Context) (<-chan []WorkerInfo, error) {
 	_, gen, _ := z.sess.get()
-	set, ev, err := z.listWatch(ctx)
+	dw := newDataWatches()
+	set, ev, err := z.listWatch(ctx, dw)
 	if err != nil {
 		return nil, fmt.Errorf("watching workers under %s: %w", z.spec.WorkersPath(), err)
 	}
@@ -54,13 +104,14 @@ func (z *ZK) Watch(ctx context.Context) (<-chan []WorkerInfo, error) {
 		return nil, err
 	}
 	out := make(chan []WorkerInfo)
-	go z.watchLoop(ctx, out, set, ev, gen)
+	go z.watchLoop(ctx, out, set, ev, dw, gen)
 	return out, nil
 }
 
-// watchLoop lists again on every watch event and every new connection,
-// and offers the newest set to out until it is taken.
-func (z *ZK) watchLoop(ctx context.Context, out chan<- []WorkerInfo, last []WorkerInfo, ev <-chan zk.Event, gen uint64) {
+// watchLoop lists again on every watch event (a node came, went or
+// changed) and every new connection, and offers the newest set to out
+// until it is taken.
+func (z *ZK) watchLoop(ctx context.Context, out chan<- []WorkerInfo, last []WorkerInfo, ev <-chan zk.Event, dw *dataWatches, gen uint64) {
 	defer z.wg.Done()
 	defer close(out)
 	msg, pending := cloneWorkers(last), true
@@ -76,6 +127,8 @@ func (z *ZK) watchLoop(ctx context.Context, out chan<- []WorkerInfo, last []Work
 			pending = false
 		case <-ev:
 			relist = true
+		case <-dw.fired:
+			relist = true
 		case <-changed:
 			var state zk.State
 			var g uint64
@@ -89,7 +142,7 @@ func (z *ZK) watchLoop(ctx context.Context, out chan<- []WorkerInfo, last []Work
 			return
 		}
 		for relist {
-			set, nev, err := z.listWatch(ctx)
+			set, nev, err := z.listWatch(ctx, dw)
 			if err == nil {
 				ev, relist = nev, false
 				if !sameWorkers(set, last) {
@@ -110,8 +163,9 @@ func (z *ZK) watchLoop(ctx context.Context, out chan<- []WorkerInfo, last []Work
 
 // listWatch lists the workers and leaves a watch that fires on the next
 // change: a child watch on the workers node, or, while that node does not
-// exist, an exists watch for its creation.
-func (z *ZK) listWatch(ctx context.Context) ([]WorkerInfo, <-chan zk.Event, error) {
+// exist, an exists watch for its creation; and a data watch on every
+// worker node that has none (dw).
+func (z *ZK) listWatch(ctx context.Context, dw *dataWatches) ([]WorkerInfo, <-chan zk.Event, error) {
 	dir := z.spec.WorkersPath()
 	for {
 		var (
@@ -141,14 +195,15 @@ func (z *ZK) listWatch(ctx context.Context) ([]WorkerInfo, <-chan zk.Event, erro
 		if err != nil {
 			return nil, nil, err
 		}
-		set, err := z.fetch(ctx, names)
+		set, err := z.fetch(ctx, names, dw)
 		return set, ev, err
 	}
 }
 
 // fetch reads and decodes the nodes names under the workers node,
-// fetchParallel at a time, and returns them sorted by ID.
-func (z *ZK) fetch(ctx context.Context, names []string) ([]WorkerInfo, error) {
+// fetchParallel at a time, and returns them sorted by ID. With dw it
+// leaves a data watch on each node not watched yet.
+func (z *ZK) fetch(ctx context.Context, names []string, dw *dataWatches) ([]WorkerInfo, error) {
 	dir := z.spec.WorkersPath()
 	found := make([]*WorkerInfo, len(names))
 	errs := make([]error, len(names))
@@ -166,12 +221,23 @@ func (z *ZK) fetch(ctx context.Context, names []string) ([]WorkerInfo, error) {
 			}
 			defer func() { <-sem }()
 			node := dir + "/" + name
-			var data []byte
+			var (
+				data []byte
+				ev   <-chan zk.Event
+			)
+			watch := dw != nil && !dw.has(name)
 			err := z.read(ctx, func() error {
 				var err error
-				data, _, err = z.conn.Get(node)
+				if watch {
+					data, _, ev, err = z.conn.GetW(node)
+				} else {
+					data, _, err = z.conn.Get(node)
+				}
 				return err
 			})
+			if watch && err == nil {
+				z.follow(ctx, dw, name, ev)
+			}
 			if errors.Is(err, zk.ErrNoNode) {
 				return // left between the listing and the read
 			}

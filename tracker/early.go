@@ -234,14 +234,14 @@ func (t *Tracker) preempt(waiting []*taskInfo) {
 // slot free there.
 func (t *Tracker) mayRun(tk *taskInfo, id string) bool {
 	w := t.workers[id]
-	if w == nil || !t.usable(w) {
+	if w == nil || !t.takes(w) {
 		return false
 	}
 	if !tk.avoid[id] {
 		return true
 	}
 	for _, o := range t.workers {
-		if t.usable(o) && !tk.avoid[o.info.ID] {
+		if t.takes(o) && !tk.avoid[o.info.ID] {
 			return false // a worker it did not fail on exists
 		}
 	}

@@ -13,4 +13,13 @@ var (
 	// ErrPreempted: an early reduce attempt was stopped to give its slot
 	// to a map (the Outcome of its AttemptKilled event).
 	ErrPreempted = errors.New("stopped to free a slot for a map")
+	// ErrWorkerLost: an attempt was given up because its worker is gone
+	// (its registry node vanished or its session died).
+	ErrWorkerLost = errors.New("worker lost")
+	// ErrWorkerDraining, from SlotWaiter.WaitSlot: the worker drains and
+	// takes no new attempts.
+	ErrWorkerDraining = errors.New("worker is draining")
+	// ErrDraining: tasks wait for a slot, every worker drains, and none
+	// joined within WorkerWait.
+	ErrDraining = errors.New("no worker takes new tasks")
 )

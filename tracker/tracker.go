@@ -59,6 +59,15 @@ type workerState struct {
 	failures int
 	used     int
 	gone     bool // left the registry or its session died
+	// Shared workers (sharing.go): a draining worker takes no new
+	// attempts; a full one refused a launch as busy and takes none until
+	// it says it has a slot for this job. stopWaiting withdraws the
+	// WaitSlot call open to it, if any; waitGen tells that call's answer
+	// from a withdrawn one's.
+	draining    bool
+	full        bool
+	stopWaiting context.CancelFunc
+	waitGen     int
 }
 
 type attemptEnded struct {
@@ -91,6 +100,10 @@ type Tracker struct {
 	// mapsDoneAt is when every map last became done; zero while one is
 	// not (early.go).
 	mapsDoneAt time.Time
+	// drainingSince is when tasks began to wait with every worker
+	// draining; drainTimer ends that wait (sharing.go).
+	drainingSince time.Time
+	drainTimer    *time.Timer
 }
 
 // New prepares a tracker for a job.
@@ -149,6 +162,9 @@ func (t *Tracker) Run(ctx context.Context) (*Report, error) {
 		if t.timer != nil {
 			t.timer.Stop()
 		}
+		if t.drainTimer != nil {
+			t.drainTimer.Stop()
+		}
 		t.wg.Wait()
 	}()
 	for {
@@ -194,6 +210,8 @@ func (t *Tracker) handle(ev any) error {
 		return t.ended(ev.a, ev.o)
 	case workerLost:
 		t.lose(ev.id, ev.why)
+	case slotFree:
+		t.slotFreed(ev)
 	case tick:
 	}
 	return nil
@@ -206,10 +224,13 @@ func (t *Tracker) setWorkers(ws []registry.WorkerInfo) {
 		if st, ok := t.workers[w.ID]; ok {
 			if !st.gone {
 				st.info = w
+				if w.Draining {
+					t.drains(st, "its registry node says so")
+				}
 			}
 			continue
 		}
-		t.workers[w.ID] = &workerState{info: w}
+		t.workers[w.ID] = &workerState{info: w, draining: w.Draining}
 		t.cfg.Logger.Debug("worker joined", "worker", w.ID, "addr", w.Addr, "slots", w.Slots)
 	}
 	for id, st := range t.workers {
@@ -219,17 +240,20 @@ func (t *Tracker) setWorkers(ws []registry.WorkerInfo) {
 	}
 }
 
-// lose marks a worker gone: nothing new is placed on it and the finished
-// map outputs it holds are run again while reducers still need them. Its
-// running attempts end on their own (their sessions die) and are retried.
+// lose marks a worker gone: nothing new is placed on it, its running
+// attempts are given up and retried elsewhere at once (sharing.go), and
+// the finished map outputs it holds are run again while reducers still
+// need them.
 func (t *Tracker) lose(id, why string) {
 	st := t.workers[id]
 	if st == nil || st.gone {
 		return
 	}
 	st.gone = true
+	t.stopWait(st)
 	t.stats.WorkersLost++
 	t.cfg.Logger.Warn("worker lost", "worker", id, "why", why)
+	t.abandon(id, why)
 	if len(t.reduces) == 0 || t.reducesDone() {
 		return
 	}
@@ -239,11 +263,6 @@ func (t *Tracker) lose(id, why string) {
 			t.mapOutputLost(m)
 		}
 	}
-}
-
-func (t *Tracker) isGone(id string) bool {
-	w := t.workers[id]
-	return w != nil && w.gone
 }
 
 func (t *Tracker) reducesDone() bool {
@@ -272,6 +291,8 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 	switch {
 	case tk.state == done: // another attempt won; this one was killed (counted in commit)
 		t.emit(AttemptKilled, a, o)
+	case o.Busy || o.Draining: // the worker did not run it (sharing.go)
+		t.refused(tk, a, o)
 	case rs.preempted && !o.Succeeded(): // its slot went to a map (early.go); not a failure
 		t.stats.Killed++
 		o.Err = fmt.Errorf("%w: %s attempt %d", ErrPreempted, a.Task.ID(), a.N)
@@ -279,13 +300,6 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 		if len(tk.running) == 0 {
 			tk.state = pending
 		}
-	case o.Succeeded() && a.Task.Phase == task.PhaseMap && len(t.reduces) > 0 && t.isGone(a.Worker.ID):
-		// A map that finished on a worker that is leaving (drained or
-		// lost) cannot serve its output to the reduces: run it again.
-		o = Outcome{Err: fmt.Errorf("%s finished on worker %s, which has left", a.Task.ID(), a.Worker.ID),
-			WorkerLost: true, MissingMap: -1}
-		t.emit(AttemptFailed, a, o)
-		return t.failed(tk, a, o)
 	case o.Succeeded():
 		t.commit(tk, a, o, time.Since(t.runStart(rs)))
 		t.emit(AttemptSucceeded, a, o)
@@ -408,10 +422,11 @@ func (t *Tracker) schedule(ctx context.Context) error {
 	if all && t.cfg.Speculative {
 		t.speculate(ctx, time.Now())
 	}
+	t.waitForSlots(ctx, !all)
 	if !all && t.runningCount() == 0 && !t.anyUsable() && len(t.workers) > 0 {
 		return fmt.Errorf("%w: %d known, all lost or failing (%s)", ErrNoWorkers, len(t.workers), t.workerSummary())
 	}
-	return nil
+	return t.checkDraining(!all)
 }
 
 // place launches pending tasks on free slots until no more can be placed.
@@ -486,24 +501,26 @@ func (t *Tracker) anyUsable() bool {
 	return false
 }
 
-// pickWorker chooses a worker with a free slot for tk, or nil. Workers
-// this task failed on are used only when no other usable worker exists
-// (busy or not): a retry waits for a different worker rather than going
-// back to the one that failed it. Among the candidates it picks the most
-// free slots, then the least used, so that tasks spread across the cluster.
+// pickWorker chooses a worker with a free slot for tk, or nil; draining
+// workers take nothing new, and full ones nothing until they have a slot
+// for this job (sharing.go). Workers this task failed on are used only
+// when no other usable worker exists (busy or not): a retry waits for a
+// different worker rather than going back to the one that failed it.
+// Among the candidates it picks the most free slots, then the least used,
+// so that tasks spread across the cluster.
 // not, when set, is a worker that must not be picked (the one running the
 // attempt a backup is for).
 func (t *Tracker) pickWorker(tk *taskInfo, not string) *workerState {
 	fresh := false
 	for _, w := range t.workers {
-		if t.usable(w) && !tk.avoid[w.info.ID] {
+		if t.takes(w) && !tk.avoid[w.info.ID] {
 			fresh = true
 			break
 		}
 	}
 	var best *workerState
 	for _, w := range t.workers {
-		if !t.usable(w) || w.running >= w.info.Slots || (fresh && tk.avoid[w.info.ID]) || w.info.ID == not {
+		if !t.takes(w) || w.full || w.running >= w.info.Slots || (fresh && tk.avoid[w.info.ID]) || w.info.ID == not {
 			continue
 		}
 		if best == nil || betterWorker(w, best) {

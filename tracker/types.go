@@ -32,6 +32,10 @@ type Config struct {
 	// SlowAfter is the least run time that can make a straggler; 0 means
 	// 3s.
 	SlowAfter time.Duration
+	// WorkerWait is how long a job whose tasks wait for a slot waits for a
+	// worker to join when every worker it has drains; 0 means 10s. Past
+	// it the job fails with ErrDraining.
+	WorkerWait time.Duration
 	// EarlyReduces lets reduces take idle slots once no map is waiting
 	// for one, before every map is done, and fetch map outputs as they
 	// appear (see early.go). False places reduces only after the last map.
@@ -58,6 +62,9 @@ func (c *Config) defaults() {
 	}
 	if c.SlowAfter <= 0 {
 		c.SlowAfter = 3 * time.Second
+	}
+	if c.WorkerWait <= 0 {
+		c.WorkerWait = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -121,6 +128,13 @@ type Outcome struct {
 	// Fatal says no retry can fix the failure (a bad parameter, an unknown
 	// format): the job fails at once.
 	Fatal bool
+	// Busy says the worker refused the launch because it had no free slot
+	// for this job (other jobs hold them): the attempt did not run. It is
+	// not a failure; the task waits for a slot (see SlotWaiter).
+	Busy bool
+	// Draining says the worker refused the launch, or its input, because
+	// it drains: the attempt did not run, and nothing new goes there.
+	Draining bool
 }
 
 // Succeeded reports whether the attempt succeeded.
@@ -134,6 +148,10 @@ const (
 	AttemptSucceeded EventKind = "succeeded"
 	AttemptFailed    EventKind = "failed"
 	AttemptKilled    EventKind = "killed"
+	// AttemptRefused ends an attempt the worker did not run (its Outcome
+	// says Busy or Draining): it is not counted, and the task waits for
+	// another slot under the same attempt number.
+	AttemptRefused EventKind = "refused"
 )
 
 // Event reports an attempt's progress to OnEvent.

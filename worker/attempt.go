@@ -67,16 +67,15 @@ func (a *attempt) kill(cause error) { a.cancel(cause) }
 func (w *Worker) admit(s *session, key attemptKey) (*attempt, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
+	if w.stoppingLocked() {
 		return nil, shuttingDown(w.id)
 	}
 	if _, dup := w.attempts[key]; dup {
 		return nil, proto.Errorf(proto.CodeBadRequest,
 			"%s of job %s was already launched on worker %s: launch a new attempt number", key, key.job, w.id)
 	}
-	if w.running >= w.cfg.Slots {
-		return nil, proto.Retryablef(proto.CodeBusy,
-			"worker %s is busy: all %d slots are in use: try another worker or wait for a running task to end", w.id, w.cfg.Slots)
+	if err := w.takeSlotLocked(key.job); err != nil { // slots.go
+		return nil, err
 	}
 	w.running++
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -99,6 +98,8 @@ func (w *Worker) finish(a *attempt, res *task.Result, ok bool) {
 	w.mu.Lock()
 	w.running--
 	a.finished, a.ok, a.result = true, ok, res
+	w.grantLocked() // the slot goes to the job waiting longest
+	w.changedLocked()
 	w.mu.Unlock()
 	a.cancel(nil) // release the context; the process is gone
 	close(a.done)
@@ -145,7 +146,7 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 	}
 	w.mu.Lock()
 	switch _, launched := w.attempts[key]; {
-	case w.closed:
+	case w.stoppingLocked():
 		w.mu.Unlock()
 		return true, shuttingDown(w.id)
 	case launched:
@@ -153,6 +154,7 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 		return true, proto.Errorf(proto.CodeBadRequest, "%s of job %s is already launched: stage its input before Launch", key, key.job)
 	}
 	w.ownLocked(s, key.job)
+	w.renewLocked(key.job) // a slot held for the job waits for its upload
 	w.mu.Unlock()
 
 	in := filepath.Join(w.attemptDir(key), task.InDir)
@@ -174,6 +176,9 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 		os.Remove(f.Name())
 		return false, proto.Errorf(proto.CodeBadRequest, "input upload for %s broke off: %v", key, err)
 	}
+	w.mu.Lock()
+	w.renewLocked(key.job)
+	w.mu.Unlock()
 	return false, proto.WriteFrame(st, &proto.Reply{})
 }
 

@@ -61,8 +61,10 @@ type Config struct {
 	// KillGrace is how long a killed attempt's process group has between
 	// SIGTERM and SIGKILL; 0 means 5s.
 	KillGrace time.Duration
-	// DrainTimeout is how long Shutdown lets running attempts finish
-	// (refusing new ones) before it kills them; 0 kills them at once.
+	// DrainTimeout bounds the drain Shutdown begins with (drain.go): new
+	// work is refused while running attempts finish and finished map
+	// outputs are served, until no job uses the worker; then what still
+	// runs is killed. 0 kills it at once.
 	DrainTimeout time.Duration
 	// CacheSize bounds the artifact cache in bytes: past it, the least
 	// recently used artifacts are removed; 0 means no bound.

@@ -24,7 +24,7 @@ func (w *Worker) jobDir(job string) string {
 func (w *Worker) own(s *session, job string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
+	if w.stoppingLocked() {
 		return shuttingDown(w.id)
 	}
 	w.ownLocked(s, job)
@@ -54,17 +54,21 @@ func (w *Worker) release(s *session) {
 		}
 	}
 	s.jobs = make(map[string]struct{})
+	w.dropSlotsLocked(nil, func(_ string, held *session) bool { return held == s })
+	w.changedLocked()
 	w.mu.Unlock()
 	for _, job := range orphans {
 		s.log.Info("job owner gone: ending job", "job", job)
-		w.endJob(job, errJobEnded)
+		w.endJob(job, errJobEnded)()
 	}
 }
 
 // endJob kills the job's attempts, waits for them to end, forgets them and
-// removes the job's task directory.
-func (w *Worker) endJob(job string, cause error) {
+// removes the job's task directory. The caller calls done once it has
+// answered for the job: until then a drain waits for it (drain.go).
+func (w *Worker) endJob(job string, cause error) (done func()) {
 	w.mu.Lock()
+	w.ending++
 	var attempts, failed []*attempt
 	for k, a := range w.attempts {
 		if k.job == job {
@@ -79,6 +83,8 @@ func (w *Worker) endJob(job string, cause error) {
 		delete(s.jobs, job)
 	}
 	delete(w.jobs, job)
+	w.dropSlotsLocked(notFound("job %s ended on worker %s while it waited for a slot", job, w.id),
+		func(j string, _ *session) bool { return j == job })
 	w.mu.Unlock()
 
 	for _, a := range attempts {
@@ -90,6 +96,12 @@ func (w *Worker) endJob(job string, cause error) {
 	w.keepFailedLogs(job, failed)
 	if err := os.RemoveAll(w.jobDir(job)); err != nil {
 		w.logger().Warn("remove job directory", "job", job, "err", err)
+	}
+	return func() {
+		w.mu.Lock()
+		w.ending--
+		w.changedLocked()
+		w.mu.Unlock()
 	}
 }
 
@@ -104,6 +116,7 @@ func (w *Worker) handleEndJob(st *yamux.Stream, h proto.Header) error {
 	if err := checkHeaderJob(h, req.Job); err != nil {
 		return err
 	}
-	w.endJob(req.Job, errJobEnded)
+	done := w.endJob(req.Job, errJobEnded)
+	defer done() // a drain waits for this answer
 	return proto.WriteFrame(st, &proto.Reply{})
 }

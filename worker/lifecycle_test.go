@@ -95,6 +95,23 @@ func TestShutdownDrainsRunningAttempts(t *testing.T) {
 	if final.Error != nil {
 		t.Fatalf("the drained attempt did not finish: %v", final.Error)
 	}
+	// Its output counts: the worker serves it until the job ends.
+	select {
+	case err := <-shut:
+		t.Fatalf("the worker stopped while its job still used it (%v)", err)
+	default:
+	}
+	if _, _, err := fetch(ctx, s, proto.OpFetchPartition, "job1", &proto.FetchPartitionRequest{
+		AttemptRef: proto.AttemptRef{Job: "job1", Task: "m-00000"}, Partition: 0}); err != nil {
+		t.Fatalf("a draining worker does not serve its map output: %v", err)
+	}
+	if w.Info().Draining != true {
+		t.Fatal("Info does not say the worker drains")
+	}
+	var r proto.Reply
+	if err := s.Call(ctx, proto.OpEndJob, "job1", &proto.EndJobRequest{Job: "job1"}, &r); err != nil {
+		t.Fatal(err)
+	}
 	if err := <-shut; err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,10 @@ type Worker struct {
 	attempts   map[attemptKey]*attempt
 	jobs       map[string]map[*session]struct{} // job -> owner sessions
 	running    int                              // attempts holding a slot
+	slots      slotQueue                        // jobs waiting for a slot (slots.go)
+	draining   bool                             // Shutdown began: no new work (drain.go)
+	ending     int                              // jobs being ended whose caller has not answered yet
+	changed    chan struct{}                    // closed and replaced when running, jobs or ending shrink
 	registered bool
 	regCancel  context.CancelFunc
 
@@ -99,6 +103,7 @@ func New(cfg Config) (*Worker, error) {
 		sessions: make(map[*session]struct{}),
 		attempts: make(map[attemptKey]*attempt),
 		jobs:     make(map[string]map[*session]struct{}),
+		changed:  make(chan struct{}),
 	}
 	w.metrics = newMetrics(w)
 	return w, nil
@@ -267,6 +272,7 @@ func (w *Worker) Info() registry.WorkerInfo {
 		Started:   w.startedAt,
 		Flags:     w.host.flags(),
 		Plugin:    w.host.published(),
+		Draining:  w.draining,
 	}
 	info.Flags = append(info.Flags, w.securityFlags()...)
 	return info
@@ -278,10 +284,11 @@ func (w *Worker) logger() *slog.Logger {
 	return w.log
 }
 
-// Shutdown deregisters the worker, stops accepting, kills running
-// attempts, closes every session and waits until every goroutine and child
-// process the worker started has ended, or ctx ends. It is idempotent; a
-// later call waits again.
+// Shutdown drains the worker (drain.go: no new work, what it holds is
+// served until no job needs it, at most DrainTimeout), then deregisters
+// it, stops accepting, kills what still runs, closes every session and
+// waits until every goroutine and child process the worker started has
+// ended, or ctx ends. It is idempotent; a later call waits again.
 func (w *Worker) Shutdown(ctx context.Context) error {
 	w.shutdownOnce.Do(func() { w.shutdownErr = w.beginShutdown(ctx) })
 	select {
@@ -293,6 +300,8 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 }
 
 func (w *Worker) beginShutdown(ctx context.Context) error {
+	w.drain(ctx) // drain.go
+
 	w.mu.Lock()
 	w.closed = true
 	registered, regCancel, ln := w.registered, w.regCancel, w.ln
@@ -314,7 +323,6 @@ func (w *Worker) beginShutdown(ctx context.Context) error {
 	if regCancel != nil {
 		regCancel()
 	}
-	w.drain(ctx, attempts)
 	if ln != nil {
 		ln.Close()
 	}
@@ -457,9 +465,11 @@ func (w *Worker) serveStream(s *session, st *yamux.Stream) {
 		err = w.handleFetchOutput(st, h)
 	case proto.OpEndJob:
 		err = w.handleEndJob(st, h)
+	case proto.OpWaitSlot:
+		err = w.handleWaitSlot(s, st, h)
 	default:
 		err = proto.Errorf(proto.CodeBadRequest,
-			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob)",
+			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob, WaitSlot)",
 			h.Op, proto.ProtoVersion)
 	}
 	if err == nil {
@@ -510,8 +520,18 @@ func (w *Worker) handleInfo(st *yamux.Stream) error {
 func (w *Worker) admitting() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
+	if w.stoppingLocked() {
 		return shuttingDown(w.id)
 	}
 	return nil
+}
+
+// stoppingLocked reports whether the worker refuses new work: it drains
+// or is shut down.
+func (w *Worker) stoppingLocked() bool { return w.closed || w.draining }
+
+// changedLocked wakes a drain waiting for attempts and jobs to end.
+func (w *Worker) changedLocked() {
+	close(w.changed)
+	w.changed = make(chan struct{})
 }

@@ -603,6 +603,14 @@ func (f *fakeRegistrar) Register(ctx context.Context, info registry.WorkerInfo) 
 	return nil
 }
 
+func (f *fakeRegistrar) Update(ctx context.Context, info registry.WorkerInfo) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.info = info
+	f.calls = append(f.calls, "update")
+	return nil
+}
+
 func (f *fakeRegistrar) Deregister(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

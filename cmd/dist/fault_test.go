@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -258,16 +259,19 @@ func TestSIGTERMDrainsRunningTasks(t *testing.T) {
 		return false
 	})
 	victim.Kill(syscall.SIGTERM)
-	// Deregistered at once, while the slow map still runs.
-	waitWorkers(t, zk.Addr(), func(ws []registry.WorkerInfo) bool { return len(ws) == 2 })
-	if !victim.Wait(time.Minute) {
-		t.Fatal("worker did not exit after draining")
-	}
+	// Marked draining at once, while the slow map still runs; it stays
+	// registered until the job no longer needs it.
+	waitWorkers(t, zk.Addr(), func(ws []registry.WorkerInfo) bool {
+		return len(ws) == 3 && slices.ContainsFunc(ws, func(w registry.WorkerInfo) bool { return w.ID == victim.ID && w.Draining })
+	})
 	r := job.wait(t)
 	if r.code != 0 {
 		t.Fatalf("job failed across a drained worker (exit %d):\n%s", r.code, r.stderr)
 	}
 	checkWordCounts(t, out, books)
+	if !victim.Wait(time.Minute) {
+		t.Fatal("worker did not exit after draining")
+	}
 	logs := victim.Logs()
 	if !strings.Contains(logs, "draining") || !regexp.MustCompile(`attempt done.*task=m-00000|task=m-00000.*attempt done`).MatchString(logs) {
 		t.Fatalf("the worker did not let m-00000 finish before exiting:\n%s", logs)

@@ -29,7 +29,7 @@ dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist ru
 			&cli.StringFlag{Name: "dir", Value: "dist-worker", EnvVars: []string{"DIST_DIR"}, Usage: "work directory: artifact cache and task directories"},
 			&cli.StringFlag{Name: "id", EnvVars: []string{"DIST_WORKER_ID"}, Usage: "worker id (default: host-port-random)"},
 			&cli.DurationFlag{Name: "shutdown-timeout", Value: 60 * time.Second, EnvVars: []string{"DIST_SHUTDOWN_TIMEOUT"}, Usage: "how long shutdown may take in all (draining included)"},
-			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, EnvVars: []string{"DIST_DRAIN_TIMEOUT"}, Usage: "on SIGTERM, let running tasks finish this long (refusing new ones) before killing them"},
+			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, EnvVars: []string{"DIST_DRAIN_TIMEOUT"}, Usage: "on SIGTERM, refuse new tasks but serve the jobs using this worker (running tasks finish, map outputs stay available) until they end, at most this long"},
 			&cli.StringFlag{Name: "cache-size", Value: "4G", EnvVars: []string{"DIST_CACHE_SIZE"}, Usage: "bound the artifact cache, least recently used out first (K, M, G suffixes; 0 = no bound)"},
 			&cli.DurationFlag{Name: "keep-failed", Value: 24 * time.Hour, EnvVars: []string{"DIST_KEEP_FAILED"}, Usage: "keep failed attempts' logs under DIR/failed this long (0 = keep none)"},
 			&cli.DurationFlag{Name: "keepalive", Value: 10 * time.Second, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping sessions this often; a peer that stops answering is gone"},
@@ -100,6 +100,7 @@ func workerAction(c *cli.Context) error {
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
+	fmt.Printf("%sid=%s\n", client.DrainingPrefix, info.ID) // for a --local cluster's registry
 	sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
 	defer cancel()
 	if err := w.Shutdown(sctx); err != nil {

@@ -163,6 +163,8 @@ func (d *Display) Event(ev tracker.Event) {
 		st.failed++
 		d.lineLocked(fmt.Sprintf("%s attempt %d failed on %s: %s", a.Task.ID(), a.N, a.Worker.ID, firstLine(ev.Outcome.Err)))
 		return
+	case tracker.AttemptRefused: // never ran: the worker was busy or draining
+		d.endedLocked(a)
 	case tracker.AttemptKilled:
 		d.endedLocked(a)
 		st.killed++

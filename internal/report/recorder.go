@@ -23,6 +23,7 @@
 package report
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -101,6 +102,11 @@ func (r *Recorder) Event(ev tracker.Event) {
 	at := r.byKey[k]
 	if at == nil {
 		return // an end without a start: not from the tracker
+	}
+	if ev.Kind == tracker.AttemptRefused { // never ran; its number is used again
+		delete(r.byKey, k)
+		r.attempts = slices.DeleteFunc(r.attempts, func(x *Attempt) bool { return x == at })
+		return
 	}
 	at.End = ev.Time
 	if res := ev.Outcome.Result; res != nil {
