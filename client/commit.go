@@ -73,9 +73,6 @@ func newStaging(o outPaths, job string, overwrite bool) (*staging, error) {
 // of jobs that died holding this output. Only the lock holder calls it,
 // so none of them belongs to a live job.
 func removeStale(o outPaths) error {
-	if err := os.MkdirAll(o.parent, 0o755); err != nil {
-		return fmt.Errorf("create the parent of --output %s: %w", o.dir, err)
-	}
 	ents, err := os.ReadDir(o.parent)
 	if err != nil {
 		return err

@@ -47,6 +47,11 @@ func lockOutput(o outPaths, me holder) (*outputLock, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A missing parent is created, as `mkdir -p` would (checkOutput has
+	// made sure that it can be).
+	if err := os.MkdirAll(o.parent, 0o755); err != nil {
+		return nil, fmt.Errorf("create the parent of --output %s: %w", o.dir, err)
+	}
 	path := o.lock()
 	deadline := time.Now().Add(lockSettle)
 	for {
