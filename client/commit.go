@@ -79,7 +79,7 @@ func removeStale(o outPaths) error {
 	}
 	for _, e := range ents {
 		if o.stale(e.Name()) {
-			if err := os.RemoveAll(filepath.Join(o.parent, e.Name())); err != nil {
+			if err := removeDistFiles(filepath.Join(o.parent, e.Name())); err != nil {
 				return fmt.Errorf("remove what a dead job left beside --output %s: %w", o.dir, err)
 			}
 		}
@@ -105,8 +105,9 @@ func (s *staging) fetchedPart(taskID string, attempt int, p ManifestPart) {
 // (outputs: the reduces, or the maps of a map-only job) moves to the
 // staging root, _SUCCESS is written last, everything is synced, and one
 // rename puts the staging directory in DIR's place. Until that rename DIR
-// is as it was; after it, DIR is complete. The tracker has ended every
-// attempt when commit is called, so no fetch still writes.
+// is as it was, and an error leaves it so; after it, DIR is complete and
+// commit returns nil. The tracker has ended every attempt when commit is
+// called, so no fetch still writes.
 func (s *staging) commit(outputs []tracker.Committed) error {
 	m := Manifest{Job: s.job, Parts: []ManifestPart{}}
 	for _, c := range outputs {
@@ -128,7 +129,6 @@ func (s *staging) commit(outputs []tracker.Committed) error {
 		{"manifest", func() error { return writeManifest(filepath.Join(s.path, SuccessFile), m) }},
 		{"sync", func() error { return syncDir(s.path) }},
 		{"publish", func() error { return publish(s.path, s.out.dir) }},
-		{"sync parent", func() error { return syncDir(s.out.parent) }},
 	}
 	for _, st := range steps {
 		if err := st.do(); err != nil {
@@ -138,11 +138,33 @@ func (s *staging) commit(outputs []tracker.Committed) error {
 			return err
 		}
 	}
-	// The old contents of DIR, if any, are now at s.path. Once published
-	// the job has succeeded: what cannot be removed now the next job on
-	// this output removes (removeStale).
-	_ = os.RemoveAll(s.path)
+	// Published, the job has succeeded: nothing can undo that now. A sync
+	// of the parent that fails leaves the rename less durable, not undone;
+	// the old contents of DIR, if any, are at s.path, and what cannot be
+	// removed now the next job on this output removes (removeStale).
+	_ = syncDir(s.out.parent)
+	_ = removeDistFiles(s.path)
 	return nil
+}
+
+// removeDistFiles removes a staging directory, or the old contents of an
+// output directory, if it holds only what dist writes (distName). A file
+// someone put into DIR while the job ran (after checkOutput) is kept, and
+// the directory holding it too: dist never deletes a user's file.
+func removeDistFiles(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !distName(e.Name()) {
+			return nil
+		}
+	}
+	return os.RemoveAll(dir)
 }
 
 // at calls the test hook step, if any, after the step named.

@@ -187,7 +187,7 @@ var errCrash = errors.New("crashed")
 // or complete, and that the next job on it commits.
 func TestCommitCrashAnywhere(t *testing.T) {
 	const parts = 3
-	steps := []string{"part", "part", "part", "parts", "manifest", "sync", "publish", "sync parent"}
+	steps := []string{"part", "part", "part", "parts", "manifest", "sync", "publish"}
 	for _, before := range []string{"missing", "empty", "leftovers", "finished"} {
 		for crash := range steps {
 			t.Run(fmt.Sprintf("%s/%d-%s", before, crash, steps[crash]), func(t *testing.T) {
@@ -214,7 +214,7 @@ func TestCommitCrashAnywhere(t *testing.T) {
 				if err := s.commit(outs); !errors.Is(err, errCrash) {
 					t.Fatalf("commit: %v", err)
 				}
-				if steps[crash] == "publish" || steps[crash] == "sync parent" {
+				if steps[crash] == "publish" {
 					checkComplete(t, dir, s.job, parts)
 				} else if now := snapshot(t, dir); fmt.Sprint(now) != fmt.Sprint(was) {
 					t.Fatalf("a commit that died before publishing changed %s: %v, was %v", dir, now, was)
@@ -261,5 +261,29 @@ func TestSwapByRenames(t *testing.T) {
 	}
 	if a, b := snapshot(t, dir)["part-00000"], snapshot(t, staged)["part-00000"]; a != "new\n" || b != "old\n" {
 		t.Fatalf("after the swap: out has %q, staged has %q", a, b)
+	}
+}
+
+// A file someone drops into DIR while the job runs is not deleted with
+// DIR's old contents: it stays beside DIR, in a directory named for the job.
+func TestCommitKeepsLateForeignFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	writeFile(t, filepath.Join(dir, "part-00000"), "old\n")
+	o := outPathsT(t, dir)
+	s, outs := stageJob(t, o, "j20260101-000000-0000000a", 2, false)
+	writeFile(t, filepath.Join(dir, "notes.txt"), "mine")
+	if err := s.commit(outs); err != nil {
+		t.Fatal(err)
+	}
+	checkComplete(t, dir, s.job, 2)
+	if b, err := os.ReadFile(filepath.Join(s.path, "notes.txt")); err != nil || string(b) != "mine" {
+		t.Fatalf("the late file was lost: %q, %v", b, err)
+	}
+	next, outs := stageJob(t, o, "j20260101-000001-0000000b", 2, true)
+	if err := next.commit(outs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.path, "notes.txt")); err != nil {
+		t.Fatalf("the next job removed the late file: %v", err)
 	}
 }

@@ -99,16 +99,22 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		return nil, fmt.Errorf("%w: say where the workers are: --local N, --zk HOSTS or --workers ADDR,...", ErrNoWorkers)
 	}
 	job := j.id
+	log := cfg.Logger.With("job", job)
 	lock, err := lockOutput(j.out, holder{Job: job, PID: os.Getpid(), Host: hostname(), Started: start})
 	if err != nil {
 		return nil, err
 	}
-	defer lock.release()
+	defer func() {
+		// release ends the lock even when it cannot remove the file;
+		// the next job takes a file left behind over.
+		if err := lock.release(); err != nil {
+			log.Warn("release the output lock", "err", err)
+		}
+	}()
 	out, err := newStaging(j.out, job, cfg.Overwrite)
 	if err != nil {
 		return nil, err
 	}
-	log := cfg.Logger.With("job", job)
 	p := newPool(proto.Options{Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive}, j.prog, job)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
