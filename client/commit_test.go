@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,4 +288,36 @@ func TestCommitKeepsLateForeignFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.path, "notes.txt")); err != nil {
 		t.Fatalf("the next job removed the late file: %v", err)
 	}
+}
+
+// Jobs that take and release one output's lock in a tight race never hold
+// it together: a lock taken on a file its holder unlinked is retried.
+func TestLockOutputExclusive(t *testing.T) {
+	o := outPathsT(t, filepath.Join(t.TempDir(), "out"))
+	var holders atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				l, err := lockOutput(o, holder{Job: fmt.Sprint("j", g), PID: os.Getpid(), Host: hostname()})
+				if errors.Is(err, ErrOutputBusy) {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n := holders.Add(1); n != 1 {
+					t.Errorf("%d jobs hold the output at once", n)
+				}
+				holders.Add(-1)
+				if err := l.release(); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -118,11 +118,13 @@ func tryLock(path string, how int) (*os.File, *holder, error) {
 			f.Close()
 			return nil, nil, err
 		}
-		if same, err := samePath(f, path); err != nil || same {
-			if err != nil {
-				f.Close()
-			}
-			return f, nil, err
+		same, err := samePath(f, path)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		if same {
+			return f, nil, nil
 		}
 		// The holder we waited out unlinked the file as it ended: lock
 		// the file now at path instead.
