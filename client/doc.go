@@ -12,9 +12,18 @@
 //
 // # Commit protocol
 //
-// Each finished output-producing attempt (a reduce, or a map of a map-only
-// job) is fetched into DIR/_temporary/<task>-<attempt>/ as soon as it ends.
-// When the whole job has succeeded, the committed attempt of every task is
-// renamed to DIR/part-NNNNN, _temporary is removed and _SUCCESS is written
-// last. A failed job removes _temporary and leaves no part files.
+// A job holds its output directory DIR from the start of Run to its end:
+// an flock on PARENT/.NAME.dist-lock, which names the job; a second job
+// fails at once naming it, and the kernel drops the lock of a job that
+// dies (lock.go). Each finished output-producing attempt (a reduce, or a
+// map of a map-only job) is fetched into the job's staging directory
+// PARENT/.NAME.dist-<job>/_temporary/<task>-<attempt>/ as soon as it ends.
+// When the whole job has succeeded, the committed attempt of every task
+// moves to the staging root, _SUCCESS (the JSON Manifest) is written last,
+// and one rename publishes the staging directory as DIR: a plain rename
+// when DIR is missing, else an atomic exchange with the old DIR, whose
+// contents are then removed (commit.go). Killed at any instant, DIR is as
+// it was or complete. A failed job removes its staging directory and never
+// touches DIR; what a killed one leaves beside DIR the next job on it
+// removes. DIR must hold nothing but what dist writes (output.go).
 package client

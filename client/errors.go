@@ -16,3 +16,15 @@ var (
 	// built for another platform, or a plugin for another plugin host.
 	ErrIncompatible = errors.New("no worker can run the artifact")
 )
+
+// Sentinel errors for an --output the job cannot have (output.go, lock.go).
+var (
+	// ErrOutputBusy marks an output another running job holds; the error
+	// names that job.
+	ErrOutputBusy = errors.New("output in use by another job")
+	// ErrOutputNotDir marks an --output that is a file, or lies under one.
+	ErrOutputNotDir = errors.New("output is not a directory")
+	// ErrOutputForeign marks an output directory holding a file dist did
+	// not write, which replacing the directory would delete.
+	ErrOutputForeign = errors.New("output directory holds files dist did not write")
+)

@@ -98,31 +98,3 @@ func TestSplitsCutAtLineBoundaries(t *testing.T) {
 		t.Fatalf("wholefile: %d splits for %d files", len(whole), len(paths))
 	}
 }
-
-func TestCommitAndAbort(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "out")
-	if err := checkOutput(dir, false); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := makeTemp(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(tmp, "r-00000-1", "part-00000"), "a\t1\n")
-	writeFile(t, filepath.Join(tmp, "r-00000-0", "part-00000"), "stale attempt\n")
-	abortOutput(dir)
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Fatalf("abort left %s behind (err %v)", dir, err)
-	}
-	if err := checkOutput(dir, false); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "part-00000"), "old\n")
-	if err := checkOutput(dir, false); !errors.Is(err, ErrOutputTaken) {
-		t.Fatalf("existing part file: err = %v", err)
-	}
-	writeFile(t, filepath.Join(dir, SuccessFile), "")
-	if err := checkOutput(dir, false); !errors.Is(err, ErrOutputTaken) || !strings.Contains(err.Error(), "--overwrite") {
-		t.Fatalf("existing _SUCCESS: err = %v", err)
-	}
-}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"time"
 
@@ -41,12 +42,13 @@ type Job struct {
 	cfg    Config
 	prog   *program
 	splits []split
+	out    outPaths
 	id     string // the job id Run uses (jobinfo.go)
 }
 
 // Prepare checks everything about a job that needs no worker: the app,
-// the inputs, the output directory. It has no side effects, so a CLI can
-// call it before starting a cluster.
+// the inputs, the output directory (and that no running job holds it).
+// It has no side effects, so a CLI can call it before starting a cluster.
 func Prepare(cfg Config) (*Job, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -63,10 +65,17 @@ func Prepare(cfg Config) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOutput(cfg.Output, cfg.Overwrite); err != nil {
+	out, err := newOutPaths(cfg.Output)
+	if err != nil {
 		return nil, err
 	}
-	return &Job{cfg: cfg, prog: prog, splits: splits, id: newJobID()}, nil
+	if err := checkOutput(out, cfg.Overwrite); err != nil {
+		return nil, err
+	}
+	if err := checkNotHeld(out); err != nil {
+		return nil, err
+	}
+	return &Job{cfg: cfg, prog: prog, splits: splits, out: out, id: newJobID()}, nil
 }
 
 // Run prepares and runs one job; see Job.Run.
@@ -80,7 +89,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 
 // Run runs the job on the workers the lister names, to its end, and
 // commits its output. It returns an error unless every task succeeded and
-// the output was committed.
+// the output was committed. It holds the output from start to end (lock.go):
+// when another job holds it, Run fails at once with ErrOutputBusy.
 func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error) {
 	start := time.Now()
 	cfg := j.cfg
@@ -88,12 +98,23 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	if workers == nil {
 		return nil, fmt.Errorf("%w: say where the workers are: --local N, --zk HOSTS or --workers ADDR,...", ErrNoWorkers)
 	}
-	tmp, err := makeTemp(cfg.Output)
+	job := j.id
+	log := cfg.Logger.With("job", job)
+	lock, err := lockOutput(j.out, holder{Job: job, PID: os.Getpid(), Host: hostname(), Started: start})
 	if err != nil {
 		return nil, err
 	}
-	job := j.id
-	log := cfg.Logger.With("job", job)
+	defer func() {
+		// release ends the lock even when it cannot remove the file;
+		// the next job takes a file left behind over.
+		if err := lock.release(); err != nil {
+			log.Warn("release the output lock", "err", err)
+		}
+	}()
+	out, err := newStaging(j.out, job, cfg.Overwrite)
+	if err != nil {
+		return nil, err
+	}
 	p := newPool(proto.Options{Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive}, j.prog, job)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -101,18 +122,18 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		p.close(cctx)
 	}()
 
-	rep, err := drive(ctx, cfg, log, job, p, j.splits, tmp)
+	rep, err := drive(ctx, cfg, log, job, p, j.splits, out)
 	if err != nil {
-		abortOutput(cfg.Output)
+		out.abort()
 		return nil, err
 	}
 	outputs := rep.Reduces
 	if cfg.Reduces == 0 {
 		outputs = rep.Maps
 	}
-	if err := commitOutput(cfg.Output, outputs); err != nil {
-		abortOutput(cfg.Output)
-		return nil, fmt.Errorf("commit output: %w", err)
+	if err := out.commit(outputs); err != nil {
+		out.abort()
+		return nil, err
 	}
 	st := rep.Stats
 	return &Summary{
@@ -134,7 +155,7 @@ func outputRecords(cfg Config, c map[string]int64) int64 {
 
 // drive waits for workers, then runs the tracker while feeding it the
 // registry's view of the cluster.
-func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *pool, splits []split, tmp string) (*tracker.Report, error) {
+func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *pool, splits []split, out *staging) (*tracker.Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	watch, err := cfg.Workers.Watch(ctx)
@@ -145,7 +166,7 @@ func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *poo
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{job: job, cfg: &cfg, pool: p, splits: splits, tempDir: tmp}
+	r := &runner{job: job, cfg: &cfg, pool: p, splits: splits, out: out}
 	tr := tracker.New(tracker.Config{
 		Maps: len(splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
 		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter, WorkerWait: cfg.WorkerWait,
@@ -243,6 +264,12 @@ func resolve(ctx context.Context, p *pool, ws []registry.WorkerInfo) ([]registry
 	return p.prog.usable(out)
 }
 
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// newJobID makes a job id; jobIDPattern (output.go) matches it.
 func newJobID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)

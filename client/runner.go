@@ -17,11 +17,11 @@ import (
 
 // runner runs tracker attempts on workers through the pool.
 type runner struct {
-	job     string
-	cfg     *Config
-	pool    *pool
-	splits  []split
-	tempDir string // DIR/_temporary
+	job    string
+	cfg    *Config
+	pool   *pool
+	splits []split
+	out    *staging // where output-producing attempts are fetched to
 }
 
 var (
@@ -235,10 +235,11 @@ func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.Launch
 	}
 }
 
-// fetchOutput copies the attempt's output file into DIR/_temporary/<task>-<attempt>/.
+// fetchOutput copies the attempt's output file into the job's staging
+// directory (commit.go), synced, and records its size and checksum.
 func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, index int, res *task.Result) error {
 	name := task.PartName(index)
-	dir := filepath.Join(r.tempDir, fmt.Sprintf("%s-%d", ref.Task, ref.Attempt))
+	dir := r.out.attemptDir(ref.Task, ref.Attempt)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -257,6 +258,9 @@ func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.At
 	}
 	h := crc32.New(castagnoli)
 	err = proto.ReadBody(io.MultiWriter(f, h), st, rep.Size, 1<<62)
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -273,6 +277,7 @@ func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.At
 		return fmt.Errorf("fetch %s of %s from worker %s: %w: CRC-32C %08x, worker said %08x",
 			name, ref.Task, s.Addr, errChecksum, h.Sum32(), rep.CRC32C)
 	}
+	r.out.fetchedPart(ref.Task, ref.Attempt, ManifestPart{Name: name, Size: rep.Size, CRC32C: h.Sum32()})
 	return nil
 }
 

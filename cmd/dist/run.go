@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -107,6 +108,9 @@ func runAction(c *cli.Context) error {
 	watch := newWatcher(con, c.String("report"))
 	cfg.OnEvent = watch.event
 	job, err := client.Prepare(cfg)
+	if errors.Is(err, client.ErrOutputBusy) {
+		return cli.Exit(err.Error(), exitJobFailed) // not a usage error: another job is running
+	}
 	if err != nil {
 		return usageErr(err)
 	}
