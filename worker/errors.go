@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task"
@@ -72,3 +73,21 @@ func notFound(format string, args ...any) *proto.Error {
 func internal(format string, args ...any) *proto.Error {
 	return proto.Retryablef(proto.CodeInternal, format, args...)
 }
+
+// errUnsafeTaskFile marks a file a task left that the worker refuses to
+// read: a symlink on its path, not a regular file, or not the task's own.
+var errUnsafeTaskFile = errors.New("unsafe task file")
+
+// taskFileError says which file of which attempt was refused and why.
+type taskFileError struct {
+	who  string // "task m-00001 attempt 0"
+	name string // relative to the attempt directory
+	deed string // "as a symlink: refusing to follow it"
+}
+
+func (e *taskFileError) Error() string { return fmt.Sprintf("%s left %s %s", e.who, e.name, e.deed) }
+
+// left is the message without who: "left NAME ...".
+func (e *taskFileError) left() string { return fmt.Sprintf("left %s %s", e.name, e.deed) }
+
+func (e *taskFileError) Is(target error) bool { return target == errUnsafeTaskFile }
