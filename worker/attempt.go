@@ -227,7 +227,9 @@ const startRetries = 8
 // runProcess runs the program in the attempt directory in its own process
 // group and waits for it. started is called once it runs. The attempt's
 // ctx kills the group: SIGTERM, then SIGKILL after KillGrace. Whatever the
-// program left behind in its group is SIGKILLed when it exits.
+// program left behind in its group is SIGKILLed when it exits. The group
+// is recorded under <Dir>/run while it runs, for a worker that restarts
+// after this one died (workdir.go).
 func (w *Worker) runProcess(a *attempt, path string, args []string, started func()) (*os.ProcessState, error) {
 	stdout, err := createLog(filepath.Join(a.dir, "stdout.log"))
 	if err != nil {
@@ -264,6 +266,8 @@ func (w *Worker) runProcess(a *attempt, path string, args []string, started func
 			return nil, context.Cause(a.ctx)
 		}
 	}
+	forget := w.recordGroup(a, cmd.Process.Pid)
+	defer forget() // after the group is killed below
 	if err := w.sandbox.start(cmd.Process.Pid); err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
@@ -289,7 +293,7 @@ func (w *Worker) command(a *attempt, path string, args []string, stdout, stderr 
 	cmd.Dir = a.dir
 	cmd.Env = taskEnv(a.dir)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = taskProcAttr()
 	w.sandbox.apply(cmd)
 	cmd.Cancel = func() error {
 		err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)

@@ -74,6 +74,25 @@ func internal(format string, args ...any) *proto.Error {
 	return proto.Retryablef(proto.CodeInternal, format, args...)
 }
 
+// ErrDirInUse is returned by Start when another worker holds --dir.
+var ErrDirInUse = errors.New("work directory in use")
+
+// dirInUseError names the worker that holds a work directory.
+type dirInUseError struct {
+	dir string
+	pid string // "" when the holder has not written it yet
+}
+
+func (e *dirInUseError) Error() string {
+	holder := "another dist worker"
+	if e.pid != "" {
+		holder = "dist worker pid " + e.pid
+	}
+	return fmt.Sprintf("--dir %s is in use by %s: stop it or choose another --dir", e.dir, holder)
+}
+
+func (e *dirInUseError) Is(target error) bool { return target == ErrDirInUse }
+
 // errUnsafeTaskFile marks a file a task left that the worker refuses to
 // read: a symlink on its path, not a regular file, or not the task's own.
 var errUnsafeTaskFile = errors.New("unsafe task file")
