@@ -177,3 +177,43 @@ func workerDeath(t *testing.T, dir string, args []string) {
 	mustRun(t, "run", "--workers", next.Addr, "--app", env.App(t, "wordcount"), "--input", books[0], "--output", out, "--quiet")
 	checkWordCounts(t, out, books)
 }
+
+// TestExecCommandDiesWithWorker: the command of an exec job, a child of
+// the task host, dies too when its worker is SIGKILLed.
+func TestExecCommandDiesWithWorker(t *testing.T) {
+	w := testenv.StartWorker(t, env.Dist(t))
+	scripts := t.TempDir()
+	mapper, reducer := filepath.Join(scripts, "hang.sh"), filepath.Join(scripts, "cat.sh")
+	for path, body := range map[string]string{
+		mapper:  "#!/bin/sh\necho $$ >mapper.pid.tmp && mv mapper.pid.tmp mapper.pid\nexec sleep 1000\n",
+		reducer: "#!/bin/sh\nexec cat\n",
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	input := filepath.Join(t.TempDir(), "in.txt")
+	if err := os.WriteFile(input, []byte("one line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startDist(t, "run", "--workers", w.Addr, "--exec", "--mapper", mapper, "--reducer", reducer,
+		"--input", input, "--output", filepath.Join(t.TempDir(), "out"), "--max-attempts", "1", "--quiet")
+	var pid int
+	waitFor(t, time.Minute, "the mapper's pid", func() bool {
+		files, _ := filepath.Glob(filepath.Join(w.Dir, "tasks", "*", "m-00000-0", "mapper.pid"))
+		if len(files) == 1 {
+			b, _ := os.ReadFile(files[0])
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		return pid > 0
+	})
+	t.Cleanup(func() {
+		if !processGone(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	killed := time.Now()
+	w.Kill(syscall.SIGKILL)
+	waitFor(t, 30*time.Second, "the exec job's mapper to die with its worker", func() bool { return processGone(pid) })
+	t.Logf("the mapper outlived its SIGKILLed worker by %v", time.Since(killed))
+}
