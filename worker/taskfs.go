@@ -134,7 +134,10 @@ func (tf taskFiles) openBeneath(name string, flags int) (*os.File, error) {
 	}
 	defer unix.Close(root)
 	fd, err := openat2Beneath(root, name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC)
-	if errors.Is(err, unix.ENOSYS) { // a kernel before 5.6
+	// ENOSYS: a kernel before 5.6; EPERM: a seccomp filter (older
+	// container runtimes) that does not know openat2. The walk is as
+	// strict, only slower.
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
 		fd, err = walkBeneath(root, name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC)
 	}
 	if err != nil {
