@@ -130,23 +130,32 @@ func (w *Worker) killLeftovers() error {
 	if err != nil {
 		return fmt.Errorf("worker: read %s: %w", w.runDir(), err)
 	}
-	log := w.logger()
 	for _, e := range ents {
 		path := filepath.Join(w.runDir(), e.Name())
-		b, err := os.ReadFile(path)
-		if err == nil {
-			var r groupRecord
-			if r, err = parseRecord(e.Name(), b); err == nil && groupAlive(r) {
-				err = unix.Kill(-r.pgid, unix.SIGKILL)
-				log.Warn("killed the task processes a previous worker on this directory left", "pgid", r.pgid, "task_dir", r.dir, "err", err)
-			}
-		}
-		if err != nil && !errors.Is(err, unix.ESRCH) {
-			log.Warn("process group record", "file", path, "err", err)
+		if err := w.killRecorded(path, e.Name()); err != nil {
+			w.logger().Warn("cannot kill a recorded task process group", "file", path, "err", err)
 		}
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("worker: remove %s: %w", path, err)
 		}
 	}
+	return nil
+}
+
+// killRecorded SIGKILLs the process group recorded in path if it still
+// runs and is the one recorded.
+func (w *Worker) killRecorded(path, name string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	r, err := parseRecord(name, b)
+	if err != nil || !groupAlive(r) {
+		return err
+	}
+	if err := unix.Kill(-r.pgid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+		return err
+	}
+	w.logger().Warn("killed the task processes a previous worker on this directory left", "pgid", r.pgid, "task_dir", r.dir)
 	return nil
 }
