@@ -161,7 +161,10 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 	if err := os.MkdirAll(in, 0o755); err != nil {
 		return true, internal("stage input: %v", err)
 	}
-	f, err := os.CreateTemp(in, ".split-*")
+	// The upload goes to the job directory, which no task ever owns: a
+	// Launch may start the attempt meanwhile and hand its directory to
+	// the task (see taskfs.go).
+	f, err := os.CreateTemp(w.jobDir(key.job), ".split-"+key.dirName()+"-*")
 	if err != nil {
 		return true, internal("stage input: %v", err)
 	}
@@ -170,7 +173,7 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(w.attemptDir(key), task.SplitFile))
+		err = w.placeSplit(key, f.Name())
 	}
 	if err != nil {
 		os.Remove(f.Name())
@@ -180,6 +183,18 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 	w.renewLocked(key.job)
 	w.mu.Unlock()
 	return false, proto.WriteFrame(st, &proto.Reply{})
+}
+
+// placeSplit renames an uploaded split into the attempt's in/, unless the
+// attempt was launched meanwhile: its directory is then the task's, and a
+// rename into it could land wherever the task's symlinks point.
+func (w *Worker) placeSplit(key attemptKey, tmp string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, launched := w.attempts[key]; launched {
+		return fmt.Errorf("%s was launched while its input was uploading: stage its input before Launch", key)
+	}
+	return os.Rename(tmp, filepath.Join(w.attemptDir(key), task.SplitFile))
 }
 
 // program returns what runs for a launch. Binaries run as they are;
@@ -220,14 +235,16 @@ const startRetries = 8
 // runProcess runs the program in the attempt directory in its own process
 // group and waits for it. started is called once it runs. The attempt's
 // ctx kills the group: SIGTERM, then SIGKILL after KillGrace. Whatever the
-// program left behind in its group is SIGKILLed when it exits.
+// program left behind in its group is SIGKILLed when it exits. The group
+// is recorded under <Dir>/run while it runs, for a worker that restarts
+// after this one died (workdir.go).
 func (w *Worker) runProcess(a *attempt, path string, args []string, started func()) (*os.ProcessState, error) {
-	stdout, err := os.Create(filepath.Join(a.dir, "stdout.log"))
+	stdout, err := createLog(filepath.Join(a.dir, "stdout.log"))
 	if err != nil {
 		return nil, err
 	}
 	defer stdout.Close()
-	stderr, err := os.Create(filepath.Join(a.dir, "stderr.log"))
+	stderr, err := createLog(filepath.Join(a.dir, "stderr.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -257,6 +274,8 @@ func (w *Worker) runProcess(a *attempt, path string, args []string, started func
 			return nil, context.Cause(a.ctx)
 		}
 	}
+	forget := w.recordGroup(a, cmd.Process.Pid)
+	defer forget() // after the group is killed below
 	if err := w.sandbox.start(cmd.Process.Pid); err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
@@ -271,12 +290,18 @@ func (w *Worker) runProcess(a *attempt, path string, args []string, started func
 	return cmd.ProcessState, err
 }
 
+// createLog creates a fresh log file for the task, never through a
+// symlink (see taskfs.go).
+func createLog(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+}
+
 func (w *Worker) command(a *attempt, path string, args []string, stdout, stderr *os.File) *exec.Cmd {
 	cmd := exec.CommandContext(a.ctx, path, args...)
 	cmd.Dir = a.dir
 	cmd.Env = taskEnv(a.dir)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = taskProcAttr()
 	w.sandbox.apply(cmd)
 	cmd.Cancel = func() error {
 		err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
@@ -294,14 +319,18 @@ func (w *Worker) command(a *attempt, path string, args []string, stdout, stderr 
 // outcome turns how the process ended into the final event.
 func (w *Worker) outcome(a *attempt, state *os.ProcessState, runErr error) (ev proto.Event, res *task.Result, ok bool) {
 	ev = proto.Event{Kind: proto.EventDone, Final: true, ExitCode: -1}
+	tf := w.taskFiles(a)
+	var tailErr error
 	if state != nil {
 		ev.ExitCode = state.ExitCode()
-		ev.StderrTail = stderrTail(filepath.Join(a.dir, "stderr.log"))
-		r, err := readResult(filepath.Join(a.dir, task.ResultFile))
+		ev.StderrTail, tailErr = stderrTail(tf)
+		r, err := readResult(tf)
 		switch {
 		case err == nil:
 			res = r
 			ev.Result = r
+		case errors.Is(err, errUnsafeTaskFile):
+			runErr = errors.Join(runErr, err)
 		case !errors.Is(err, os.ErrNotExist):
 			runErr = errors.Join(runErr, fmt.Errorf("unreadable %s: %v", task.ResultFile, err))
 		}
@@ -319,7 +348,11 @@ func (w *Worker) outcome(a *attempt, state *os.ProcessState, runErr error) (ev p
 		return ev, nil, false
 	}
 	last := lastLine(ev.StderrTail)
-	if last != "" {
+	var unsafe *taskFileError
+	switch {
+	case errors.As(tailErr, &unsafe):
+		last = " and " + unsafe.left()
+	case last != "":
 		last = ": " + last
 	}
 	var msg string
@@ -348,6 +381,13 @@ func (w *Worker) outcome(a *attempt, state *os.ProcessState, runErr error) (ev p
 			msg = fmt.Sprintf("%s reported output %q, which is not a safe file name", a.key, bad)
 			break
 		}
+		if err := tf.outputsSafe(); err != nil {
+			msg = fmt.Sprintf("%s reported success but its output is unusable: %v", a.key, err)
+			if errors.As(err, &unsafe) {
+				msg = fmt.Sprintf("%s reported success but %s", a.key, unsafe.left())
+			}
+			break
+		}
 		return ev, res, true
 	}
 	// A failure the program marks fatal (bad config, unknown format) fails
@@ -367,11 +407,11 @@ func started(dir string) bool {
 	return err == nil
 }
 
-// readResult reads a result.msgpack. The task program is not trusted with
-// the worker's memory: the file is size-limited and checked by
-// proto.Unmarshal before it is decoded.
-func readResult(path string) (*task.Result, error) {
-	f, err := os.Open(path)
+// readResult reads a task's result.msgpack. The task program is not
+// trusted with the worker's memory: the file is size-limited and checked
+// by proto.Unmarshal before it is decoded.
+func readResult(tf taskFiles) (*task.Result, error) {
+	f, err := tf.open(task.ResultFile)
 	if err != nil {
 		return nil, err
 	}
@@ -414,21 +454,22 @@ const (
 	tailLines = 20
 )
 
-// stderrTail returns the last lines of a log file.
-func stderrTail(path string) string {
-	f, err := os.Open(path)
+// stderrTail returns the last lines of a task's stderr.log; the error
+// says why there are none (the task may have replaced the file).
+func stderrTail(tf taskFiles) (string, error) {
+	f, err := tf.open("stderr.log")
 	if err != nil {
-		return ""
+		return "", err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return ""
+		return "", err
 	}
 	off := max(fi.Size()-tailBytes, 0)
 	b, err := io.ReadAll(io.NewSectionReader(f, off, tailBytes))
 	if err != nil {
-		return ""
+		return "", err
 	}
 	if off > 0 { // drop the partial first line
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -439,7 +480,7 @@ func stderrTail(path string) string {
 	if len(lines) > tailLines {
 		lines = lines[len(lines)-tailLines:]
 	}
-	return strings.ToValidUTF8(strings.Join(lines, "\n"), "\uFFFD")
+	return strings.ToValidUTF8(strings.Join(lines, "\n"), "\uFFFD"), nil
 }
 
 // lastLine returns the last non-blank line of s, shortened.

@@ -41,7 +41,10 @@ type Config struct {
 	Slots int
 	// Dir is the work directory: <Dir>/cache holds artifacts by sha256,
 	// <Dir>/tasks/<job>/<task>-<attempt>/ each attempt's files. Required.
-	// Start removes what a previous run left under <Dir>/tasks.
+	// A worker holds <Dir>/lock while it runs (a second one on the same
+	// Dir fails to start with ErrDirInUse); Start kills the task processes
+	// a previous worker that died left (recorded under <Dir>/run) and
+	// removes what it left under <Dir>/tasks.
 	Dir string
 	// Secret is the shared cluster secret for the handshake; nil means no
 	// authentication (the worker is flagged "insecure").

@@ -17,6 +17,12 @@
 //	                                     (not synced: verify.go re-hashes after a restart)
 //	<Dir>/tasks/<job>/<task>-<attempt>/  task.msgpack, in/, out/, tmp/,
 //	                                     stdout.log, stderr.log, result.msgpack
+//	<Dir>/lock                           flock held by the running worker, its pid
+//	<Dir>/run/<pgid>                     a running attempt's process group
+//	<Dir>/failed/<job>/<task>-<attempt>/ logs of failed attempts (KeepFailed)
+//
+// One worker runs per Dir; one that starts kills what a dead predecessor's
+// tasks left running (workdir.go).
 //
 // # Attempts
 //
@@ -51,7 +57,10 @@
 // peer controls is bounded (limits.go: calls per session, stalled bodies;
 // Config: sizes, slots); every cached program is inspected before it runs
 // (validate.go: an ELF executable or plugin for this GOOS/GOARCH); and
-// tasks get their limits and, with RunAs, another user (sandbox.go).
+// tasks get their limits and, with RunAs, another user (sandbox.go). What
+// a task wrote is read without following symlinks, and only if it is a
+// regular file of the task's user (taskfs.go). Tasks die with the worker
+// (a parent death signal, procattr_linux.go).
 // SECURITY.md at the repository root is the threat model.
 //
 // # Jobs

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task"
@@ -76,3 +77,40 @@ func notFound(format string, args ...any) *proto.Error {
 func internal(format string, args ...any) *proto.Error {
 	return proto.Retryablef(proto.CodeInternal, format, args...)
 }
+
+// ErrDirInUse is returned by Start when another worker holds --dir.
+var ErrDirInUse = errors.New("work directory in use")
+
+// dirInUseError names the worker that holds a work directory.
+type dirInUseError struct {
+	dir string
+	pid string // "" when the holder has not written it yet
+}
+
+func (e *dirInUseError) Error() string {
+	holder := "another dist worker"
+	if e.pid != "" {
+		holder = "dist worker pid " + e.pid
+	}
+	return fmt.Sprintf("--dir %s is in use by %s: stop it or choose another --dir", e.dir, holder)
+}
+
+func (e *dirInUseError) Is(target error) bool { return target == ErrDirInUse }
+
+// errUnsafeTaskFile marks a file a task left that the worker refuses to
+// read: a symlink on its path, not a regular file, or not the task's own.
+var errUnsafeTaskFile = errors.New("unsafe task file")
+
+// taskFileError says which file of which attempt was refused and why.
+type taskFileError struct {
+	who  string // "task m-00001 attempt 0"
+	name string // relative to the attempt directory
+	deed string // "as a symlink: refusing to follow it"
+}
+
+func (e *taskFileError) Error() string { return fmt.Sprintf("%s left %s %s", e.who, e.name, e.deed) }
+
+// left is the message without who: "left NAME ...".
+func (e *taskFileError) left() string { return fmt.Sprintf("left %s %s", e.name, e.deed) }
+
+func (e *taskFileError) Is(target error) bool { return target == errUnsafeTaskFile }

@@ -29,9 +29,27 @@ func (w *Worker) keepFailedLogs(job string, failed []*attempt) {
 			return
 		}
 		for _, name := range []string{"stderr.log", "stdout.log", task.ConfigFile, task.ResultFile} {
-			_ = os.Rename(filepath.Join(a.dir, name), filepath.Join(dst, name))
+			w.keepFailedLog(a, dst, name)
 		}
 	}
+}
+
+// keepFailedLog moves one file of a failed attempt to dst. The task may
+// have left a symlink (to a secret an operator reading the logs would
+// show) or something else in its place: once moved to dst, which the task
+// cannot change, it is kept only if it is a regular file of the task's.
+func (w *Worker) keepFailedLog(a *attempt, dst, name string) {
+	if os.Rename(filepath.Join(a.dir, name), filepath.Join(dst, name)) != nil {
+		return
+	}
+	kept := taskFiles{dir: dst, who: a.key.String(), uid: w.sandbox.taskUID()}
+	f, err := kept.open(name)
+	if err == nil {
+		f.Close()
+		return
+	}
+	w.logger().Warn("not keeping a failed attempt's log", "job", a.key.job, "err", err)
+	_ = os.RemoveAll(filepath.Join(dst, name))
 }
 
 // sweepFailed removes kept job logs older than KeepFailed (all of them

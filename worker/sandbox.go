@@ -2,7 +2,6 @@ package worker
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
@@ -81,6 +80,15 @@ func (sb *sandbox) start(pid int) error {
 	return sb.limit(pid)
 }
 
+// taskUID is the uid tasks run as with RunAs; -1 without (they run as
+// the worker's own user).
+func (sb *sandbox) taskUID() int {
+	if sb.cred == nil {
+		return -1
+	}
+	return int(sb.cred.Uid)
+}
+
 // filesLimit is the open files limit, never above the worker's own hard
 // limit (which an unprivileged worker cannot exceed).
 func (sb *sandbox) filesLimit() uint64 {
@@ -92,21 +100,38 @@ func (sb *sandbox) filesLimit() uint64 {
 }
 
 // prepare gives the attempt directory to the task's user, so that a task
-// running as RunAs can read its inputs and write its outputs.
+// running as RunAs can read its inputs and write its outputs. Entries are
+// given away before their directory: while a directory is still the
+// worker's no task can replace what is in it, so no Lchown here goes
+// through a symlink that a task (of another attempt, running as the same
+// user) planted.
 func (sb *sandbox) prepare(dir string) error {
 	if sb.cred == nil {
 		return nil
 	}
-	uid, gid := int(sb.cred.Uid), int(sb.cred.Gid)
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	return sb.chownTree(dir)
+}
+
+func (sb *sandbox) chownTree(p string) error {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		ents, err := os.ReadDir(p)
 		if err != nil {
 			return err
 		}
-		if err := os.Lchown(p, uid, gid); err != nil {
-			return fmt.Errorf("give %s to --run-as %s: %w", p, sb.runAs, err)
+		for _, e := range ents {
+			if err := sb.chownTree(filepath.Join(p, e.Name())); err != nil {
+				return err
+			}
 		}
-		return nil
-	})
+	}
+	if err := os.Lchown(p, int(sb.cred.Uid), int(sb.cred.Gid)); err != nil {
+		return fmt.Errorf("give %s to --run-as %s: %w", p, sb.runAs, err)
+	}
+	return nil
 }
 
 // checkReachable makes sure the RunAs user can reach the artifact cache

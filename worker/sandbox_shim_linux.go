@@ -6,13 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // runShim sets the limits, drops to the task's user and execs the
 // program; it returns only on failure.
 func runShim(args []string) error {
+	// The parent death signal belongs to a thread: set it on the one that
+	// execs the program.
+	runtime.LockOSThread()
+	worker := os.Getppid()
 	a, err := parseShimArgs(args)
 	if err != nil {
 		return err
@@ -35,6 +42,15 @@ func runShim(args []string) error {
 	}
 	if err := syscall.Setuid(int(a.uid)); err != nil {
 		return fmt.Errorf("setuid %d: %w", a.uid, err)
+	}
+	// Changing credentials cleared the parent death signal the worker
+	// asked for (taskProcAttr): set it again, then make sure the worker
+	// did not die in between, which would leave nobody to send it.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("set the parent death signal: %w", err)
+	}
+	if os.Getppid() != worker {
+		return errors.New("the worker died before the task started")
 	}
 	for try := 0; ; try++ {
 		err = syscall.Exec(a.path, a.argv, os.Environ())

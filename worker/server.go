@@ -58,6 +58,7 @@ type Worker struct {
 	changed    chan struct{}                    // closed and replaced when running, jobs or ending shrink
 	registered bool
 	regCancel  context.CancelFunc
+	dirLock    *os.File // <Dir>/lock, held from Start until stopped (workdir.go)
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -112,7 +113,7 @@ func New(cfg Config) (*Worker, error) {
 // Start prepares the work directory, listens, starts serving and then,
 // when a Registrar is set, registers the worker. ctx bounds only the start
 // itself; the worker runs until Shutdown.
-func (w *Worker) Start(ctx context.Context) error {
+func (w *Worker) Start(ctx context.Context) (err error) {
 	w.mu.Lock()
 	switch {
 	case w.closed:
@@ -128,6 +129,11 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err := w.prepareDir(); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			w.releaseDir()
+		}
+	}()
 	if err := w.prepareSandbox(); err != nil {
 		return err
 	}
@@ -186,13 +192,30 @@ func (w *Worker) Start(ctx context.Context) error {
 	return nil
 }
 
-// prepareDir creates <Dir>/cache and an empty <Dir>/tasks.
-func (w *Worker) prepareDir() error {
+// prepareDir locks the work directory, kills what a worker that died on
+// it left running, and creates <Dir>/cache, <Dir>/run and an empty
+// <Dir>/tasks.
+func (w *Worker) prepareDir() (err error) {
+	lock, err := lockDir(w.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.dirLock = lock
+	w.mu.Unlock()
+	defer func() {
+		if err != nil {
+			w.releaseDir()
+		}
+	}()
+	if err := w.killLeftovers(); err != nil {
+		return err
+	}
 	tasks := filepath.Join(w.cfg.Dir, "tasks")
 	if err := os.RemoveAll(tasks); err != nil {
 		return fmt.Errorf("worker: clear %s: %w", tasks, err)
 	}
-	for _, d := range []string{w.cache.dir, tasks} {
+	for _, d := range []string{w.cache.dir, tasks, w.runDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("worker: work directory: %w", err)
 		}
@@ -354,6 +377,7 @@ func (w *Worker) beginShutdown(ctx context.Context) error {
 
 	go func() {
 		w.wg.Wait()
+		w.releaseDir() // every task is reaped: another worker may have the directory
 		close(w.stopped)
 	}()
 	return err

@@ -41,8 +41,7 @@ func (w *Worker) fetchLocal(job string, mo proto.MapOutput, dst string) error {
 		return errors.New("no finished attempt of it on this worker")
 	}
 	name := task.MapPartName(mo.Partition)
-	path := filepath.Join(src.dir, task.OutDir, name)
-	f, err := os.Open(path)
+	f, err := w.taskFiles(src).open(task.OutDir + "/" + name)
 	if err != nil {
 		return err
 	}
@@ -54,7 +53,7 @@ func (w *Worker) fetchLocal(job string, mo proto.MapOutput, dst string) error {
 	if err := checkSum(mo, size, crc); err != nil {
 		return err
 	}
-	if os.Link(path, dst) == nil {
+	if linkOpened(f, dst) == nil { // the file checked, not what its path names now
 		return nil
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -201,7 +200,10 @@ func (w *Worker) serveOutput(st *yamux.Stream, key attemptKey, name string) erro
 		return notFound("%s of job %s has no finished output on worker %s: it did not run here, failed, or its job ended",
 			key, key.job, w.ID())
 	}
-	f, err := os.Open(filepath.Join(a.dir, task.OutDir, name))
+	f, err := w.taskFiles(a).open(task.OutDir + "/" + name)
+	if errors.Is(err, errUnsafeTaskFile) {
+		return notFound("%v", err)
+	}
 	if err != nil {
 		return notFound("%s of job %s has no output file %q on worker %s", key, key.job, name, w.ID())
 	}

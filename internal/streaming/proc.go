@@ -59,6 +59,7 @@ func start(role string, c Command, env []string, stderr io.Writer) (*proc, error
 	}
 	p.cmd = exec.Command(c.Path)
 	p.cmd.Env = env
+	p.cmd.SysProcAttr = commandProcAttr()
 	// A child the command left behind may hold stderr open; do not wait
 	// for it forever.
 	p.cmd.WaitDelay = waitDelay

@@ -104,8 +104,15 @@ type Worker struct {
 // waits for its ready line. The process is killed (by pid) at cleanup.
 func StartWorker(t testing.TB, dist string, args ...string) *Worker {
 	t.Helper()
-	dir := t.TempDir()
-	w := &Worker{Dir: filepath.Join(dir, "work"), Log: filepath.Join(dir, "worker.log"), exited: make(chan struct{})}
+	return StartWorkerIn(t, dist, filepath.Join(t.TempDir(), "work"), args...)
+}
+
+// StartWorkerIn is StartWorker with the worker's --dir chosen by the
+// caller (e.g. one other users can search, for --run-as, or one shared
+// with another worker).
+func StartWorkerIn(t testing.TB, dist, workDir string, args ...string) *Worker {
+	t.Helper()
+	w := &Worker{Dir: workDir, Log: filepath.Join(t.TempDir(), "worker.log"), exited: make(chan struct{})}
 	logf, err := os.Create(w.Log)
 	if err != nil {
 		t.Fatal(err)
