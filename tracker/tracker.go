@@ -30,14 +30,17 @@ const (
 type taskInfo struct {
 	ref      TaskRef
 	state    taskState
-	failures int               // failed attempts that count against MaxAttempts
-	next     int               // next attempt number
-	avoid    map[string]bool   // workers this task failed on
-	running  map[int]*runState // attempt number → live attempt
-	commit   *Committed
-	lastErr  Outcome
-	took     time.Duration // run time of the committed attempt
-	backedUp bool          // a backup attempt was started
+	failures int // failed attempts that count against MaxAttempts
+	// outputLosses counts, for a map, the reduces' reports that its
+	// committed output could not be fetched or was damaged.
+	outputLosses int
+	next         int               // next attempt number
+	avoid        map[string]bool   // workers this task failed on
+	running      map[int]*runState // attempt number → live attempt
+	commit       *Committed
+	lastErr      Outcome
+	took         time.Duration // run time of the committed attempt
+	backedUp     bool          // a backup attempt was started
 }
 
 type runState struct {
@@ -348,8 +351,19 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 				msg = "reduce found map output damaged, running the map again"
 			}
 			log.Warn(msg, "map", m.ref.ID(), "map_attempt", o.MissingAttempt, "err", o.Err)
+			// The map, not the reduce, is charged, as Hadoop charges fetch
+			// failures to the map; on a budget of its own, so that one lost
+			// output does not use up a map's attempts. A map whose output
+			// is lost or damaged again and again (a failing disk, a hostile
+			// program) ends the job instead of running forever.
+			m.outputLosses++
 			m.avoid[m.commit.Worker.ID] = true
 			t.mapOutputLost(m)
+			if m.outputLosses >= t.cfg.MaxOutputLosses {
+				return &JobError{Task: m.ref, Cause: o.Err, Msg: fmt.Sprintf(
+					"%v: the output of %s was lost or damaged %d times; last: %v (is a worker's disk failing?)",
+					ErrTaskFailed, m.ref.ID(), m.outputLosses, o.Err)}
+			}
 		}
 	} else {
 		log.Warn("attempt failed", "err", o.Err)

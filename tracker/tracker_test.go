@@ -309,3 +309,29 @@ func TestWorkerLostSignalRerunsMaps(t *testing.T) {
 		t.Fatalf("stats %+v", rep.Stats)
 	}
 }
+
+// A map whose output every reduce finds damaged must not run forever: after
+// MaxOutputLosses reports the job fails, naming the map.
+func TestMapOutputLostOverAndOverFailsJob(t *testing.T) {
+	r := &fakeRunner{}
+	r.fn = func(_ context.Context, a Attempt) Outcome {
+		if a.Task.Phase == task.PhaseReduce {
+			last := a.Inputs[len(a.Inputs)-1]
+			for _, in := range a.Inputs {
+				if in.Map == 1 {
+					last = in
+				}
+			}
+			return Outcome{Err: errors.New("map output damaged"), MissingMap: 1, MissingAttempt: last.Attempt, MapCorrupt: true}
+		}
+		return ok(a)
+	}
+	rep, err := runJob(t, Config{Maps: 2, Reduces: 1, MaxOutputLosses: 3}, r, workers(2, 2))
+	if err == nil || !errors.Is(err, ErrTaskFailed) || !strings.Contains(err.Error(), "m-00001") ||
+		!strings.Contains(err.Error(), "3 times") {
+		t.Fatalf("err = %v (report %+v), want the job failed naming m-00001 after 3 losses", err, rep)
+	}
+	if got := r.count("m-00001"); got != 3 {
+		t.Fatalf("m-00001 ran %d times, want 3", got)
+	}
+}

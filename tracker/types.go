@@ -18,6 +18,10 @@ type Config struct {
 	MaxAttempts int
 	// TaskTimeout bounds one attempt; 0 means 10 minutes.
 	TaskTimeout time.Duration
+	// MaxOutputLosses bounds how often one map's committed output may be
+	// reported missing or damaged by reduces (each time the map runs
+	// again) before the job fails; 0 means 4.
+	MaxOutputLosses int
 	// MaxWorkerFailures is how many failed attempts of this job make a
 	// worker unusable for it; 0 means 3.
 	MaxWorkerFailures int
@@ -53,6 +57,9 @@ func (c *Config) defaults() {
 	}
 	if c.TaskTimeout <= 0 {
 		c.TaskTimeout = 10 * time.Minute
+	}
+	if c.MaxOutputLosses <= 0 {
+		c.MaxOutputLosses = 4
 	}
 	if c.MaxWorkerFailures <= 0 {
 		c.MaxWorkerFailures = 3
