@@ -340,7 +340,7 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 	tk.lastErr = o
 	log := t.cfg.Logger.With("task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
 	if o.WorkerLost {
-		log.Warn("attempt lost with its worker", "err", o.Err)
+		log.Warn(LogAttemptLost, "err", o.Err)
 		t.lose(a.Worker.ID, "session ended")
 	} else if o.MissingMap >= 0 && o.MissingMap < len(t.maps) {
 		m := t.maps[o.MissingMap]
@@ -366,7 +366,7 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 			}
 		}
 	} else {
-		log.Warn("attempt failed", "err", o.Err)
+		log.Warn(LogAttemptFailed, "err", o.Err)
 		tk.failures++
 		tk.avoid[a.Worker.ID] = true
 		if w := t.workers[a.Worker.ID]; w != nil {

@@ -147,6 +147,15 @@ type Outcome struct {
 // Succeeded reports whether the attempt succeeded.
 func (o Outcome) Succeeded() bool { return o.Err == nil }
 
+// The messages of the tracker's WARN records that only repeat an attempt's
+// failure, which OnEvent also reports; a display that prints the events
+// may drop these records (records that announce a decision, such as a map
+// running again, say more and are kept).
+const (
+	LogAttemptFailed = "attempt failed"
+	LogAttemptLost   = "attempt lost with its worker"
+)
+
 // EventKind says what happened to an attempt.
 type EventKind string
 

@@ -3,14 +3,17 @@ package progress
 import (
 	"context"
 	"log/slog"
+
+	"github.com/distmr/dist/tracker"
 )
 
 // LogHandler wraps the handler of the log lines a process writes beside a
 // Display. The display prints a line for every attempt that fails, so
-// the tracker's warning about the same attempt (a WARN record carrying an
-// "attempt" attribute) would say it twice: those records are dropped.
-// Everything else, and attempts' records at other levels (--log-level
-// debug), passes through.
+// the tracker's warning that only repeats it (tracker.LogAttemptFailed
+// and LogAttemptLost, WARN records carrying an "attempt" attribute) would
+// say it twice: those records are dropped. Everything else, including the
+// tracker's decisions about an attempt (a map running again, an attempt
+// abandoned with its worker), passes through.
 func LogHandler(h slog.Handler) slog.Handler { return &logHandler{next: h} }
 
 type logHandler struct {
@@ -23,7 +26,7 @@ func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level == slog.LevelWarn && (h.attempt || hasAttempt(r)) {
+	if r.Level == slog.LevelWarn && repeatsFailure(r.Message) && (h.attempt || hasAttempt(r)) {
 		return nil
 	}
 	return h.next.Handle(ctx, r)
@@ -48,4 +51,8 @@ func hasAttempt(r slog.Record) bool {
 		return !found
 	})
 	return found
+}
+
+func repeatsFailure(msg string) bool {
+	return msg == tracker.LogAttemptFailed || msg == tracker.LogAttemptLost
 }

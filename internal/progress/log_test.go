@@ -15,6 +15,7 @@ func TestLogHandlerDropsAttemptWarnings(t *testing.T) {
 	log.Warn("attempt lost with its worker", "task", "m-00002", "attempt", 1) // so too
 	attempt.Debug("attempt committed")
 	log.Warn("worker lost", "worker", "w1", "why", "left the registry")
+	attempt.Warn("reduce found map output damaged, running the map again", "map", "m-00000") // a decision
 	log.WithGroup("g").Error("an error about an attempt", "attempt", 2)
 	got := out.String()
 	for _, gone := range []string{"attempt failed", "attempt lost with its worker"} {
@@ -22,7 +23,7 @@ func TestLogHandlerDropsAttemptWarnings(t *testing.T) {
 			t.Errorf("%q was logged although the display shows it:\n%s", gone, got)
 		}
 	}
-	for _, kept := range []string{"attempt committed", "worker lost", "an error about an attempt"} {
+	for _, kept := range []string{"attempt committed", "worker lost", "an error about an attempt", "map output damaged"} {
 		if !strings.Contains(got, kept) {
 			t.Errorf("%q was not logged:\n%s", kept, got)
 		}
