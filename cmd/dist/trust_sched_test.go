@@ -352,6 +352,9 @@ func TestOnlyWorkerDraining(t *testing.T) {
 		waitFor(t, time.Minute, "the job to wait for another worker", func() bool {
 			return job.stderrHas("every worker is draining: waiting for another to join")
 		})
+		if ws := mustRun(t, "workers", "--zk", zk.Addr()); !regexp.MustCompile(victim.ID + `\s.*\sdraining`).MatchString(ws.stdout) {
+			t.Errorf("dist workers does not flag %s as draining:\n%s", victim.ID, ws.stdout)
+		}
 		testenv.StartWorker(t, env.Dist(t), "--zk", zk.Addr(), "--slots", "2")
 		checkDrained(t, job.wait(t), out, victim)
 	})

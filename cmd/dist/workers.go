@@ -26,8 +26,8 @@ func workersCommand() *cli.Command {
 dist workers --zk zk1:2181,zk2:2181/dist --secret-file secret --json | jq '.[] | select(.running == 0) | .id'`,
 		Description: `One row per registered worker: id, address, slots, running tasks (asked of
 the worker itself; "?" when it cannot be reached), dist and Go versions,
-os/arch, uptime and flags (INSECURE: no secret and no TLS; no-plugins: built
-without cgo). --json prints the same as a JSON array ("running" is null when
+os/arch, uptime and flags (draining: stopping, takes no new tasks; INSECURE:
+no secret and no TLS; no-plugins: built without cgo). --json prints the same as a JSON array ("running" is null when
 the worker could not be reached).`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "zk", EnvVars: []string{"DIST_ZK"}, Usage: "ZooKeeper `HOSTS[/chroot]` (required)"},
@@ -119,7 +119,11 @@ func printWorkersTable(ws []registry.WorkerInfo, running []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tADDRESS\tSLOTS\tRUNNING\tVERSION\tGO\tOS/ARCH\tUPTIME\tFLAGS")
 	for i, w := range ws {
-		flags := strings.Replace(strings.Join(w.Flags, ","), "insecure", "INSECURE", 1)
+		fl := w.Flags
+		if w.Draining {
+			fl = append([]string{"draining"}, fl...)
+		}
+		flags := strings.Replace(strings.Join(fl, ","), "insecure", "INSECURE", 1)
 		if flags == "" {
 			flags = "-"
 		}
