@@ -58,14 +58,12 @@ type pool struct {
 
 // shipment is one upload (or cache hit) of the artifact to one worker.
 type shipment struct {
-	once sync.Once
-	err  error
+	step sharedStep
 }
 
 type workerConn struct {
-	once sync.Once // dial
-	sess *proto.Session
-	err  error
+	dial sharedStep
+	sess *proto.Session // set by the dial, read once it has settled
 
 	shipment  *shipment    // guarded by pool.mu; nil until the first ship
 	reshipped bool         // guarded by pool.mu
@@ -101,15 +99,18 @@ func (p *pool) session(ctx context.Context, w registry.WorkerInfo) (*proto.Sessi
 		p.conns[w.ID] = c
 	}
 	p.mu.Unlock()
-	c.once.Do(func() {
-		if c.sess, c.err = proto.Dial(ctx, w.Addr, p.opts); c.err == nil {
-			p.watch(w.ID, c.sess)
-		} else {
-			p.noteDialError(w.ID, c.err)
+	err := c.dial.do(ctx, func() error {
+		s, err := proto.Dial(ctx, w.Addr, p.opts)
+		if err == nil {
+			c.sess = s
+			p.watch(w.ID, s)
+		} else if ctx.Err() == nil {
+			p.noteDialError(w.ID, err)
 		}
+		return err
 	})
-	if c.err != nil {
-		return nil, c, c.err
+	if err != nil {
+		return nil, c, err
 	}
 	if c.sess.IsClosed() {
 		return nil, c, fmt.Errorf("%w: worker %s (%s)", proto.ErrSessionClosed, w.ID, w.Addr)
@@ -130,9 +131,9 @@ func (p *pool) drop(id string) {
 	p.watches.Add(1)
 	go func() { // a dial in progress is waited for
 		defer p.watches.Done()
-		c.once.Do(func() { c.err = fmt.Errorf("%w: worker %s left the registry", proto.ErrSessionClosed, id) })
-		if c.sess != nil {
-			c.sess.Close()
+		c.dial.settle(fmt.Errorf("%w: worker %s left the registry", proto.ErrSessionClosed, id))
+		if s := c.session(); s != nil {
+			s.Close()
 		}
 	}()
 }
@@ -147,8 +148,7 @@ func (p *pool) ship(ctx context.Context, s *proto.Session, c *workerConn) error 
 		c.shipment = sh
 	}
 	p.mu.Unlock()
-	sh.once.Do(func() { sh.err = p.upload(ctx, s, c) })
-	return sh.err
+	return sh.step.do(ctx, func() error { return p.upload(ctx, s, c) })
 }
 
 // upload ships every artifact of the job (one, or an exec job's commands).
@@ -204,7 +204,7 @@ func (p *pool) workerInfo(ctx context.Context, addr string) (registry.WorkerInfo
 		return registry.WorkerInfo{}, err
 	}
 	c := &workerConn{sess: s}
-	c.once.Do(func() {})
+	c.dial.settle(nil)
 	p.mu.Lock()
 	if p.conns[r.Info.ID] == nil {
 		p.conns[r.Info.ID] = c
@@ -263,4 +263,47 @@ func (p *pool) close(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// session is the dialled session, or nil, once the dial has settled.
+func (c *workerConn) session() *proto.Session {
+	c.dial.mu.Lock()
+	defer c.dial.mu.Unlock()
+	return c.sess
+}
+
+// sharedStep runs a step that every attempt on a worker needs (the dial,
+// the artifact upload) once, like sync.Once, except that a run that
+// failed because its caller's context ended is forgotten and the next
+// caller runs it again. The step belongs to the job, not to the attempt
+// that happened to start it: an attempt stopped mid-upload (a lost race,
+// an early reduce giving its slot to a map) must not fail every later
+// attempt on that worker with its "context canceled".
+type sharedStep struct {
+	mu      sync.Mutex // held while the step runs: callers wait for it
+	settled bool
+	err     error
+}
+
+func (s *sharedStep) do(ctx context.Context, step func() error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settled {
+		return s.err
+	}
+	err := step()
+	if err != nil && ctx.Err() != nil {
+		return err // this caller gave up; not the step's verdict
+	}
+	s.settled, s.err = true, err
+	return err
+}
+
+// settle fixes the step's result to err unless it has settled already.
+func (s *sharedStep) settle(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.settled {
+		s.settled, s.err = true, err
+	}
 }

@@ -99,8 +99,7 @@ func Dial(ctx context.Context, addr string, o Options) (*Session, error) {
 	s := &Session{Addr: addr, ys: ys}
 	st, err := s.open(ctx)
 	if err != nil {
-		ys.Close()
-		return nil, explainHandshake(fmt.Errorf("connect to worker %s: %w", addr, err), addr, o.TLS != nil, rec.err())
+		return nil, explainHandshake(fmt.Errorf("connect to worker %s: %w", addr, err), addr, o.TLS != nil, hangUp(ys, rec, err))
 	}
 	// The watchdog closes the whole session: closing only the stream would
 	// not wake a read blocked on a silent worker (a yamux Close is a
@@ -110,8 +109,7 @@ func Dial(ctx context.Context, addr string, o Options) (*Session, error) {
 	stop()
 	st.Close()
 	if err != nil {
-		ys.Close()
-		return nil, explainHandshake(err, addr, o.TLS != nil, rec.err())
+		return nil, explainHandshake(err, addr, o.TLS != nil, hangUp(ys, rec, err))
 	}
 	s.WorkerID, s.Version = w.WorkerID, w.Version
 	return s, nil
@@ -239,3 +237,26 @@ func (r *HasArtifactReply) WireError() *Error { return r.Error }
 func (r *BodyReply) WireError() *Error        { return r.Error }
 func (r *Event) WireError() *Error            { return r.Error }
 func (r *WaitSlotReply) WireError() *Error    { return r.Error }
+
+// hangUpWait bounds how long a failed handshake waits for the worker's
+// side of the story (see hangUp).
+const hangUpWait = time.Second
+
+// hangUp closes a session whose handshake failed and returns the first
+// error its reads saw. A worker that refuses a peer (a TLS alert, a plain
+// hang-up on a TLS port) closes the connection, and the write that failed
+// here (a broken pipe) may come before the read that says why: so unless
+// a read has failed already or the worker said why itself (err is its
+// refusal), it waits for the session's reader to end, up to hangUpWait.
+func hangUp(ys *yamux.Session, rec *readErrConn, err error) error {
+	if rec.err() == nil && !refusal(err) {
+		t := time.NewTimer(hangUpWait)
+		select {
+		case <-ys.CloseChan():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	ys.Close()
+	return rec.err()
+}

@@ -132,13 +132,18 @@ func (c *readErrConn) err() error {
 	return c.first
 }
 
+// refusal reports whether err is the worker's own word on a handshake.
+func refusal(err error) bool {
+	var we *Error
+	return errors.As(err, &we) || errors.Is(err, ErrAuth) || errors.Is(err, ErrVersion)
+}
+
 // explainHandshake words a dist handshake that failed: a refusal from the
 // worker is returned as it is; a connection that broke is explained by
 // what the transport saw (a TLS alert means the worker refused this
 // client's certificate; a plain hang-up often means the worker wants TLS).
 func explainHandshake(err error, addr string, withTLS bool, readErr error) error {
-	var we *Error
-	if errors.As(err, &we) || errors.Is(err, ErrAuth) || errors.Is(err, ErrVersion) {
+	if refusal(err) {
 		return err
 	}
 	switch {
