@@ -34,25 +34,25 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Run implements tracker.Runner.
 func (r *runner) Run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 	o := r.run(ctx, a)
-	if o.Err != nil && ctx.Err() == nil && !o.Busy && !o.Draining {
+	if o.Err != nil && ctx.Err() == nil && o.Kind != tracker.Busy && o.Kind != tracker.Draining && o.Kind != tracker.Fatal {
 		s, _, err := r.pool.session(ctx, a.Worker)
 		if err != nil || s.IsClosed() || proto.IsCode(o.Err, proto.CodeShuttingDown) {
-			o.WorkerLost = true // the worker is going away, not the task failing
+			o.Kind, o.BadMap = tracker.Lost, nil // the worker is going away, not the task failing
 		}
 	}
 	return o
 }
 
 func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
-	fail := func(err error) tracker.Outcome { return tracker.Outcome{Err: err, MissingMap: -1} }
+	fail := func(err error) tracker.Outcome { return tracker.Outcome{Err: err} }
 	s, c, err := r.pool.session(ctx, a.Worker)
 	if err != nil {
-		return tracker.Outcome{Err: err, WorkerLost: true, MissingMap: -1}
+		return tracker.Outcome{Kind: tracker.Lost, Err: err}
 	}
 	if err := r.pool.ship(ctx, s, c); err != nil {
 		// The shipment's error is kept for later attempts: only a
 		// draining worker's refusal is taken as one.
-		if o, ok := refusal(err); ok && o.Draining {
+		if o, ok := refusal(err); ok && o.Kind == tracker.Draining {
 			return o
 		}
 		return fail(err)
@@ -96,10 +96,13 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 		o := fail(err)
 		if ev != nil {
 			o.StderrTail, o.Result = ev.StderrTail, ev.Result
-			o.Fatal = fatalLaunch(ev)
-			if ev.MissingMap != "" {
-				o.MissingMap, o.MissingAttempt = mapIndex(ev.MissingMap), ev.MissingAttempt
-				o.MapCorrupt = proto.IsCode(err, proto.CodeChecksum)
+			if fatalLaunch(ev) {
+				o.Kind = tracker.Fatal
+			} else if i := mapIndex(ev.MissingMap); ev.MissingMap != "" && i >= 0 {
+				o.Kind, o.BadMap = tracker.MapMissing, &tracker.MapRef{Map: i, Attempt: ev.MissingAttempt}
+				if proto.IsCode(err, proto.CodeChecksum) {
+					o.Kind = tracker.MapDamaged
+				}
 			}
 		}
 		return o
@@ -109,7 +112,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 			return fail(err)
 		}
 	}
-	return tracker.Outcome{Result: ev.Result, MissingMap: -1}
+	return tracker.Outcome{Result: ev.Result}
 }
 
 // refusal is the outcome of a call the worker refused before the attempt
@@ -118,9 +121,9 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 func refusal(err error) (tracker.Outcome, bool) {
 	switch {
 	case proto.IsCode(err, proto.CodeBusy):
-		return tracker.Outcome{Err: err, Busy: true, MissingMap: -1}, true
+		return tracker.Outcome{Kind: tracker.Busy, Err: err}, true
 	case proto.IsCode(err, proto.CodeShuttingDown):
-		return tracker.Outcome{Err: err, Draining: true, MissingMap: -1}, true
+		return tracker.Outcome{Kind: tracker.Draining, Err: err}, true
 	}
 	return tracker.Outcome{}, false
 }

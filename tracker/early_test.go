@@ -52,14 +52,14 @@ func TestEarlyReduceFetchesMapsAsTheyFinish(t *testing.T) {
 			select {
 			case <-release[a.Task.Index]:
 			case <-ctx.Done():
-				return Outcome{Err: ctx.Err(), MissingMap: -1}
+				return Outcome{Err: ctx.Err()}
 			}
 			return ok(a)
 		}
 		reduceStarted <- a
 		have, err := collectInputs(ctx, a, maps, nil)
 		if err != nil {
-			return Outcome{Err: err, MissingMap: -1}
+			return Outcome{Err: err}
 		}
 		got = have
 		return ok(a)
@@ -104,7 +104,7 @@ func TestEarlyReduceFetchesMapsAsTheyFinish(t *testing.T) {
 func TestReducesWaitForMapsWithoutEarlyReduces(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
 		if a.Task.Phase == task.PhaseReduce && (a.Feed != nil || len(a.Inputs) != 3) {
-			return Outcome{Err: fmt.Errorf("reduce launched with %d inputs, feed %v", len(a.Inputs), a.Feed), Fatal: true, MissingMap: -1}
+			return Outcome{Err: fmt.Errorf("reduce launched with %d inputs, feed %v", len(a.Inputs), a.Feed), Kind: Fatal}
 		}
 		return ok(a)
 	}}
@@ -133,7 +133,7 @@ func TestEarlyReduceGivesItsSlotToAMap(t *testing.T) {
 		case a.Task.Phase == task.PhaseReduce:
 			once.Do(func() { close(reduceUp) })
 			if _, err := collectInputs(ctx, a, 2, nil); err != nil {
-				return Outcome{Err: err, MissingMap: -1}
+				return Outcome{Err: err}
 			}
 			return ok(a)
 		case a.Task.Index == 1 && a.N == 0:
@@ -141,9 +141,9 @@ func TestEarlyReduceGivesItsSlotToAMap(t *testing.T) {
 			select {
 			case <-reduceUp:
 			case <-ctx.Done():
-				return Outcome{Err: ctx.Err(), MissingMap: -1}
+				return Outcome{Err: ctx.Err()}
 			}
-			return Outcome{Err: errors.New("exit status 1"), MissingMap: -1}
+			return Outcome{Err: errors.New("exit status 1")}
 		}
 		return ok(a)
 	}
@@ -180,17 +180,17 @@ func TestLostMapOutputIsPostedAndReplaced(t *testing.T) {
 				}
 			})
 			if err != nil {
-				return Outcome{Err: err, MissingMap: -1}
+				return Outcome{Err: err}
 			}
 			if have[0] != 1 {
-				return Outcome{Err: fmt.Errorf("reduce used m-00000 attempt %d", have[0]), Fatal: true, MissingMap: -1}
+				return Outcome{Err: fmt.Errorf("reduce used m-00000 attempt %d", have[0]), Kind: Fatal}
 			}
 			return ok(a)
 		case a.Task.Index == 1:
 			select {
 			case <-lost:
 			case <-ctx.Done():
-				return Outcome{Err: ctx.Err(), MissingMap: -1}
+				return Outcome{Err: ctx.Err()}
 			}
 		}
 		return ok(a)
@@ -234,7 +234,7 @@ func TestStaleFetchFailureKeepsNewerMap(t *testing.T) {
 	r := &fakeRunner{}
 	r.fn = func(_ context.Context, a Attempt) Outcome {
 		if a.Task.Phase == task.PhaseReduce && a.N == 0 {
-			return Outcome{Err: errors.New("fetch failed"), MissingMap: 0, MissingAttempt: 7}
+			return Outcome{Err: errors.New("fetch failed"), Kind: MapMissing, BadMap: &MapRef{Map: 0, Attempt: 7}}
 		}
 		return ok(a)
 	}

@@ -41,7 +41,7 @@ func TestBusyIsNotAFailure(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if busy {
-			return Outcome{Err: errors.New("worker w0 is busy"), Busy: true, MissingMap: -1}
+			return Outcome{Err: errors.New("worker w0 is busy"), Kind: Busy}
 		}
 		return ok(a)
 	}
@@ -87,7 +87,7 @@ func TestVanishedWorkerAttemptsRetriedAtOnce(t *testing.T) {
 		if a.Worker.ID == "w0" {
 			once.Do(func() { close(hung) })
 			<-ctx.Done() // only the tracker giving up ends it
-			return Outcome{Err: ctx.Err(), MissingMap: -1}
+			return Outcome{Err: ctx.Err()}
 		}
 		return ok(a)
 	}}
@@ -125,7 +125,7 @@ func TestDrainingWorkerResultsCount(t *testing.T) {
 			tr.UpdateWorkers([]registry.WorkerInfo{d, ws[1]})
 			<-release
 		} else if a.Worker.ID == "w0" {
-			return Outcome{Err: errors.New("placed on a draining worker"), MissingMap: -1}
+			return Outcome{Err: errors.New("placed on a draining worker")}
 		}
 		return ok(a)
 	}}
@@ -171,7 +171,7 @@ func TestDrainingWorkerReplaced(t *testing.T) {
 	ws[0].Draining = true
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
 		if a.Worker.ID == "w0" {
-			return Outcome{Err: errors.New("placed on a draining worker"), MissingMap: -1}
+			return Outcome{Err: errors.New("placed on a draining worker")}
 		}
 		return ok(a)
 	}}
@@ -200,7 +200,7 @@ func TestWaitingIsNotTimedNorSpeculated(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if busy {
-			return Outcome{Err: errors.New("worker w0 is busy"), Busy: true, MissingMap: -1}
+			return Outcome{Err: errors.New("worker w0 is busy"), Kind: Busy}
 		}
 		return ok(a)
 	}

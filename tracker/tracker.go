@@ -2,8 +2,8 @@ package tracker
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -294,7 +294,7 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 	switch {
 	case tk.state == done: // another attempt won; this one was killed (counted in commit)
 		t.emit(AttemptKilled, a, o)
-	case o.Busy || o.Draining: // the worker did not run it (sharing.go)
+	case o.Kind == Busy || o.Kind == Draining: // the worker did not run it (sharing.go)
 		t.refused(tk, a, o)
 	case rs.preempted && !o.Succeeded(): // its slot went to a map (early.go); not a failure
 		t.stats.Killed++
@@ -339,33 +339,19 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 	t.stats.Failed++
 	tk.lastErr = o
 	log := t.cfg.Logger.With("task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
-	if o.WorkerLost {
+	kind := o.Kind
+	if (kind == MapMissing || kind == MapDamaged) && (o.BadMap == nil || o.BadMap.Map < 0 || o.BadMap.Map >= len(t.maps)) {
+		kind = Ran // names no map of this job: the reduce itself failed
+	}
+	switch kind {
+	case Lost:
 		log.Warn("attempt lost with its worker", "err", o.Err)
 		t.lose(a.Worker.ID, "session ended")
-	} else if o.MissingMap >= 0 && o.MissingMap < len(t.maps) {
-		m := t.maps[o.MissingMap]
-		// Unless the map has run again since the reduce was told of it.
-		if m.state == done && m.commit.Attempt == o.MissingAttempt {
-			msg := "reduce could not fetch map output, running the map again"
-			if o.MapCorrupt {
-				msg = "reduce found map output damaged, running the map again"
-			}
-			log.Warn(msg, "map", m.ref.ID(), "map_attempt", o.MissingAttempt, "err", o.Err)
-			// The map, not the reduce, is charged, as Hadoop charges fetch
-			// failures to the map; on a budget of its own, so that one lost
-			// output does not use up a map's attempts. A map whose output
-			// is lost or damaged again and again (a failing disk, a hostile
-			// program) ends the job instead of running forever.
-			m.outputLosses++
-			m.avoid[m.commit.Worker.ID] = true
-			t.mapOutputLost(m)
-			if m.outputLosses >= t.cfg.MaxOutputLosses {
-				return &JobError{Task: m.ref, Cause: o.Err, Msg: fmt.Sprintf(
-					"%v: the output of %s was lost or damaged %d times; last: %v (is a worker's disk failing?)",
-					ErrTaskFailed, m.ref.ID(), m.outputLosses, o.Err)}
-			}
+	case MapMissing, MapDamaged:
+		if err := t.badMapOutput(log, o); err != nil {
+			return err
 		}
-	} else {
+	default:
 		log.Warn("attempt failed", "err", o.Err)
 		tk.failures++
 		tk.avoid[a.Worker.ID] = true
@@ -373,7 +359,7 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 			w.failures++
 		}
 	}
-	if o.Fatal {
+	if o.Kind == Fatal {
 		return t.taskError(tk)
 	}
 	if len(tk.running) > 0 {
@@ -386,13 +372,43 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 	return nil
 }
 
+// badMapOutput runs again the map whose output a reduce could not use,
+// unless the map has run again since the reduce was told of it. It fails
+// the job when that map's output was lost or damaged MaxOutputLosses
+// times.
+func (t *Tracker) badMapOutput(log *slog.Logger, o Outcome) error {
+	m := t.maps[o.BadMap.Map]
+	if m.state != done || m.commit.Attempt != o.BadMap.Attempt {
+		return nil
+	}
+	msg := "reduce could not fetch map output, running the map again"
+	if o.Kind == MapDamaged {
+		msg = "reduce found map output damaged, running the map again"
+	}
+	log.Warn(msg, "map", m.ref.ID(), "map_attempt", o.BadMap.Attempt, "err", o.Err)
+	// The map, not the reduce, is charged, as Hadoop charges fetch
+	// failures to the map; on a budget of its own, so that one lost
+	// output does not use up a map's attempts. A map whose output is
+	// lost or damaged again and again (a failing disk, a hostile program)
+	// ends the job instead of running forever.
+	m.outputLosses++
+	m.avoid[m.commit.Worker.ID] = true
+	t.mapOutputLost(m)
+	if m.outputLosses >= t.cfg.MaxOutputLosses {
+		return &JobError{Task: m.ref, Cause: o.Err, Msg: fmt.Sprintf(
+			"%v: the output of %s was lost or damaged %d times; last: %v (is a worker's disk failing?)",
+			ErrTaskFailed, m.ref.ID(), m.outputLosses, o.Err)}
+	}
+	return nil
+}
+
 func (t *Tracker) taskError(tk *taskInfo) error {
 	o := tk.lastErr
 	var msg string
 	switch {
-	case o.Fatal && o.Result != nil && o.Result.Error != "":
+	case o.Kind == Fatal && o.Result != nil && o.Result.Error != "":
 		msg = fmt.Sprintf("%s: %s", tk.ref.ID(), o.Result.Error)
-	case o.Fatal:
+	case o.Kind == Fatal:
 		msg = fmt.Sprintf("%s: %v", tk.ref.ID(), o.Err)
 	default:
 		msg = fmt.Sprintf("%v: %s failed %d of %d attempts; last: %v", ErrTaskFailed, tk.ref.ID(),
@@ -400,7 +416,7 @@ func (t *Tracker) taskError(tk *taskInfo) error {
 	}
 	// The stderr tail adds to the message only when it says more than the
 	// error's own text (usually its last line).
-	if tail := strings.TrimSpace(o.StderrTail); tail != "" && !o.Fatal && !strings.Contains(msg, tail) {
+	if tail := strings.TrimSpace(o.StderrTail); tail != "" && o.Kind != Fatal && !strings.Contains(msg, tail) {
 		msg += "\n--- stderr (last lines) ---\n" + tail
 	}
 	return &JobError{Task: tk.ref, Msg: msg, Cause: o.Err, StderrTail: o.StderrTail}
@@ -582,14 +598,11 @@ func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, back
 	w.running++
 	w.used++
 	t.stats.Attempts++
-	t.emit(AttemptStarted, a, Outcome{MissingMap: -1})
+	t.emit(AttemptStarted, a, Outcome{})
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		o := t.runner.Run(actx, a)
-		if o.Err != nil && errors.Is(context.Cause(actx), ErrTimeout) {
-			o.Err, o.WorkerLost, o.MissingMap = context.Cause(actx), false, -1
-		}
+		o := overrun(t.runner.Run(actx, a), context.Cause(actx))
 		select {
 		case t.events <- attemptEnded{a, o}:
 		case <-t.quit:

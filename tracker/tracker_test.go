@@ -44,7 +44,7 @@ func ok(a Attempt) Outcome {
 	if a.Task.Phase == task.PhaseMap {
 		res.Outputs = []task.OutputFile{{Name: task.MapPartName(0), Partition: 0, Size: 10}, {Name: task.MapPartName(1), Partition: 1, Size: 5}}
 	}
-	return Outcome{Result: res, MissingMap: -1}
+	return Outcome{Result: res}
 }
 
 func workers(n, slots int) []registry.WorkerInfo {
@@ -70,7 +70,7 @@ func TestAllSucceed(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
 		if a.Task.Phase == task.PhaseReduce {
 			if len(a.Inputs) != 5 {
-				return Outcome{Err: fmt.Errorf("reduce saw %d inputs", len(a.Inputs)), MissingMap: -1}
+				return Outcome{Err: fmt.Errorf("reduce saw %d inputs", len(a.Inputs))}
 			}
 		} else {
 			mapsDone.Done()
@@ -122,10 +122,10 @@ func TestRetryOnAnotherWorker(t *testing.T) {
 	r.fn = func(_ context.Context, a Attempt) Outcome {
 		if a.Task.ID() == "m-00001" && a.N == 0 {
 			firstWorker = a.Worker.ID
-			return Outcome{Err: errors.New("exit status 3"), MissingMap: -1}
+			return Outcome{Err: errors.New("exit status 3")}
 		}
 		if a.Task.ID() == "m-00001" && a.Worker.ID == firstWorker {
-			return Outcome{Err: fmt.Errorf("retried on the worker that failed"), MissingMap: -1}
+			return Outcome{Err: fmt.Errorf("retried on the worker that failed")}
 		}
 		return ok(a)
 	}
@@ -144,7 +144,7 @@ func TestRetryOnAnotherWorker(t *testing.T) {
 func TestAlwaysFailingTaskFailsJobAfterMaxAttempts(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
 		if a.Task.ID() == "m-00000" {
-			return Outcome{Err: errors.New("exit status 3"), StderrTail: "panic: boom\nline 2", MissingMap: -1}
+			return Outcome{Err: errors.New("exit status 3"), StderrTail: "panic: boom\nline 2"}
 		}
 		return ok(a)
 	}}
@@ -165,7 +165,7 @@ func TestFetchFailureRerunsMap(t *testing.T) {
 	r := &fakeRunner{}
 	r.fn = func(_ context.Context, a Attempt) Outcome {
 		if a.Task.Phase == task.PhaseReduce && a.N == 0 {
-			return Outcome{Err: errors.New("fetch m-00001 failed"), MissingMap: 1}
+			return Outcome{Err: errors.New("fetch m-00001 failed"), Kind: MapMissing, BadMap: &MapRef{Map: 1}}
 		}
 		return ok(a)
 	}
@@ -186,7 +186,7 @@ func TestLostWorkerRerunsItsMaps(t *testing.T) {
 			lost := false
 			lostOnce.Do(func() { lost = true })
 			if lost {
-				return Outcome{Err: errors.New("session closed"), WorkerLost: true, MissingMap: -1}
+				return Outcome{Err: errors.New("session closed"), Kind: Lost}
 			}
 		}
 		return ok(a)
@@ -215,7 +215,7 @@ func TestLostWorkerRerunsItsMaps(t *testing.T) {
 func TestTimeoutCountsAsFailure(t *testing.T) {
 	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
 		<-ctx.Done() // hangs until the tracker gives up on it
-		return Outcome{Err: ctx.Err(), MissingMap: -1}
+		return Outcome{Err: ctx.Err()}
 	}}
 	_, err := runJob(t, Config{Maps: 1, Reduces: 0, MaxAttempts: 2, TaskTimeout: 20 * time.Millisecond}, r, workers(2, 1))
 	if !errors.Is(err, ErrTimeout) {
@@ -228,7 +228,7 @@ func TestTimeoutCountsAsFailure(t *testing.T) {
 
 func TestNoUsableWorkers(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
-		return Outcome{Err: errors.New("session closed"), WorkerLost: true, MissingMap: -1}
+		return Outcome{Err: errors.New("session closed"), Kind: Lost}
 	}}
 	_, err := runJob(t, Config{Maps: 2, Reduces: 1}, r, workers(2, 1))
 	if !errors.Is(err, ErrNoWorkers) {
@@ -238,7 +238,7 @@ func TestNoUsableWorkers(t *testing.T) {
 
 func TestFatalFailureEndsJobAtOnce(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
-		return Outcome{Err: errors.New(`unknown input format "parquet"`), Fatal: true, MissingMap: -1}
+		return Outcome{Err: errors.New(`unknown input format "parquet"`), Kind: Fatal}
 	}}
 	_, err := runJob(t, Config{Maps: 1, Reduces: 1}, r, workers(2, 1))
 	if !errors.Is(err, ErrTaskFailed) || !strings.Contains(err.Error(), "parquet") || strings.Contains(err.Error(), "\n") {
@@ -255,7 +255,7 @@ func TestBackupAttemptForStraggler(t *testing.T) {
 	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
 		if a.Task.ID() == "m-00002" && a.N == 0 {
 			<-ctx.Done() // a straggler: only the tracker's kill ends it
-			return Outcome{Err: ctx.Err(), MissingMap: -1}
+			return Outcome{Err: ctx.Err()}
 		}
 		return ok(a)
 	}}
@@ -293,7 +293,7 @@ func TestWorkerLostSignalRerunsMaps(t *testing.T) {
 			// reduce runs; the reduce's fetch then fails.
 			lost := a.Inputs[0].Worker.ID
 			once.Do(func() { tr.WorkerLost(lost, "session ended") })
-			return Outcome{Err: errors.New("fetch failed"), MissingMap: 0}
+			return Outcome{Err: errors.New("fetch failed"), Kind: MapMissing, BadMap: &MapRef{Map: 0}}
 		}
 		return ok(a)
 	}
@@ -322,7 +322,7 @@ func TestMapOutputLostOverAndOverFailsJob(t *testing.T) {
 					last = in
 				}
 			}
-			return Outcome{Err: errors.New("map output damaged"), MissingMap: 1, MissingAttempt: last.Attempt, MapCorrupt: true}
+			return Outcome{Err: errors.New("map output damaged"), Kind: MapDamaged, BadMap: &MapRef{Map: 1, Attempt: last.Attempt}}
 		}
 		return ok(a)
 	}
