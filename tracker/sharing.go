@@ -133,10 +133,10 @@ func (t *Tracker) waitSlot(ctx context.Context, w registry.WorkerInfo) error {
 	if sw, ok := t.runner.(SlotWaiter); ok {
 		return sw.WaitSlot(ctx, w)
 	}
-	timer := time.NewTimer(busyPause)
-	defer timer.Stop()
+	paused := make(chan struct{})
+	defer t.clock.AfterFunc(busyPause, func() { close(paused) }).Stop()
 	select {
-	case <-timer.C:
+	case <-paused:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -211,7 +211,7 @@ func (t *Tracker) checkDraining(tasksWait bool) error {
 		t.drainingSince = time.Time{}
 		return nil
 	}
-	now := time.Now()
+	now := t.clock.Now()
 	if t.drainingSince.IsZero() {
 		t.drainingSince = now
 		t.cfg.Logger.Warn("every worker is draining: waiting for another to join", "wait", t.cfg.WorkerWait)
@@ -220,7 +220,7 @@ func (t *Tracker) checkDraining(tasksWait bool) error {
 		if t.drainTimer != nil {
 			t.drainTimer.Stop()
 		}
-		t.drainTimer = time.AfterFunc(left, func() {
+		t.drainTimer = t.clock.AfterFunc(left, func() {
 			select {
 			case t.events <- tick{}:
 			case <-t.quit:

@@ -47,12 +47,14 @@ type runState struct {
 	attempt Attempt
 	cancel  context.CancelFunc
 	started time.Time
+	// expire ends the attempt as timed out; timer calls it TaskTimeout
+	// after the launch, or for a reduce launched before every map was
+	// done, after they are (nil until then).
+	expire func()
+	timer  Timer
 	// Of a reduce launched before every map was done (early.go): its
-	// feed, the timeout that starts once they are, and whether it is
-	// being killed to free its slot for a map.
+	// feed, and whether it is being killed to free its slot for a map.
 	feed      *Feed
-	expire    func()
-	timer     *time.Timer
 	preempted bool
 }
 
@@ -90,6 +92,7 @@ type tick struct{}
 type Tracker struct {
 	cfg    Config
 	runner Runner
+	clock  Clock
 	events chan any
 	quit   chan struct{} // closed when Run returns
 
@@ -99,14 +102,14 @@ type Tracker struct {
 	stats   Stats
 	wg      sync.WaitGroup
 	start   time.Time
-	timer   *time.Timer // next straggler check, if any
+	timer   Timer // next straggler check, if any
 	// mapsDoneAt is when every map last became done; zero while one is
 	// not (early.go).
 	mapsDoneAt time.Time
 	// drainingSince is when tasks began to wait with every worker
 	// draining; drainTimer ends that wait (sharing.go).
 	drainingSince time.Time
-	drainTimer    *time.Timer
+	drainTimer    Timer
 }
 
 // New prepares a tracker for a job.
@@ -115,9 +118,13 @@ func New(cfg Config, r Runner) *Tracker {
 	t := &Tracker{
 		cfg:     cfg,
 		runner:  r,
+		clock:   cfg.Clock,
 		events:  make(chan any, 64),
 		quit:    make(chan struct{}),
 		workers: map[string]*workerState{},
+	}
+	if t.clock == nil {
+		t.clock = systemClock{}
 	}
 	for i := 0; i < cfg.Maps; i++ {
 		t.maps = append(t.maps, newTask(task.PhaseMap, i))
@@ -157,17 +164,12 @@ func (t *Tracker) Run(ctx context.Context) (*Report, error) {
 	if t.cfg.Maps < 1 {
 		return nil, fmt.Errorf("job has no map tasks")
 	}
-	t.start = time.Now()
+	t.start = t.clock.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
 		close(t.quit)
-		if t.timer != nil {
-			t.timer.Stop()
-		}
-		if t.drainTimer != nil {
-			t.drainTimer.Stop()
-		}
+		t.stopTimers()
 		t.wg.Wait()
 	}()
 	for {
@@ -183,6 +185,24 @@ func (t *Tracker) Run(ctx context.Context) (*Report, error) {
 		case ev := <-t.events:
 			if err := t.handle(ev); err != nil {
 				return nil, err
+			}
+		}
+	}
+}
+
+// stopTimers stops every timer the tracker has set, as Run returns.
+func (t *Tracker) stopTimers() {
+	for _, tm := range []Timer{t.timer, t.drainTimer} {
+		if tm != nil {
+			tm.Stop()
+		}
+	}
+	for _, phase := range [][]*taskInfo{t.maps, t.reduces} {
+		for _, tk := range phase {
+			for _, rs := range tk.running {
+				if rs.timer != nil {
+					rs.timer.Stop()
+				}
 			}
 		}
 	}
@@ -304,7 +324,7 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 			tk.state = pending
 		}
 	case o.Succeeded():
-		t.commit(tk, a, o, time.Since(t.runStart(rs)))
+		t.commit(tk, a, o, t.clock.Now().Sub(t.runStart(rs)))
 		t.emit(AttemptSucceeded, a, o)
 	default:
 		t.emit(AttemptFailed, a, o)
@@ -324,7 +344,7 @@ func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome, took time.Duration)
 	if a.Task.Phase == task.PhaseMap {
 		t.stats.MapsDone++
 		if t.stats.MapsDone == len(t.maps) {
-			t.stats.ElapsedMaps = time.Since(t.start)
+			t.stats.ElapsedMaps = t.clock.Now().Sub(t.start)
 		}
 		t.postMap(tk, false)
 	} else {
@@ -446,11 +466,11 @@ func (t *Tracker) taskOf(r TaskRef) *taskInfo {
 // every map is done, or with EarlyReduces once no map waits (early.go).
 // Maps that find no slot take one from an early reduce.
 func (t *Tracker) schedule(ctx context.Context) error {
-	t.startClocks(time.Now())
+	t.startClocks(t.clock.Now())
 	waiting, all := t.place(ctx)
 	t.preempt(waiting)
 	if all && t.cfg.Speculative {
-		t.speculate(ctx, time.Now())
+		t.speculate(ctx, t.clock.Now())
 	}
 	t.waitForSlots(ctx, !all)
 	if !all && t.runningCount() == 0 && !t.anyUsable() && len(t.workers) > 0 {
@@ -574,7 +594,7 @@ func betterWorker(a, b *workerState) bool {
 func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, backup bool) {
 	a := Attempt{Task: tk.ref, N: tk.next, Worker: w.info, Backup: backup}
 	tk.next++
-	rs := &runState{started: time.Now()}
+	rs := &runState{started: t.clock.Now()}
 	if tk.ref.Phase == task.PhaseReduce {
 		a.Inputs = t.committedMaps()
 		if !t.mapsDone() {
@@ -583,13 +603,7 @@ func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, back
 		}
 	}
 	rs.attempt = a
-	var actx context.Context
-	if rs.feed != nil {
-		actx, rs.cancel = t.earlyContext(ctx, rs)
-	} else {
-		actx, rs.cancel = context.WithTimeoutCause(ctx, t.cfg.TaskTimeout,
-			fmt.Errorf("%w: %s attempt %d ran over %v", ErrTimeout, tk.ref.ID(), a.N, t.cfg.TaskTimeout))
-	}
+	actx := t.attemptContext(ctx, rs)
 	tk.running[a.N] = rs
 	tk.state = running
 	if w.used == 0 {
@@ -608,6 +622,25 @@ func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, back
 		case <-t.quit:
 		}
 	}()
+}
+
+// attemptContext makes the context of an attempt, and its cancel func in
+// rs. TaskTimeout ends it with a cause wrapping ErrTimeout; the timeout
+// starts now, or for a reduce launched before every map was done, once
+// they are (startClocks, early.go).
+func (t *Tracker) attemptContext(ctx context.Context, rs *runState) context.Context {
+	actx, cancel := context.WithCancelCause(ctx)
+	rs.cancel = func() { cancel(context.Canceled) }
+	id, n := rs.attempt.Task.ID(), rs.attempt.N
+	if rs.feed != nil {
+		rs.expire = func() {
+			cancel(fmt.Errorf("%w: %s attempt %d ran over %v after the last map finished", ErrTimeout, id, n, t.cfg.TaskTimeout))
+		}
+		return actx
+	}
+	rs.expire = func() { cancel(fmt.Errorf("%w: %s attempt %d ran over %v", ErrTimeout, id, n, t.cfg.TaskTimeout)) }
+	rs.timer = t.clock.AfterFunc(t.cfg.TaskTimeout, rs.expire)
+	return actx
 }
 
 func (t *Tracker) runningCount() int {
@@ -634,14 +667,14 @@ func (t *Tracker) workerSummary() string {
 
 func (t *Tracker) emit(k EventKind, a Attempt, o Outcome) {
 	if t.cfg.OnEvent != nil {
-		t.cfg.OnEvent(Event{Kind: k, Attempt: a, Outcome: o, Time: time.Now()})
+		t.cfg.OnEvent(Event{Kind: k, Attempt: a, Outcome: o, Time: t.clock.Now()})
 	}
 }
 
 func (t *Tracker) report() *Report {
 	r := &Report{Counters: map[string]int64{}, Stats: t.stats}
 	if len(t.reduces) > 0 {
-		r.Stats.ElapsedReduces = time.Since(t.start) - t.stats.ElapsedMaps
+		r.Stats.ElapsedReduces = t.clock.Now().Sub(t.start) - t.stats.ElapsedMaps
 		// What the reduces fetch is every committed map's partitions; an
 		// early reduce's launch list is partial, so count from the maps.
 		for _, m := range t.maps {

@@ -49,6 +49,9 @@ type Config struct {
 	// OnEvent, when set, is called from the tracker goroutine for every
 	// attempt that starts or ends. It must not block.
 	OnEvent func(Event)
+	// Clock gives the tracker the time and its timers; nil means the
+	// system clock. Tests pass one they step by hand.
+	Clock Clock
 }
 
 func (c *Config) defaults() {
