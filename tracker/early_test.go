@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -244,6 +245,52 @@ func TestStaleFetchFailureKeepsNewerMap(t *testing.T) {
 	}
 	if rep.Stats.MapReruns != 0 || r.count("m-00000") != 1 || r.count("r-00000") != 2 {
 		t.Fatalf("reruns=%d, m-00000 attempts %d, reduce attempts %d", rep.Stats.MapReruns, r.count("m-00000"), r.count("r-00000"))
+	}
+}
+
+// An early reduce's timeout counts from the moment every map is done,
+// not from its launch.
+func TestEarlyReduceTimeoutStartsWithTheLastMap(t *testing.T) {
+	const timeout = time.Minute
+	clk := newFakeClock()
+	t0 := clk.Now()
+	running, release := make(chan struct{}, 2), make(chan struct{})
+	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
+		running <- struct{}{}
+		if a.Task.Phase == task.PhaseMap {
+			select {
+			case <-release:
+				return ok(a)
+			case <-ctx.Done():
+				return Outcome{Err: ctx.Err()}
+			}
+		}
+		<-ctx.Done() // the reduce never finishes: only its timeout ends it
+		return Outcome{Err: ctx.Err()}
+	}}
+	var log eventLog
+	tr := New(Config{Maps: 1, Reduces: 1, EarlyReduces: true, TaskTimeout: timeout, MaxAttempts: 1,
+		Clock: clk, OnEvent: log.add}, r)
+	tr.UpdateWorkers(workers(1, 2))
+	done := start(t, tr)
+	recv(t, running, "the map")
+	recv(t, running, "the early reduce")
+	mapsDone := t0.Add(timeout - time.Second) // just inside the map's own timeout
+	clk.Advance(timeout - time.Second)
+	close(release)
+	clk.awaitTimer(t, mapsDone.Add(timeout), 0)
+	clk.Advance(timeout - time.Second) // a timeout from its launch would have fired
+	clk.Advance(time.Second)
+	err := recv(t, done, "the job").err
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "after the last map finished") {
+		t.Fatalf("err = %v, want the reduce timed out after the last map finished", err)
+	}
+	failed := log.find(AttemptFailed, "r-00000")
+	if len(failed) != 1 || !failed[0].Time.Equal(mapsDone.Add(timeout)) {
+		t.Fatalf("reduce failed %v, want once, %v after the map finished", failed, timeout)
+	}
+	if r.count("m-00000") != 1 {
+		t.Fatalf("m-00000 ran %d times: it timed out", r.count("m-00000"))
 	}
 }
 
