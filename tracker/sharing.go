@@ -15,7 +15,7 @@ import (
 //
 // A job's view of a worker's free slots is a guess: other jobs use the
 // same slots. A launch the worker refuses as busy is therefore not an
-// attempt (an Outcome of Kind Busy): nothing is charged, the task goes back to
+// attempt (Kind Busy): nothing is charged, the task goes back to
 // pending under the same attempt number, and the worker is full for this
 // job: nothing more is placed there until it says it has a slot for the
 // job. While tasks wait, the tracker keeps one SlotWaiter.WaitSlot call
@@ -134,7 +134,8 @@ func (t *Tracker) waitSlot(ctx context.Context, w registry.WorkerInfo) error {
 		return sw.WaitSlot(ctx, w)
 	}
 	paused := make(chan struct{})
-	defer t.clock.AfterFunc(busyPause, func() { close(paused) }).Stop()
+	timer := t.clock.AfterFunc(busyPause, func() { close(paused) })
+	defer timer.Stop()
 	select {
 	case <-paused:
 		return nil
