@@ -3,7 +3,6 @@ package tracker
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -190,24 +189,6 @@ func (t *Tracker) Run(ctx context.Context) (*Report, error) {
 	}
 }
 
-// stopTimers stops every timer the tracker has set, as Run returns.
-func (t *Tracker) stopTimers() {
-	for _, tm := range []Timer{t.timer, t.drainTimer} {
-		if tm != nil {
-			tm.Stop()
-		}
-	}
-	for _, phase := range [][]*taskInfo{t.maps, t.reduces} {
-		for _, tk := range phase {
-			for _, rs := range tk.running {
-				if rs.timer != nil {
-					rs.timer.Stop()
-				}
-			}
-		}
-	}
-}
-
 func (t *Tracker) finished() bool {
 	for _, tk := range t.reduces {
 		if tk.state != done {
@@ -351,95 +332,6 @@ func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome, took time.Duration)
 		t.stats.ReducesDone++
 	}
 	t.cfg.Logger.Debug("attempt committed", "task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
-}
-
-// failed decides what a failed attempt means: retry, re-run a lost map, or
-// fail the job.
-func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
-	t.stats.Failed++
-	tk.lastErr = o
-	log := t.cfg.Logger.With("task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
-	kind := o.Kind
-	if (kind == MapMissing || kind == MapDamaged) && (o.BadMap == nil || o.BadMap.Map < 0 || o.BadMap.Map >= len(t.maps)) {
-		kind = Ran // names no map of this job: the reduce itself failed
-	}
-	switch kind {
-	case Lost:
-		log.Warn("attempt lost with its worker", "err", o.Err)
-		t.lose(a.Worker.ID, "session ended")
-	case MapMissing, MapDamaged:
-		if err := t.badMapOutput(log, o); err != nil {
-			return err
-		}
-	default:
-		log.Warn("attempt failed", "err", o.Err)
-		tk.failures++
-		tk.avoid[a.Worker.ID] = true
-		if w := t.workers[a.Worker.ID]; w != nil {
-			w.failures++
-		}
-	}
-	if o.Kind == Fatal {
-		return t.taskError(tk)
-	}
-	if len(tk.running) > 0 {
-		return nil // a backup attempt is still going
-	}
-	if tk.failures >= t.cfg.MaxAttempts {
-		return t.taskError(tk)
-	}
-	tk.state = pending
-	return nil
-}
-
-// badMapOutput runs again the map whose output a reduce could not use,
-// unless the map has run again since the reduce was told of it. It fails
-// the job when that map's output was lost or damaged MaxOutputLosses
-// times.
-func (t *Tracker) badMapOutput(log *slog.Logger, o Outcome) error {
-	m := t.maps[o.BadMap.Map]
-	if m.state != done || m.commit.Attempt != o.BadMap.Attempt {
-		return nil
-	}
-	msg := "reduce could not fetch map output, running the map again"
-	if o.Kind == MapDamaged {
-		msg = "reduce found map output damaged, running the map again"
-	}
-	log.Warn(msg, "map", m.ref.ID(), "map_attempt", o.BadMap.Attempt, "err", o.Err)
-	// The map, not the reduce, is charged, as Hadoop charges fetch
-	// failures to the map; on a budget of its own, so that one lost
-	// output does not use up a map's attempts. A map whose output is
-	// lost or damaged again and again (a failing disk, a hostile program)
-	// ends the job instead of running forever.
-	m.outputLosses++
-	m.avoid[m.commit.Worker.ID] = true
-	t.mapOutputLost(m)
-	if m.outputLosses >= t.cfg.MaxOutputLosses {
-		return &JobError{Task: m.ref, Cause: o.Err, Msg: fmt.Sprintf(
-			"%v: the output of %s was lost or damaged %d times; last: %v (is a worker's disk failing?)",
-			ErrTaskFailed, m.ref.ID(), m.outputLosses, o.Err)}
-	}
-	return nil
-}
-
-func (t *Tracker) taskError(tk *taskInfo) error {
-	o := tk.lastErr
-	var msg string
-	switch {
-	case o.Kind == Fatal && o.Result != nil && o.Result.Error != "":
-		msg = fmt.Sprintf("%s: %s", tk.ref.ID(), o.Result.Error)
-	case o.Kind == Fatal:
-		msg = fmt.Sprintf("%s: %v", tk.ref.ID(), o.Err)
-	default:
-		msg = fmt.Sprintf("%v: %s failed %d of %d attempts; last: %v", ErrTaskFailed, tk.ref.ID(),
-			tk.failures, t.cfg.MaxAttempts, o.Err)
-	}
-	// The stderr tail adds to the message only when it says more than the
-	// error's own text (usually its last line).
-	if tail := strings.TrimSpace(o.StderrTail); tail != "" && o.Kind != Fatal && !strings.Contains(msg, tail) {
-		msg += "\n--- stderr (last lines) ---\n" + tail
-	}
-	return &JobError{Task: tk.ref, Msg: msg, Cause: o.Err, StderrTail: o.StderrTail}
 }
 
 // JobError says which task failed the job and why.
@@ -622,25 +514,6 @@ func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, back
 		case <-t.quit:
 		}
 	}()
-}
-
-// attemptContext makes the context of an attempt, and its cancel func in
-// rs. TaskTimeout ends it with a cause wrapping ErrTimeout; the timeout
-// starts now, or for a reduce launched before every map was done, once
-// they are (startClocks, early.go).
-func (t *Tracker) attemptContext(ctx context.Context, rs *runState) context.Context {
-	actx, cancel := context.WithCancelCause(ctx)
-	rs.cancel = func() { cancel(context.Canceled) }
-	id, n := rs.attempt.Task.ID(), rs.attempt.N
-	if rs.feed != nil {
-		rs.expire = func() {
-			cancel(fmt.Errorf("%w: %s attempt %d ran over %v after the last map finished", ErrTimeout, id, n, t.cfg.TaskTimeout))
-		}
-		return actx
-	}
-	rs.expire = func() { cancel(fmt.Errorf("%w: %s attempt %d ran over %v", ErrTimeout, id, n, t.cfg.TaskTimeout)) }
-	rs.timer = t.clock.AfterFunc(t.cfg.TaskTimeout, rs.expire)
-	return actx
 }
 
 func (t *Tracker) runningCount() int {
