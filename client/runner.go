@@ -33,29 +33,23 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Run implements tracker.Runner.
 func (r *runner) Run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
-	o := r.run(ctx, a)
-	if o.Err != nil && ctx.Err() == nil && !o.Busy && !o.Draining {
-		s, _, err := r.pool.session(ctx, a.Worker)
-		if err != nil || s.IsClosed() || proto.IsCode(o.Err, proto.CodeShuttingDown) {
-			o.WorkerLost = true // the worker is going away, not the task failing
-		}
-	}
-	return o
+	e := r.run(ctx, a)
+	e.stopped = ctx.Err() != nil
+	return outcomeOf(e, func() bool {
+		_, _, err := r.pool.session(ctx, a.Worker)
+		return err == nil
+	})
 }
 
-func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
-	fail := func(err error) tracker.Outcome { return tracker.Outcome{Err: err, MissingMap: -1} }
+// run takes the attempt as far as it goes; outcomeOf says what its end
+// means.
+func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 	s, c, err := r.pool.session(ctx, a.Worker)
 	if err != nil {
-		return tracker.Outcome{Err: err, WorkerLost: true, MissingMap: -1}
+		return attemptEnd{step: connecting, err: err}
 	}
 	if err := r.pool.ship(ctx, s, c); err != nil {
-		// The shipment's error is kept for later attempts: only a
-		// draining worker's refusal is taken as one.
-		if o, ok := refusal(err); ok && o.Draining {
-			return o
-		}
-		return fail(err)
+		return attemptEnd{step: shipping, err: err}
 	}
 	ref := proto.AttemptRef{Job: r.job, Task: a.Task.ID(), Attempt: a.N}
 	cfg := task.Config{
@@ -68,10 +62,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 	if a.Task.Phase == task.PhaseMap {
 		sp := r.splits[a.Task.Index]
 		if err := r.putInput(ctx, s, ref, sp); err != nil {
-			if o, ok := refusal(err); ok {
-				return o
-			}
-			return fail(err)
+			return attemptEnd{step: sendingInput, err: err}
 		}
 		req.Config.Split = task.Split{File: task.SplitFile, Name: sp.Name, Offset: sp.Offset, Length: sp.Length}
 	} else {
@@ -85,44 +76,20 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) tracker.Outcome {
 	ev, ran, err := r.launch(ctx, s, &req, sr)
 	if proto.IsCode(err, proto.CodeNotFound) && ev != nil && ev.ExitCode == 0 && r.pool.reship(c) {
 		// The worker's cache evicted the artifact since we shipped it.
+		// Shipping it again is part of the launch.
 		if err = r.pool.ship(ctx, s, c); err == nil {
 			ev, ran, err = r.launch(ctx, s, &req, sr)
 		}
 	}
-	if o, ok := refusal(err); ok && !ran {
-		return o
-	}
 	if err != nil {
-		o := fail(err)
-		if ev != nil {
-			o.StderrTail, o.Result = ev.StderrTail, ev.Result
-			o.Fatal = fatalLaunch(ev)
-			if ev.MissingMap != "" {
-				o.MissingMap, o.MissingAttempt = mapIndex(ev.MissingMap), ev.MissingAttempt
-				o.MapCorrupt = proto.IsCode(err, proto.CodeChecksum)
-			}
-		}
-		return o
+		return attemptEnd{step: launching, err: err, ev: ev, ran: ran}
 	}
 	if r.producesOutput(a.Task.Phase) {
 		if err := r.fetchOutput(ctx, s, ref, a.Task.Index, ev.Result); err != nil {
-			return fail(err)
+			return attemptEnd{step: fetching, err: err}
 		}
 	}
-	return tracker.Outcome{Result: ev.Result, MissingMap: -1}
-}
-
-// refusal is the outcome of a call the worker refused before the attempt
-// ran, if err says it did so because it is busy (no slot for this job
-// now) or draining. Neither is a failure of the task (tracker/sharing.go).
-func refusal(err error) (tracker.Outcome, bool) {
-	switch {
-	case proto.IsCode(err, proto.CodeBusy):
-		return tracker.Outcome{Err: err, Busy: true, MissingMap: -1}, true
-	case proto.IsCode(err, proto.CodeShuttingDown):
-		return tracker.Outcome{Err: err, Draining: true, MissingMap: -1}, true
-	}
-	return tracker.Outcome{}, false
+	return attemptEnd{step: fetching, ev: ev}
 }
 
 // WaitSlot implements tracker.SlotWaiter: it asks worker w to answer once
@@ -133,11 +100,7 @@ func (r *runner) WaitSlot(ctx context.Context, w registry.WorkerInfo) error {
 		return err
 	}
 	var rep proto.WaitSlotReply
-	err = s.Call(ctx, proto.OpWaitSlot, r.job, &proto.WaitSlotRequest{Job: r.job}, &rep)
-	if proto.IsCode(err, proto.CodeShuttingDown) {
-		return fmt.Errorf("%w: %v", tracker.ErrWorkerDraining, err)
-	}
-	return err
+	return slotWaitErr(s.Call(ctx, proto.OpWaitSlot, r.job, &proto.WaitSlotRequest{Job: r.job}, &rep))
 }
 
 func (r *runner) producesOutput(p task.Phase) bool {
@@ -162,14 +125,6 @@ func mapOutput(in tracker.MapLoc, part int) proto.MapOutput {
 		}
 	}
 	return mo
-}
-
-// mapIndex is the map number of a task id, or -1.
-func mapIndex(id string) int {
-	if p, i, ok := task.ParseTaskID(id); ok && p == task.PhaseMap {
-		return i
-	}
-	return -1
 }
 
 func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, sp split) error {

@@ -230,20 +230,6 @@ func (p *program) usable(ws []registry.WorkerInfo) ([]registry.WorkerInfo, error
 	return out, nil
 }
 
-// fatalLaunch reports whether a launch refusal ends the job: a worker
-// that cannot run the artifact for good (a plugin built for another host,
-// a host without plugin support), which no retry can fix.
-func fatalLaunch(ev *proto.Event) bool {
-	if ev == nil {
-		return false
-	}
-	if ev.Result != nil && ev.Result.Fatal {
-		return true
-	}
-	e := ev.Error
-	return e != nil && !e.Retryable && (e.Code == proto.CodeVersion || e.Code == proto.CodeUnsupported)
-}
-
 // reasonError is an error whose text is its reason alone but which
 // matches a sentinel with errors.Is.
 type reasonError struct {

@@ -6,7 +6,8 @@
 //
 // One goroutine (Run) owns all state. Attempt goroutines, registry watches
 // and timers only send events to it; it reacts by placing more attempts.
-// Nothing polls.
+// Nothing polls. Time is an input too (Config.Clock, clock.go): tests
+// step it instead of waiting.
 //
 // # Attempts
 //
@@ -26,6 +27,7 @@
 // # What the tracker does not know
 //
 // It never talks to workers itself: a Runner (the client) stages inputs,
-// launches the attempt and reports its Outcome. It does not know about
+// launches the attempt and reports its Outcome, whose Kind says what the
+// end means (outcome.go); the tracker only decides what to do next. It does not know about
 // files either; map i is just the i-th split the client holds.
 package tracker

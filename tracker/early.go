@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -146,17 +145,6 @@ func (t *Tracker) mapOutputLost(m *taskInfo) {
 	t.postMap(m, true)
 }
 
-// earlyContext makes the context of a reduce attempt launched before
-// every map was done: its TaskTimeout starts in startClocks.
-func (t *Tracker) earlyContext(ctx context.Context, rs *runState) (context.Context, context.CancelFunc) {
-	actx, cancel := context.WithCancelCause(ctx)
-	ref, n := rs.attempt.Task, rs.attempt.N
-	rs.expire = func() {
-		cancel(fmt.Errorf("%w: %s attempt %d ran over %v after the last map finished", ErrTimeout, ref.ID(), n, t.cfg.TaskTimeout))
-	}
-	return actx, func() { cancel(context.Canceled) }
-}
-
 // startClocks notes when every map became done and starts the timeouts
 // of the streamed reduce attempts that waited for it.
 func (t *Tracker) startClocks(now time.Time) {
@@ -169,8 +157,8 @@ func (t *Tracker) startClocks(now time.Time) {
 	}
 	for _, r := range t.reduces {
 		for _, rs := range r.running {
-			if rs.expire != nil && rs.timer == nil {
-				rs.timer = time.AfterFunc(t.cfg.TaskTimeout, rs.expire)
+			if rs.timer == nil {
+				rs.timer = t.clock.AfterFunc(t.cfg.TaskTimeout, rs.expire)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,14 +53,14 @@ func TestEarlyReduceFetchesMapsAsTheyFinish(t *testing.T) {
 			select {
 			case <-release[a.Task.Index]:
 			case <-ctx.Done():
-				return Outcome{Err: ctx.Err(), MissingMap: -1}
+				return Outcome{Err: ctx.Err()}
 			}
 			return ok(a)
 		}
 		reduceStarted <- a
 		have, err := collectInputs(ctx, a, maps, nil)
 		if err != nil {
-			return Outcome{Err: err, MissingMap: -1}
+			return Outcome{Err: err}
 		}
 		got = have
 		return ok(a)
@@ -104,7 +105,7 @@ func TestEarlyReduceFetchesMapsAsTheyFinish(t *testing.T) {
 func TestReducesWaitForMapsWithoutEarlyReduces(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
 		if a.Task.Phase == task.PhaseReduce && (a.Feed != nil || len(a.Inputs) != 3) {
-			return Outcome{Err: fmt.Errorf("reduce launched with %d inputs, feed %v", len(a.Inputs), a.Feed), Fatal: true, MissingMap: -1}
+			return Outcome{Err: fmt.Errorf("reduce launched with %d inputs, feed %v", len(a.Inputs), a.Feed), Kind: Fatal}
 		}
 		return ok(a)
 	}}
@@ -133,7 +134,7 @@ func TestEarlyReduceGivesItsSlotToAMap(t *testing.T) {
 		case a.Task.Phase == task.PhaseReduce:
 			once.Do(func() { close(reduceUp) })
 			if _, err := collectInputs(ctx, a, 2, nil); err != nil {
-				return Outcome{Err: err, MissingMap: -1}
+				return Outcome{Err: err}
 			}
 			return ok(a)
 		case a.Task.Index == 1 && a.N == 0:
@@ -141,9 +142,9 @@ func TestEarlyReduceGivesItsSlotToAMap(t *testing.T) {
 			select {
 			case <-reduceUp:
 			case <-ctx.Done():
-				return Outcome{Err: ctx.Err(), MissingMap: -1}
+				return Outcome{Err: ctx.Err()}
 			}
-			return Outcome{Err: errors.New("exit status 1"), MissingMap: -1}
+			return Outcome{Err: errors.New("exit status 1")}
 		}
 		return ok(a)
 	}
@@ -180,17 +181,17 @@ func TestLostMapOutputIsPostedAndReplaced(t *testing.T) {
 				}
 			})
 			if err != nil {
-				return Outcome{Err: err, MissingMap: -1}
+				return Outcome{Err: err}
 			}
 			if have[0] != 1 {
-				return Outcome{Err: fmt.Errorf("reduce used m-00000 attempt %d", have[0]), Fatal: true, MissingMap: -1}
+				return Outcome{Err: fmt.Errorf("reduce used m-00000 attempt %d", have[0]), Kind: Fatal}
 			}
 			return ok(a)
 		case a.Task.Index == 1:
 			select {
 			case <-lost:
 			case <-ctx.Done():
-				return Outcome{Err: ctx.Err(), MissingMap: -1}
+				return Outcome{Err: ctx.Err()}
 			}
 		}
 		return ok(a)
@@ -234,7 +235,7 @@ func TestStaleFetchFailureKeepsNewerMap(t *testing.T) {
 	r := &fakeRunner{}
 	r.fn = func(_ context.Context, a Attempt) Outcome {
 		if a.Task.Phase == task.PhaseReduce && a.N == 0 {
-			return Outcome{Err: errors.New("fetch failed"), MissingMap: 0, MissingAttempt: 7}
+			return Outcome{Err: errors.New("fetch failed"), Kind: MapMissing, BadMap: &MapRef{Map: 0, Attempt: 7}}
 		}
 		return ok(a)
 	}
@@ -244,6 +245,52 @@ func TestStaleFetchFailureKeepsNewerMap(t *testing.T) {
 	}
 	if rep.Stats.MapReruns != 0 || r.count("m-00000") != 1 || r.count("r-00000") != 2 {
 		t.Fatalf("reruns=%d, m-00000 attempts %d, reduce attempts %d", rep.Stats.MapReruns, r.count("m-00000"), r.count("r-00000"))
+	}
+}
+
+// An early reduce's timeout counts from the moment every map is done,
+// not from its launch.
+func TestEarlyReduceTimeoutStartsWithTheLastMap(t *testing.T) {
+	const timeout = time.Minute
+	clk := newFakeClock()
+	t0 := clk.Now()
+	running, release := make(chan struct{}, 2), make(chan struct{})
+	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
+		running <- struct{}{}
+		if a.Task.Phase == task.PhaseMap {
+			select {
+			case <-release:
+				return ok(a)
+			case <-ctx.Done():
+				return Outcome{Err: ctx.Err()}
+			}
+		}
+		<-ctx.Done() // the reduce never finishes: only its timeout ends it
+		return Outcome{Err: ctx.Err()}
+	}}
+	var log eventLog
+	tr := New(Config{Maps: 1, Reduces: 1, EarlyReduces: true, TaskTimeout: timeout, MaxAttempts: 1,
+		Clock: clk, OnEvent: log.add}, r)
+	tr.UpdateWorkers(workers(1, 2))
+	done := start(t, tr)
+	recv(t, running, "the map")
+	recv(t, running, "the early reduce")
+	mapsDone := t0.Add(timeout - time.Second) // just inside the map's own timeout
+	clk.Advance(timeout - time.Second)
+	close(release)
+	clk.awaitTimer(t, mapsDone.Add(timeout), 0)
+	clk.Advance(timeout - time.Second) // a timeout from its launch would have fired
+	clk.Advance(time.Second)
+	err := recv(t, done, "the job").err
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "after the last map finished") {
+		t.Fatalf("err = %v, want the reduce timed out after the last map finished", err)
+	}
+	failed := log.find(AttemptFailed, "r-00000")
+	if len(failed) != 1 || !failed[0].Time.Equal(mapsDone.Add(timeout)) {
+		t.Fatalf("reduce failed %v, want once, %v after the map finished", failed, timeout)
+	}
+	if r.count("m-00000") != 1 {
+		t.Fatalf("m-00000 ran %d times: it timed out", r.count("m-00000"))
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 //
 // A job's view of a worker's free slots is a guess: other jobs use the
 // same slots. A launch the worker refuses as busy is therefore not an
-// attempt (Outcome.Busy): nothing is charged, the task goes back to
+// attempt (Kind Busy): nothing is charged, the task goes back to
 // pending under the same attempt number, and the worker is full for this
 // job: nothing more is placed there until it says it has a slot for the
 // job. While tasks wait, the tracker keeps one SlotWaiter.WaitSlot call
@@ -73,7 +73,7 @@ func (t *Tracker) refused(tk *taskInfo, a Attempt, o Outcome) {
 		if w.used--; w.used == 0 {
 			t.stats.WorkersUsed--
 		}
-		if o.Draining {
+		if o.Kind == Draining {
 			t.drains(w, "it refused a launch")
 		} else if !w.full {
 			w.full = true
@@ -133,10 +133,11 @@ func (t *Tracker) waitSlot(ctx context.Context, w registry.WorkerInfo) error {
 	if sw, ok := t.runner.(SlotWaiter); ok {
 		return sw.WaitSlot(ctx, w)
 	}
-	timer := time.NewTimer(busyPause)
+	paused := make(chan struct{})
+	timer := t.clock.AfterFunc(busyPause, func() { close(paused) })
 	defer timer.Stop()
 	select {
-	case <-timer.C:
+	case <-paused:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -186,7 +187,7 @@ func (t *Tracker) abandon(id, why string) {
 					rs.timer.Stop()
 				}
 				t.workers[id].running--
-				o := Outcome{Err: fmt.Errorf("%w: %s %s", ErrWorkerLost, id, why), WorkerLost: true, MissingMap: -1}
+				o := Outcome{Kind: Lost, Err: fmt.Errorf("%w: %s %s", ErrWorkerLost, id, why)}
 				if tk.state == done {
 					t.emit(AttemptKilled, rs.attempt, o) // lost a race already; counted then
 					continue
@@ -211,7 +212,7 @@ func (t *Tracker) checkDraining(tasksWait bool) error {
 		t.drainingSince = time.Time{}
 		return nil
 	}
-	now := time.Now()
+	now := t.clock.Now()
 	if t.drainingSince.IsZero() {
 		t.drainingSince = now
 		t.cfg.Logger.Warn("every worker is draining: waiting for another to join", "wait", t.cfg.WorkerWait)
@@ -220,7 +221,7 @@ func (t *Tracker) checkDraining(tasksWait bool) error {
 		if t.drainTimer != nil {
 			t.drainTimer.Stop()
 		}
-		t.drainTimer = time.AfterFunc(left, func() {
+		t.drainTimer = t.clock.AfterFunc(left, func() {
 			select {
 			case t.events <- tick{}:
 			case <-t.quit:

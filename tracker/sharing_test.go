@@ -41,7 +41,7 @@ func TestBusyIsNotAFailure(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if busy {
-			return Outcome{Err: errors.New("worker w0 is busy"), Busy: true, MissingMap: -1}
+			return Outcome{Err: errors.New("worker w0 is busy"), Kind: Busy}
 		}
 		return ok(a)
 	}
@@ -87,7 +87,7 @@ func TestVanishedWorkerAttemptsRetriedAtOnce(t *testing.T) {
 		if a.Worker.ID == "w0" {
 			once.Do(func() { close(hung) })
 			<-ctx.Done() // only the tracker giving up ends it
-			return Outcome{Err: ctx.Err(), MissingMap: -1}
+			return Outcome{Err: ctx.Err()}
 		}
 		return ok(a)
 	}}
@@ -125,7 +125,7 @@ func TestDrainingWorkerResultsCount(t *testing.T) {
 			tr.UpdateWorkers([]registry.WorkerInfo{d, ws[1]})
 			<-release
 		} else if a.Worker.ID == "w0" {
-			return Outcome{Err: errors.New("placed on a draining worker"), MissingMap: -1}
+			return Outcome{Err: errors.New("placed on a draining worker")}
 		}
 		return ok(a)
 	}}
@@ -153,10 +153,17 @@ func TestDrainingWorkerResultsCount(t *testing.T) {
 // With its only worker draining, a job with tasks left waits WorkerWait
 // for another worker, then fails saying so.
 func TestOnlyWorkerDraining(t *testing.T) {
+	const wait = 50 * time.Millisecond
 	w := workers(1, 1)[0]
 	w.Draining = true
+	clk := newFakeClock()
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome { return ok(a) }}
-	_, err := runJob(t, Config{Maps: 2, Reduces: 1, WorkerWait: 50 * time.Millisecond}, r, []registry.WorkerInfo{w})
+	tr := New(Config{Maps: 2, Reduces: 1, WorkerWait: wait, Clock: clk}, r)
+	tr.UpdateWorkers([]registry.WorkerInfo{w})
+	done := start(t, tr)
+	clk.awaitTimer(t, clk.Now().Add(wait), 0)
+	clk.Advance(wait)
+	err := recv(t, done, "the job").err
 	if !errors.Is(err, ErrDraining) || !strings.Contains(err.Error(), "the only worker is draining: start another worker") {
 		t.Fatalf("err = %v, want ErrDraining naming the fix", err)
 	}
@@ -171,7 +178,7 @@ func TestDrainingWorkerReplaced(t *testing.T) {
 	ws[0].Draining = true
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
 		if a.Worker.ID == "w0" {
-			return Outcome{Err: errors.New("placed on a draining worker"), MissingMap: -1}
+			return Outcome{Err: errors.New("placed on a draining worker")}
 		}
 		return ok(a)
 	}}
@@ -200,27 +207,63 @@ func TestWaitingIsNotTimedNorSpeculated(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if busy {
-			return Outcome{Err: errors.New("worker w0 is busy"), Busy: true, MissingMap: -1}
+			return Outcome{Err: errors.New("worker w0 is busy"), Kind: Busy}
 		}
 		return ok(a)
 	}
 	// The other job holds the slot ten task timeouts long.
+	const timeout = 20 * time.Millisecond
+	clk := newFakeClock()
 	go func() {
 		r.waits.Wait()
-		time.AfterFunc(200*time.Millisecond, func() {
-			mu.Lock()
-			busy = false
-			mu.Unlock()
-			close(r.free)
-		})
+		clk.Advance(10 * timeout)
+		mu.Lock()
+		busy = false
+		mu.Unlock()
+		close(r.free)
 	}()
-	cfg := Config{Maps: 2, Reduces: 1, MaxAttempts: 1, TaskTimeout: 20 * time.Millisecond,
-		Speculative: true, SlowAfter: time.Millisecond}
+	cfg := Config{Maps: 2, Reduces: 1, MaxAttempts: 1, TaskTimeout: timeout,
+		Speculative: true, SlowAfter: time.Millisecond, Clock: clk}
 	rep, err := runJob(t, cfg, r, workers(1, 1))
 	if err != nil {
 		t.Fatalf("a task waiting for a slot timed out or failed: %v", err)
 	}
 	if rep.Stats.Failed != 0 || rep.Stats.Backups != 0 || rep.Stats.Attempts != 3 {
 		t.Fatalf("stats %+v: want 3 attempts, no failure, no backup", rep.Stats)
+	}
+}
+
+// A Runner that cannot wait for a slot has its busy worker tried again
+// after busyPause.
+func TestBusyWithoutSlotWaiterPauses(t *testing.T) {
+	clk := newFakeClock()
+	var mu sync.Mutex
+	tries := 0
+	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
+		mu.Lock()
+		defer mu.Unlock()
+		if tries++; tries == 1 {
+			return Outcome{Err: errors.New("worker w0 is busy"), Kind: Busy}
+		}
+		return ok(a)
+	}}
+	refused := make(chan int, 1) // timers set when the launch was refused
+	cfg := Config{Maps: 1, Clock: clk, OnEvent: func(e Event) {
+		if e.Kind == AttemptRefused {
+			refused <- clk.timersSet()
+		}
+	}}
+	tr := New(cfg, r)
+	tr.UpdateWorkers(workers(1, 1))
+	done := start(t, tr)
+	set := recv(t, refused, "the refusal")
+	clk.awaitTimer(t, clk.Now().Add(busyPause), set)
+	clk.Advance(busyPause)
+	res := recv(t, done, "the job")
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if res.rep.Stats.Attempts != 1 || r.count("m-00000") != 2 {
+		t.Fatalf("stats %+v, %d launches: want one attempt after one refusal", res.rep.Stats, r.count("m-00000"))
 	}
 }

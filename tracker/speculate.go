@@ -76,7 +76,7 @@ func (t *Tracker) wakeIn(d time.Duration) {
 	if t.timer != nil {
 		t.timer.Stop()
 	}
-	t.timer = time.AfterFunc(d, func() {
+	t.timer = t.clock.AfterFunc(d, func() {
 		select {
 		case t.events <- tick{}:
 		case <-t.quit:

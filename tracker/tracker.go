@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -47,12 +46,14 @@ type runState struct {
 	attempt Attempt
 	cancel  context.CancelFunc
 	started time.Time
+	// expire ends the attempt as timed out; timer calls it TaskTimeout
+	// after the launch, or for a reduce launched before every map was
+	// done, after they are (nil until then).
+	expire func()
+	timer  Timer
 	// Of a reduce launched before every map was done (early.go): its
-	// feed, the timeout that starts once they are, and whether it is
-	// being killed to free its slot for a map.
+	// feed, and whether it is being killed to free its slot for a map.
 	feed      *Feed
-	expire    func()
-	timer     *time.Timer
 	preempted bool
 }
 
@@ -90,6 +91,7 @@ type tick struct{}
 type Tracker struct {
 	cfg    Config
 	runner Runner
+	clock  Clock
 	events chan any
 	quit   chan struct{} // closed when Run returns
 
@@ -99,14 +101,14 @@ type Tracker struct {
 	stats   Stats
 	wg      sync.WaitGroup
 	start   time.Time
-	timer   *time.Timer // next straggler check, if any
+	timer   Timer // next straggler check, if any
 	// mapsDoneAt is when every map last became done; zero while one is
 	// not (early.go).
 	mapsDoneAt time.Time
 	// drainingSince is when tasks began to wait with every worker
 	// draining; drainTimer ends that wait (sharing.go).
 	drainingSince time.Time
-	drainTimer    *time.Timer
+	drainTimer    Timer
 }
 
 // New prepares a tracker for a job.
@@ -115,9 +117,13 @@ func New(cfg Config, r Runner) *Tracker {
 	t := &Tracker{
 		cfg:     cfg,
 		runner:  r,
+		clock:   cfg.Clock,
 		events:  make(chan any, 64),
 		quit:    make(chan struct{}),
 		workers: map[string]*workerState{},
+	}
+	if t.clock == nil {
+		t.clock = systemClock{}
 	}
 	for i := 0; i < cfg.Maps; i++ {
 		t.maps = append(t.maps, newTask(task.PhaseMap, i))
@@ -157,17 +163,12 @@ func (t *Tracker) Run(ctx context.Context) (*Report, error) {
 	if t.cfg.Maps < 1 {
 		return nil, fmt.Errorf("job has no map tasks")
 	}
-	t.start = time.Now()
+	t.start = t.clock.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
 		close(t.quit)
-		if t.timer != nil {
-			t.timer.Stop()
-		}
-		if t.drainTimer != nil {
-			t.drainTimer.Stop()
-		}
+		t.stopTimers()
 		t.wg.Wait()
 	}()
 	for {
@@ -294,7 +295,7 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 	switch {
 	case tk.state == done: // another attempt won; this one was killed (counted in commit)
 		t.emit(AttemptKilled, a, o)
-	case o.Busy || o.Draining: // the worker did not run it (sharing.go)
+	case o.Kind == Busy || o.Kind == Draining: // the worker did not run it (sharing.go)
 		t.refused(tk, a, o)
 	case rs.preempted && !o.Succeeded(): // its slot went to a map (early.go); not a failure
 		t.stats.Killed++
@@ -304,7 +305,7 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 			tk.state = pending
 		}
 	case o.Succeeded():
-		t.commit(tk, a, o, time.Since(t.runStart(rs)))
+		t.commit(tk, a, o, t.clock.Now().Sub(t.runStart(rs)))
 		t.emit(AttemptSucceeded, a, o)
 	default:
 		t.emit(AttemptFailed, a, o)
@@ -324,86 +325,13 @@ func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome, took time.Duration)
 	if a.Task.Phase == task.PhaseMap {
 		t.stats.MapsDone++
 		if t.stats.MapsDone == len(t.maps) {
-			t.stats.ElapsedMaps = time.Since(t.start)
+			t.stats.ElapsedMaps = t.clock.Now().Sub(t.start)
 		}
 		t.postMap(tk, false)
 	} else {
 		t.stats.ReducesDone++
 	}
 	t.cfg.Logger.Debug("attempt committed", "task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
-}
-
-// failed decides what a failed attempt means: retry, re-run a lost map, or
-// fail the job.
-func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
-	t.stats.Failed++
-	tk.lastErr = o
-	log := t.cfg.Logger.With("task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
-	if o.WorkerLost {
-		log.Warn(LogAttemptLost, "err", o.Err)
-		t.lose(a.Worker.ID, "session ended")
-	} else if o.MissingMap >= 0 && o.MissingMap < len(t.maps) {
-		m := t.maps[o.MissingMap]
-		// Unless the map has run again since the reduce was told of it.
-		if m.state == done && m.commit.Attempt == o.MissingAttempt {
-			msg := "reduce could not fetch map output, running the map again"
-			if o.MapCorrupt {
-				msg = "reduce found map output damaged, running the map again"
-			}
-			log.Warn(msg, "map", m.ref.ID(), "map_attempt", o.MissingAttempt, "err", o.Err)
-			// The map, not the reduce, is charged, as Hadoop charges fetch
-			// failures to the map; on a budget of its own, so that one lost
-			// output does not use up a map's attempts. A map whose output
-			// is lost or damaged again and again (a failing disk, a hostile
-			// program) ends the job instead of running forever.
-			m.outputLosses++
-			m.avoid[m.commit.Worker.ID] = true
-			t.mapOutputLost(m)
-			if m.outputLosses >= t.cfg.MaxOutputLosses {
-				return &JobError{Task: m.ref, Cause: o.Err, Msg: fmt.Sprintf(
-					"%v: the output of %s was lost or damaged %d times; last: %v (is a worker's disk failing?)",
-					ErrTaskFailed, m.ref.ID(), m.outputLosses, o.Err)}
-			}
-		}
-	} else {
-		log.Warn(LogAttemptFailed, "err", o.Err)
-		tk.failures++
-		tk.avoid[a.Worker.ID] = true
-		if w := t.workers[a.Worker.ID]; w != nil {
-			w.failures++
-		}
-	}
-	if o.Fatal {
-		return t.taskError(tk)
-	}
-	if len(tk.running) > 0 {
-		return nil // a backup attempt is still going
-	}
-	if tk.failures >= t.cfg.MaxAttempts {
-		return t.taskError(tk)
-	}
-	tk.state = pending
-	return nil
-}
-
-func (t *Tracker) taskError(tk *taskInfo) error {
-	o := tk.lastErr
-	var msg string
-	switch {
-	case o.Fatal && o.Result != nil && o.Result.Error != "":
-		msg = fmt.Sprintf("%s: %s", tk.ref.ID(), o.Result.Error)
-	case o.Fatal:
-		msg = fmt.Sprintf("%s: %v", tk.ref.ID(), o.Err)
-	default:
-		msg = fmt.Sprintf("%v: %s failed %d of %d attempts; last: %v", ErrTaskFailed, tk.ref.ID(),
-			tk.failures, t.cfg.MaxAttempts, o.Err)
-	}
-	// The stderr tail adds to the message only when it says more than the
-	// error's own text (usually its last line).
-	if tail := strings.TrimSpace(o.StderrTail); tail != "" && !o.Fatal && !strings.Contains(msg, tail) {
-		msg += "\n--- stderr (last lines) ---\n" + tail
-	}
-	return &JobError{Task: tk.ref, Msg: msg, Cause: o.Err, StderrTail: o.StderrTail}
 }
 
 // JobError says which task failed the job and why.
@@ -430,11 +358,11 @@ func (t *Tracker) taskOf(r TaskRef) *taskInfo {
 // every map is done, or with EarlyReduces once no map waits (early.go).
 // Maps that find no slot take one from an early reduce.
 func (t *Tracker) schedule(ctx context.Context) error {
-	t.startClocks(time.Now())
+	t.startClocks(t.clock.Now())
 	waiting, all := t.place(ctx)
 	t.preempt(waiting)
 	if all && t.cfg.Speculative {
-		t.speculate(ctx, time.Now())
+		t.speculate(ctx, t.clock.Now())
 	}
 	t.waitForSlots(ctx, !all)
 	if !all && t.runningCount() == 0 && !t.anyUsable() && len(t.workers) > 0 {
@@ -558,7 +486,7 @@ func betterWorker(a, b *workerState) bool {
 func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, backup bool) {
 	a := Attempt{Task: tk.ref, N: tk.next, Worker: w.info, Backup: backup}
 	tk.next++
-	rs := &runState{started: time.Now()}
+	rs := &runState{started: t.clock.Now()}
 	if tk.ref.Phase == task.PhaseReduce {
 		a.Inputs = t.committedMaps()
 		if !t.mapsDone() {
@@ -567,13 +495,7 @@ func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, back
 		}
 	}
 	rs.attempt = a
-	var actx context.Context
-	if rs.feed != nil {
-		actx, rs.cancel = t.earlyContext(ctx, rs)
-	} else {
-		actx, rs.cancel = context.WithTimeoutCause(ctx, t.cfg.TaskTimeout,
-			fmt.Errorf("%w: %s attempt %d ran over %v", ErrTimeout, tk.ref.ID(), a.N, t.cfg.TaskTimeout))
-	}
+	actx := t.attemptContext(ctx, rs)
 	tk.running[a.N] = rs
 	tk.state = running
 	if w.used == 0 {
@@ -582,14 +504,11 @@ func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, back
 	w.running++
 	w.used++
 	t.stats.Attempts++
-	t.emit(AttemptStarted, a, Outcome{MissingMap: -1})
+	t.emit(AttemptStarted, a, Outcome{})
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		o := t.runner.Run(actx, a)
-		if o.Err != nil && errors.Is(context.Cause(actx), ErrTimeout) {
-			o.Err, o.WorkerLost, o.MissingMap = context.Cause(actx), false, -1
-		}
+		o := overrun(t.runner.Run(actx, a), context.Cause(actx))
 		select {
 		case t.events <- attemptEnded{a, o}:
 		case <-t.quit:
@@ -621,14 +540,14 @@ func (t *Tracker) workerSummary() string {
 
 func (t *Tracker) emit(k EventKind, a Attempt, o Outcome) {
 	if t.cfg.OnEvent != nil {
-		t.cfg.OnEvent(Event{Kind: k, Attempt: a, Outcome: o, Time: time.Now()})
+		t.cfg.OnEvent(Event{Kind: k, Attempt: a, Outcome: o, Time: t.clock.Now()})
 	}
 }
 
 func (t *Tracker) report() *Report {
 	r := &Report{Counters: map[string]int64{}, Stats: t.stats}
 	if len(t.reduces) > 0 {
-		r.Stats.ElapsedReduces = time.Since(t.start) - t.stats.ElapsedMaps
+		r.Stats.ElapsedReduces = t.clock.Now().Sub(t.start) - t.stats.ElapsedMaps
 		// What the reduces fetch is every committed map's partitions; an
 		// early reduce's launch list is partial, so count from the maps.
 		for _, m := range t.maps {

@@ -44,7 +44,7 @@ func ok(a Attempt) Outcome {
 	if a.Task.Phase == task.PhaseMap {
 		res.Outputs = []task.OutputFile{{Name: task.MapPartName(0), Partition: 0, Size: 10}, {Name: task.MapPartName(1), Partition: 1, Size: 5}}
 	}
-	return Outcome{Result: res, MissingMap: -1}
+	return Outcome{Result: res}
 }
 
 func workers(n, slots int) []registry.WorkerInfo {
@@ -70,7 +70,7 @@ func TestAllSucceed(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
 		if a.Task.Phase == task.PhaseReduce {
 			if len(a.Inputs) != 5 {
-				return Outcome{Err: fmt.Errorf("reduce saw %d inputs", len(a.Inputs)), MissingMap: -1}
+				return Outcome{Err: fmt.Errorf("reduce saw %d inputs", len(a.Inputs))}
 			}
 		} else {
 			mapsDone.Done()
@@ -122,10 +122,10 @@ func TestRetryOnAnotherWorker(t *testing.T) {
 	r.fn = func(_ context.Context, a Attempt) Outcome {
 		if a.Task.ID() == "m-00001" && a.N == 0 {
 			firstWorker = a.Worker.ID
-			return Outcome{Err: errors.New("exit status 3"), MissingMap: -1}
+			return Outcome{Err: errors.New("exit status 3")}
 		}
 		if a.Task.ID() == "m-00001" && a.Worker.ID == firstWorker {
-			return Outcome{Err: fmt.Errorf("retried on the worker that failed"), MissingMap: -1}
+			return Outcome{Err: fmt.Errorf("retried on the worker that failed")}
 		}
 		return ok(a)
 	}
@@ -144,7 +144,7 @@ func TestRetryOnAnotherWorker(t *testing.T) {
 func TestAlwaysFailingTaskFailsJobAfterMaxAttempts(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
 		if a.Task.ID() == "m-00000" {
-			return Outcome{Err: errors.New("exit status 3"), StderrTail: "panic: boom\nline 2", MissingMap: -1}
+			return Outcome{Err: errors.New("exit status 3"), StderrTail: "panic: boom\nline 2"}
 		}
 		return ok(a)
 	}}
@@ -165,7 +165,7 @@ func TestFetchFailureRerunsMap(t *testing.T) {
 	r := &fakeRunner{}
 	r.fn = func(_ context.Context, a Attempt) Outcome {
 		if a.Task.Phase == task.PhaseReduce && a.N == 0 {
-			return Outcome{Err: errors.New("fetch m-00001 failed"), MissingMap: 1}
+			return Outcome{Err: errors.New("fetch m-00001 failed"), Kind: MapMissing, BadMap: &MapRef{Map: 1}}
 		}
 		return ok(a)
 	}
@@ -186,7 +186,7 @@ func TestLostWorkerRerunsItsMaps(t *testing.T) {
 			lost := false
 			lostOnce.Do(func() { lost = true })
 			if lost {
-				return Outcome{Err: errors.New("session closed"), WorkerLost: true, MissingMap: -1}
+				return Outcome{Err: errors.New("session closed"), Kind: Lost}
 			}
 		}
 		return ok(a)
@@ -213,22 +213,39 @@ func TestLostWorkerRerunsItsMaps(t *testing.T) {
 }
 
 func TestTimeoutCountsAsFailure(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	clk := newFakeClock()
+	running := make(chan struct{}, 2)
 	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
+		running <- struct{}{}
 		<-ctx.Done() // hangs until the tracker gives up on it
-		return Outcome{Err: ctx.Err(), MissingMap: -1}
+		return Outcome{Err: ctx.Err()}
 	}}
-	_, err := runJob(t, Config{Maps: 1, Reduces: 0, MaxAttempts: 2, TaskTimeout: 20 * time.Millisecond}, r, workers(2, 1))
-	if !errors.Is(err, ErrTimeout) {
+	var log eventLog
+	tr := New(Config{Maps: 1, Reduces: 0, MaxAttempts: 2, TaskTimeout: timeout, Clock: clk, OnEvent: log.add}, r)
+	tr.UpdateWorkers(workers(2, 1))
+	done := start(t, tr)
+	for range 2 {
+		recv(t, running, "an attempt")
+		clk.Advance(timeout)
+	}
+	if err := recv(t, done, "the job").err; !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 	if r.count("m-00000") != 2 {
 		t.Fatalf("%d attempts, want 2", r.count("m-00000"))
 	}
+	started, failed := log.find(AttemptStarted, "m-00000"), log.find(AttemptFailed, "m-00000")
+	for i := range failed {
+		if ran := failed[i].Time.Sub(started[i].Time); ran != timeout {
+			t.Errorf("attempt %d failed after %v, want exactly the timeout %v", i, ran, timeout)
+		}
+	}
 }
 
 func TestNoUsableWorkers(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
-		return Outcome{Err: errors.New("session closed"), WorkerLost: true, MissingMap: -1}
+		return Outcome{Err: errors.New("session closed"), Kind: Lost}
 	}}
 	_, err := runJob(t, Config{Maps: 2, Reduces: 1}, r, workers(2, 1))
 	if !errors.Is(err, ErrNoWorkers) {
@@ -238,7 +255,7 @@ func TestNoUsableWorkers(t *testing.T) {
 
 func TestFatalFailureEndsJobAtOnce(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
-		return Outcome{Err: errors.New(`unknown input format "parquet"`), Fatal: true, MissingMap: -1}
+		return Outcome{Err: errors.New(`unknown input format "parquet"`), Kind: Fatal}
 	}}
 	_, err := runJob(t, Config{Maps: 1, Reduces: 1}, r, workers(2, 1))
 	if !errors.Is(err, ErrTaskFailed) || !strings.Contains(err.Error(), "parquet") || strings.Contains(err.Error(), "\n") {
@@ -249,33 +266,69 @@ func TestFatalFailureEndsJobAtOnce(t *testing.T) {
 	}
 }
 
+// The other maps take 1s; with SlowFactor 2, m-00002 is a straggler
+// once it has run 2s, and not before.
 func TestBackupAttemptForStraggler(t *testing.T) {
-	var events []Event
-	var mu sync.Mutex
+	clk := newFakeClock()
+	t0 := clk.Now()
+	running, release := make(chan struct{}, 4), make(chan struct{})
 	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
-		if a.Task.ID() == "m-00002" && a.N == 0 {
-			<-ctx.Done() // a straggler: only the tracker's kill ends it
-			return Outcome{Err: ctx.Err(), MissingMap: -1}
+		if a.N > 0 || a.Task.Phase == task.PhaseReduce {
+			return ok(a) // the backup, the reduce
 		}
-		return ok(a)
+		running <- struct{}{}
+		if a.Task.ID() == "m-00002" {
+			<-ctx.Done() // a straggler: only the tracker's kill ends it
+			return Outcome{Err: ctx.Err()}
+		}
+		select {
+		case <-release:
+			return ok(a)
+		case <-ctx.Done():
+			return Outcome{Err: ctx.Err()}
+		}
 	}}
-	cfg := Config{Maps: 4, Reduces: 1, Speculative: true, SlowAfter: 20 * time.Millisecond,
-		OnEvent: func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }}
-	rep, err := runJob(t, cfg, r, workers(2, 2))
-	if err != nil {
-		t.Fatal(err)
+	var log eventLog
+	succeeded := make(chan int, 4) // timers set when a map succeeded
+	cfg := Config{Maps: 4, Reduces: 1, Speculative: true, SlowAfter: time.Second, Clock: clk,
+		OnEvent: func(e Event) {
+			log.add(e)
+			if e.Kind == AttemptSucceeded && e.Attempt.Task.Phase == task.PhaseMap {
+				succeeded <- clk.timersSet()
+			}
+		}}
+	tr := New(cfg, r)
+	tr.UpdateWorkers(workers(2, 2))
+	done := start(t, tr)
+	for range 4 {
+		recv(t, running, "the maps")
 	}
+	clk.Advance(time.Second)
+	close(release)
+	var set int
+	for range 3 {
+		set = recv(t, succeeded, "the maps that are not slow")
+	}
+	// The tracker looks again when m-00002 will have run 2s.
+	clk.awaitTimer(t, t0.Add(2*time.Second), set)
+	clk.Advance(time.Second)
+	res := recv(t, done, "the job")
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	rep := res.rep
 	if rep.Stats.Backups != 1 || rep.Stats.Killed != 1 || rep.Maps[2].Attempt != 1 {
 		t.Fatalf("backups=%d killed=%d committed attempt %d of m-00002", rep.Stats.Backups, rep.Stats.Killed, rep.Maps[2].Attempt)
 	}
 	var orig, backup string
-	for _, e := range events {
-		if e.Kind == AttemptStarted && e.Attempt.Task.ID() == "m-00002" {
-			if e.Attempt.Backup {
-				backup = e.Attempt.Worker.ID
-			} else {
-				orig = e.Attempt.Worker.ID
+	for _, e := range log.find(AttemptStarted, "m-00002") {
+		if e.Attempt.Backup {
+			backup = e.Attempt.Worker.ID
+			if at := e.Time.Sub(t0); at != 2*time.Second {
+				t.Errorf("backup started at %v, want 2s: twice the median", at)
 			}
+		} else {
+			orig = e.Attempt.Worker.ID
 		}
 	}
 	if backup == "" || backup == orig {
@@ -293,7 +346,7 @@ func TestWorkerLostSignalRerunsMaps(t *testing.T) {
 			// reduce runs; the reduce's fetch then fails.
 			lost := a.Inputs[0].Worker.ID
 			once.Do(func() { tr.WorkerLost(lost, "session ended") })
-			return Outcome{Err: errors.New("fetch failed"), MissingMap: 0}
+			return Outcome{Err: errors.New("fetch failed"), Kind: MapMissing, BadMap: &MapRef{Map: 0}}
 		}
 		return ok(a)
 	}
@@ -322,7 +375,7 @@ func TestMapOutputLostOverAndOverFailsJob(t *testing.T) {
 					last = in
 				}
 			}
-			return Outcome{Err: errors.New("map output damaged"), MissingMap: 1, MissingAttempt: last.Attempt, MapCorrupt: true}
+			return Outcome{Err: errors.New("map output damaged"), Kind: MapDamaged, BadMap: &MapRef{Map: 1, Attempt: last.Attempt}}
 		}
 		return ok(a)
 	}

@@ -49,6 +49,9 @@ type Config struct {
 	// OnEvent, when set, is called from the tracker goroutine for every
 	// attempt that starts or ends. It must not block.
 	OnEvent func(Event)
+	// Clock gives the tracker the time and its timers; nil means the
+	// system clock. Tests pass one they step by hand.
+	Clock Clock
 }
 
 func (c *Config) defaults() {
@@ -111,51 +114,6 @@ type Attempt struct {
 	Feed *Feed
 }
 
-// Outcome is how an attempt ended.
-type Outcome struct {
-	// Result is the task's result.msgpack on success (and sometimes on
-	// failure).
-	Result *task.Result
-	// Err is nil on success.
-	Err error
-	// StderrTail holds the last lines the program wrote to stderr.
-	StderrTail string
-	// WorkerLost says the worker itself went away (session closed), not
-	// that the task failed.
-	WorkerLost bool
-	// MissingMap is the map whose output a reduce attempt could not fetch,
-	// or -1.
-	MissingMap int
-	// MissingAttempt is the attempt of MissingMap that could not be
-	// fetched; the map runs again only if that is still its committed one.
-	MissingAttempt int
-	// MapCorrupt says MissingMap's output was there but damaged (not the
-	// size or checksum its map reported, out of order, or undecodable).
-	MapCorrupt bool
-	// Fatal says no retry can fix the failure (a bad parameter, an unknown
-	// format): the job fails at once.
-	Fatal bool
-	// Busy says the worker refused the launch because it had no free slot
-	// for this job (other jobs hold them): the attempt did not run. It is
-	// not a failure; the task waits for a slot (see SlotWaiter).
-	Busy bool
-	// Draining says the worker refused the launch, or its input, because
-	// it drains: the attempt did not run, and nothing new goes there.
-	Draining bool
-}
-
-// Succeeded reports whether the attempt succeeded.
-func (o Outcome) Succeeded() bool { return o.Err == nil }
-
-// The messages of the tracker's WARN records that only repeat an attempt's
-// failure, which OnEvent also reports; a display that prints the events
-// may drop these records (records that announce a decision, such as a map
-// running again, say more and are kept).
-const (
-	LogAttemptFailed = "attempt failed"
-	LogAttemptLost   = "attempt lost with its worker"
-)
-
 // EventKind says what happened to an attempt.
 type EventKind string
 
@@ -164,8 +122,8 @@ const (
 	AttemptSucceeded EventKind = "succeeded"
 	AttemptFailed    EventKind = "failed"
 	AttemptKilled    EventKind = "killed"
-	// AttemptRefused ends an attempt the worker did not run (its Outcome
-	// says Busy or Draining): it is not counted, and the task waits for
+	// AttemptRefused ends an attempt the worker did not run (its Outcome's
+	// Kind is Busy or Draining): it is not counted, and the task waits for
 	// another slot under the same attempt number.
 	AttemptRefused EventKind = "refused"
 )

@@ -119,7 +119,7 @@ func (r *Recorder) Event(ev tracker.Event) {
 		at.Outcome = Killed
 	default:
 		at.Outcome = Failed
-		at.Lost = ev.Outcome.WorkerLost
+		at.Lost = ev.Outcome.Kind == tracker.Lost
 		at.Err = firstLine(ev.Outcome.Err)
 	}
 }
