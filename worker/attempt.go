@@ -159,14 +159,14 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 
 	in := filepath.Join(w.attemptDir(key), task.InDir)
 	if err := os.MkdirAll(in, 0o755); err != nil {
-		return true, internal("stage input: %v", err)
+		return true, internalError("stage input: %v", err)
 	}
 	// The upload goes to the job directory, which no task ever owns: a
 	// Launch may start the attempt meanwhile and hand its directory to
 	// the task (see taskfs.go).
 	f, err := os.CreateTemp(w.jobDir(key.job), ".split-"+key.dirName()+"-*")
 	if err != nil {
-		return true, internal("stage input: %v", err)
+		return true, internalError("stage input: %v", err)
 	}
 	err = proto.ReadBody(f, w.idle(st), req.Size, w.cfg.MaxInput)
 	if cerr := f.Close(); err == nil {

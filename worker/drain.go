@@ -17,9 +17,10 @@ import (
 // when DrainTimeout passes. Only then does Shutdown delete the node,
 // kill what still runs and close the sessions.
 
-// drain marks the worker draining and waits, up to DrainTimeout or ctx,
-// until nothing needs it. With no DrainTimeout it returns at once.
-func (w *Worker) drain(ctx context.Context) {
+// drainJobs marks the worker draining and waits, up to DrainTimeout or
+// ctx, until no attempt runs and no job uses it. With no DrainTimeout it
+// returns at once.
+func (w *Worker) drainJobs(ctx context.Context) {
 	if w.cfg.DrainTimeout <= 0 {
 		return
 	}

@@ -20,17 +20,7 @@ func (w *Worker) jobDir(job string) string {
 	return filepath.Join(w.cfg.Dir, "tasks", job)
 }
 
-// own makes s an owner of job. It fails once the worker is shutting down.
-func (w *Worker) own(s *session, job string) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.stoppingLocked() {
-		return shuttingDown(w.id)
-	}
-	w.ownLocked(s, job)
-	return nil
-}
-
+// ownLocked makes s an owner of job.
 func (w *Worker) ownLocked(s *session, job string) {
 	owners := w.jobs[job]
 	if owners == nil {

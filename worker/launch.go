@@ -112,7 +112,7 @@ func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest,
 	_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventStaging})
 
 	if err := prepareAttemptDir(a.dir); err != nil {
-		return fail(internal("task directory: %v", err))
+		return fail(internalError("task directory: %v", err))
 	}
 	cfg := req.Config
 	if cfg.Phase == task.PhaseReduce {
@@ -125,7 +125,7 @@ func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest,
 		cfg.Inputs = inputs
 	}
 	if err := task.WriteFile(filepath.Join(a.dir, task.ConfigFile), &cfg); err != nil {
-		return fail(internal("write %s: %v", task.ConfigFile, err))
+		return fail(internalError("write %s: %v", task.ConfigFile, err))
 	}
 	path, args, err := w.program(req)
 	if err != nil {

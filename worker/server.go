@@ -323,7 +323,7 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 }
 
 func (w *Worker) beginShutdown(ctx context.Context) error {
-	w.drain(ctx) // drain.go
+	w.drainJobs(ctx) // drain.go
 
 	w.mu.Lock()
 	w.closed = true
@@ -507,19 +507,19 @@ func (w *Worker) serveStream(s *session, st *yamux.Stream) {
 		_ = proto.WriteFrame(st, &proto.Reply{Error: e})
 	}
 	if bodyUnread {
-		drain(st)
+		discardBody(st)
 	}
 }
 
-// drainTimeout bounds how long a refused upload's body is read and thrown
-// away.
-const drainTimeout = 30 * time.Second
+// discardTimeout bounds how long a refused upload's body is read and
+// thrown away.
+const discardTimeout = 30 * time.Second
 
-// drain reads and discards what the peer still sends after an upload was
-// refused unread, so a peer that writes its whole body before reading the
-// reply is not left blocked on a full window.
-func drain(st *yamux.Stream) {
-	_ = st.SetReadDeadline(time.Now().Add(drainTimeout))
+// discardBody reads and throws away what the peer still sends after an
+// upload was refused unread, so a peer that writes its whole body before
+// reading the reply is not left blocked on a full window.
+func discardBody(st *yamux.Stream) {
+	_ = st.SetReadDeadline(time.Now().Add(discardTimeout))
 	buf := make([]byte, 64<<10)
 	for {
 		if _, err := st.Read(buf); err != nil {

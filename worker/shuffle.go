@@ -213,7 +213,7 @@ func (w *Worker) serveOutput(st *yamux.Stream, key attemptKey, name string) erro
 		return notFound("%s of job %s: output file %q: %v", key, key.job, name, err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return internal("output file %q: %v", name, err)
+		return internalError("output file %q: %v", name, err)
 	}
 	if err := proto.WriteFrame(st, &proto.BodyReply{Size: size, CRC32C: crc}); err != nil {
 		return nil // the peer is gone

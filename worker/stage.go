@@ -206,7 +206,7 @@ func (w *Worker) stage(a *attempt, req *proto.LaunchRequest, in *inbox) (inputs 
 	defer cancel()
 	s := &stager{w: w, a: a, maps: req.Maps, part: req.Config.Index,
 		byTask: make(map[string]*mapFetch), results: make(chan fetchDone)}
-	defer s.drain()
+	defer s.stopFetches()
 	for _, mo := range req.Fetch {
 		s.add(mo)
 	}
@@ -325,9 +325,9 @@ func (s *stager) start(ctx context.Context, f *mapFetch) {
 	}()
 }
 
-// drain cancels the fetches still in flight and waits for them; their
-// files go with the attempt directory.
-func (s *stager) drain() {
+// stopFetches cancels the fetches still in flight and waits for them;
+// their files go with the attempt directory.
+func (s *stager) stopFetches() {
 	for _, f := range s.byTask {
 		if f.state == fetching {
 			f.cancel()
