@@ -179,3 +179,29 @@ func (w *Worker) handleKill(st *yamux.Stream, h proto.Header) error {
 	a.kill(errKillCall)
 	return proto.WriteFrame(st, &proto.Reply{})
 }
+
+// program returns what runs for a launch. Binaries run as they are;
+// plugins and the commands of exec jobs run under the task host (see
+// host.go), which checks them first.
+func (w *Worker) program(req *proto.LaunchRequest) (path string, args []string, err error) {
+	ref := req.Artifact
+	switch ref.Kind {
+	case proto.KindBinary:
+		return w.cache.path(ref.SHA256), nil, nil
+	case proto.KindPlugin:
+		return w.pluginProgram(ref)
+	case proto.KindExec:
+		return w.execProgram(req)
+	}
+	return "", nil, proto.Errorf(proto.CodeBadRequest, "unknown artifact kind %q: use binary, plugin or exec", ref.Kind)
+}
+
+// prepareAttemptDir creates the attempt's directory with in/, out/, tmp/.
+func prepareAttemptDir(dir string) error {
+	for _, d := range []string{task.InDir, task.OutDir, "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
