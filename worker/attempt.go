@@ -64,10 +64,9 @@ func (w *Worker) admit(s *session, key attemptKey) (*attempt, error) {
 		return nil, proto.Errorf(proto.CodeBadRequest,
 			"%s of job %s was already launched on worker %s: launch a new attempt number", key, key.job, w.id)
 	}
-	if err := w.takeSlotLocked(key.job); err != nil { // slots.go
+	if err := w.slots.take(key.job, w.id); err != nil {
 		return nil, err
 	}
-	w.running++
 	ctx, cancel := context.WithCancelCause(context.Background())
 	a := &attempt{
 		key:      key,
@@ -86,9 +85,8 @@ func (w *Worker) admit(s *session, key attemptKey) (*attempt, error) {
 // finish records the outcome and frees the attempt's slot.
 func (w *Worker) finish(a *attempt, res *task.Result, ok bool) {
 	w.mu.Lock()
-	w.running--
 	a.finished, a.ok, a.result = true, ok, res
-	w.grantLocked() // the slot goes to the job waiting longest
+	w.slots.release()
 	w.changedLocked()
 	w.mu.Unlock()
 	a.cancel(nil) // release the context; the process is gone

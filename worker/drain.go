@@ -26,7 +26,7 @@ func (w *Worker) drainJobs(ctx context.Context) {
 	}
 	w.mu.Lock()
 	w.draining = true
-	w.dropSlotsLocked(shuttingDown(w.id), func(string, *session) bool { return true })
+	w.slots.drop(shuttingDown(w.id), func(string, *session) bool { return true })
 	registered := w.registered
 	w.mu.Unlock()
 	log := w.logger()
@@ -42,7 +42,7 @@ func (w *Worker) drainJobs(ctx context.Context) {
 	said := false
 	for {
 		w.mu.Lock()
-		running, jobs, changed := w.running, len(w.jobs)+w.ending, w.changed
+		running, jobs, changed := w.slots.inUse(), len(w.jobs)+w.ending, w.changed
 		w.mu.Unlock()
 		if running == 0 && jobs == 0 {
 			return

@@ -39,7 +39,7 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 		return true, proto.Errorf(proto.CodeBadRequest, "%s of job %s is already launched: stage its input before Launch", key, key.job)
 	}
 	w.ownLocked(s, key.job)
-	w.renewLocked(key.job) // a slot held for the job waits for its upload
+	w.slots.renew(key.job) // a slot held for the job waits for its upload
 	w.mu.Unlock()
 
 	in := filepath.Join(w.attemptDir(key), task.InDir)
@@ -64,9 +64,7 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 		os.Remove(f.Name())
 		return false, proto.Errorf(proto.CodeBadRequest, "input upload for %s broke off: %v", key, err)
 	}
-	w.mu.Lock()
-	w.renewLocked(key.job)
-	w.mu.Unlock()
+	w.slots.renew(key.job)
 	return false, proto.WriteFrame(st, &proto.Reply{})
 }
 

@@ -44,7 +44,7 @@ func (w *Worker) release(s *session) {
 		}
 	}
 	s.jobs = make(map[string]struct{})
-	w.dropSlotsLocked(nil, func(_ string, held *session) bool { return held == s })
+	w.slots.drop(nil, func(_ string, held *session) bool { return held == s })
 	w.changedLocked()
 	w.mu.Unlock()
 	for _, job := range orphans {
@@ -73,7 +73,7 @@ func (w *Worker) endJob(job string, cause error) (done func()) {
 		delete(s.jobs, job)
 	}
 	delete(w.jobs, job)
-	w.dropSlotsLocked(notFound("job %s ended on worker %s while it waited for a slot", job, w.id),
+	w.slots.drop(notFound("job %s ended on worker %s while it waited for a slot", job, w.id),
 		func(j string, _ *session) bool { return j == job })
 	w.mu.Unlock()
 

@@ -93,11 +93,7 @@ func newMetrics(w *Worker) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "dist_tasks_running",
 			Help: "Task attempts holding a slot on this worker now.",
-		}, func() float64 {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			return float64(w.running)
-		}),
+		}, func() float64 { return float64(w.slots.inUse()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "dist_task_slots",
 			Help: "How many task attempts this worker runs at once (--slots).",

@@ -32,6 +32,7 @@ type Worker struct {
 	verdicts verdicts  // artifact inspections, by kind and sha256
 	host     *taskHost // runs plugins and exec commands (host.go)
 	metrics  *metrics  // Prometheus registry and /metrics server (metrics.go)
+	slots    *slots    // slots in use, waiting and reserved (slots.go)
 
 	// ctx ends when Shutdown begins ("the daemon is stopping"); killing
 	// one attempt is a separate signal, see attempt.kill.
@@ -51,8 +52,6 @@ type Worker struct {
 	sessions   map[*session]struct{}
 	attempts   map[attemptKey]*attempt
 	jobs       map[string]map[*session]struct{} // job -> owner sessions
-	running    int                              // attempts holding a slot
-	slots      slotQueue                        // jobs waiting for a slot (slots.go)
 	draining   bool                             // Shutdown began: no new work (drain.go)
 	ending     int                              // jobs being ended whose caller has not answered yet
 	changed    chan struct{}                    // closed and replaced when running, jobs or ending shrink
@@ -105,6 +104,7 @@ func New(cfg Config) (*Worker, error) {
 		attempts: make(map[attemptKey]*attempt),
 		jobs:     make(map[string]map[*session]struct{}),
 		changed:  make(chan struct{}),
+		slots:    newSlots(cfg.Slots),
 	}
 	w.metrics = newMetrics(w)
 	return w, nil
@@ -533,10 +533,7 @@ func (w *Worker) handleInfo(st *yamux.Stream) error {
 	if err := proto.ReadRequest(st, &req); err != nil {
 		return err
 	}
-	w.mu.Lock()
-	running := w.running
-	w.mu.Unlock()
-	return proto.WriteFrame(st, &proto.InfoReply{Info: w.Info(), Running: running})
+	return proto.WriteFrame(st, &proto.InfoReply{Info: w.Info(), Running: w.slots.inUse()})
 }
 
 // admitting reports whether the worker takes new work; the error is the
