@@ -3,12 +3,28 @@ package worker
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task"
 )
+
+// One attempt, one owner. An attempt runs itself, in the manner of
+// nomad's TaskRunner: it stages its inputs (stage.go), writes its config,
+// starts its program and supervises the process until it exits or is
+// killed (process.go), and decides from what the process left how it
+// ended (outcome.go). Its state, outcome and kill signal are its own,
+// under its own lock. The Worker keeps the collection (jobs.go): it admits
+// an attempt (a slot, an owner for its job), finds it for Kill, shuffle
+// fetches and EndJob, and frees its slot once it is done.
+//
+// An attempt goes staging → running → done, and stays done, with its
+// outcome, until its job ends: a finished map's outputs are served from
+// its directory until then.
 
 // attemptKey names one attempt of one task of one job.
 type attemptKey struct {
@@ -21,15 +37,24 @@ func (k attemptKey) String() string { return fmt.Sprintf("task %s attempt %d", k
 // dirName is the attempt's directory under its job: "<task>-<attempt>".
 func (k attemptKey) dirName() string { return fmt.Sprintf("%s-%d", k.task, k.attempt) }
 
-func (w *Worker) attemptDir(k attemptKey) string {
-	return filepath.Join(w.jobDir(k.job), k.dirName())
-}
+// attemptState is where an attempt is in its life.
+type attemptState int
+
+const (
+	attemptStaging attemptState = iota // admitted: its directory and inputs are being prepared
+	attemptRunning                     // its process has started
+	attemptDone                        // the process (if it started) is reaped and the outcome recorded
+)
 
 // attempt is one launched task attempt, from staging until its job ends.
 type attempt struct {
 	key attemptKey
 	dir string
 	log *slog.Logger
+	// w provides what the attempt runs with: the config, the artifact
+	// cache and task host, the sandbox and the peers it fetches from. The
+	// attempt never touches the fields under Worker.mu.
+	w *Worker
 	// ctx ends when the attempt must be killed; its cause says why. This
 	// is a separate signal from the worker's shutdown.
 	ctx    context.Context
@@ -41,65 +66,122 @@ type attempt struct {
 	reported chan struct{}
 	// app names a binary app in messages ("app wordcount"); it is empty
 	// for plugins and exec jobs, whose task host calls task.Main itself.
+	// Only run's goroutine sets and reads it.
 	app string
 
-	// Guarded by Worker.mu.
-	finished bool
-	ok       bool // exited 0 with a result saying ok
-	result   *task.Result
+	mu     sync.Mutex
+	state  attemptState
+	ok     bool // exited 0 with a result saying ok
+	result *task.Result
+}
+
+// newAttempt returns the attempt key of w, staging, in dir.
+func newAttempt(w *Worker, key attemptKey, dir string, log *slog.Logger) *attempt {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	return &attempt{
+		key:      key,
+		dir:      dir,
+		log:      log.With("job", key.job, "task", key.task, "attempt", key.attempt),
+		w:        w,
+		ctx:      ctx,
+		cancel:   cancel,
+		done:     make(chan struct{}),
+		reported: make(chan struct{}),
+	}
+}
+
+// run stages the attempt's inputs, runs its program and returns its final
+// event. Events before the final one go to events as they happen; a
+// streamed reduce learns of more map outputs from in.
+func (a *attempt) run(events io.Writer, req *proto.LaunchRequest, in *inbox) (proto.Event, *task.Result, bool) {
+	fail := func(e *proto.Error) (proto.Event, *task.Result, bool) {
+		if a.ctx.Err() != nil { // killed while staging: say so, not what broke
+			ev, _, _ := a.outcome(nil, nil)
+			return ev, nil, false
+		}
+		return proto.Event{Kind: proto.EventDone, Final: true, ExitCode: -1, Error: e}, nil, false
+	}
+	_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventStaging})
+
+	if err := prepareAttemptDir(a.dir); err != nil {
+		return fail(internalError("task directory: %v", err))
+	}
+	cfg := req.Config
+	if cfg.Phase == task.PhaseReduce {
+		inputs, missing, err := a.stage(req, in)
+		if err != nil {
+			ev, res, ok := fail(proto.ToError(err))
+			ev.MissingMap, ev.MissingAttempt = missing.Task, missing.Attempt
+			return ev, res, ok
+		}
+		cfg.Inputs = inputs
+	}
+	if err := task.WriteFile(filepath.Join(a.dir, task.ConfigFile), &cfg); err != nil {
+		return fail(internalError("write %s: %v", task.ConfigFile, err))
+	}
+	path, args, err := a.w.program(req)
+	if err != nil {
+		return fail(proto.ToError(err))
+	}
+	if req.Artifact.Kind == proto.KindBinary {
+		a.app = "app " + refName(req.Artifact)
+	}
+	state, err := a.runProcess(path, args, func() {
+		a.setState(attemptRunning)
+		_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventRunning})
+	})
+	ev, res, ok := a.outcome(state, err)
+	if !ok && a.ctx.Err() == nil {
+		blameMap(&ev, res, cfg.Inputs)
+	}
+	return ev, res, ok
+}
+
+// prepareAttemptDir creates the attempt's directory with in/, out/, tmp/.
+func prepareAttemptDir(dir string) error {
+	for _, d := range []string{task.InDir, task.OutDir, "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // kill asks the attempt to stop: its process group gets SIGTERM, then
 // SIGKILL after KillGrace. Killing a finished attempt does nothing.
 func (a *attempt) kill(cause error) { a.cancel(cause) }
 
-// admit reserves a slot for the attempt and makes s an owner of its job.
-func (w *Worker) admit(s *session, key attemptKey) (*attempt, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.stoppingLocked() {
-		return nil, shuttingDown(w.id)
-	}
-	if _, dup := w.attempts[key]; dup {
-		return nil, proto.Errorf(proto.CodeBadRequest,
-			"%s of job %s was already launched on worker %s: launch a new attempt number", key, key.job, w.id)
-	}
-	if err := w.slots.take(key.job, w.id); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	a := &attempt{
-		key:      key,
-		dir:      w.attemptDir(key),
-		log:      w.log.With("job", key.job, "task", key.task, "attempt", key.attempt),
-		ctx:      ctx,
-		cancel:   cancel,
-		done:     make(chan struct{}),
-		reported: make(chan struct{}),
-	}
-	w.attempts[key] = a
-	w.ownLocked(s, key.job)
-	return a, nil
+// killed reports whether the attempt was asked to stop.
+func (a *attempt) killed() bool { return a.ctx.Err() != nil }
+
+func (a *attempt) setState(s attemptState) {
+	a.mu.Lock()
+	a.state = s
+	a.mu.Unlock()
 }
 
-// finish records the outcome and frees the attempt's slot.
-func (w *Worker) finish(a *attempt, res *task.Result, ok bool) {
-	w.mu.Lock()
-	a.finished, a.ok, a.result = true, ok, res
-	w.slots.release()
-	w.changedLocked()
-	w.mu.Unlock()
+// finish records the outcome and closes done. Call it once run returns.
+func (a *attempt) finish(res *task.Result, ok bool) {
+	a.mu.Lock()
+	a.state, a.ok, a.result = attemptDone, ok, res
+	a.mu.Unlock()
 	a.cancel(nil) // release the context; the process is gone
 	close(a.done)
 }
 
-// finishedOK returns the attempt if it ended successfully on this worker.
-func (w *Worker) finishedOK(key attemptKey) (*attempt, *task.Result, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	a := w.attempts[key]
-	if a == nil || !a.finished || !a.ok {
-		return nil, nil, false
+// succeeded returns the attempt's result if it has ended successfully.
+func (a *attempt) succeeded() (*task.Result, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state != attemptDone || !a.ok {
+		return nil, false
 	}
-	return a, a.result, true
+	return a.result, true
+}
+
+// failed reports whether the attempt has ended unsuccessfully.
+func (a *attempt) failed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.state == attemptDone && !a.ok
 }

@@ -11,6 +11,10 @@ import (
 	"github.com/distmr/dist/task"
 )
 
+// Staging a map attempt's input split (PutInput), before its Launch. The
+// split is uploaded beside the attempt directory and renamed into in/
+// only while the attempt is not launched (see taskfs.go).
+
 // handlePutInput stages a map attempt's input split as in/split.
 func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (bodyUnread bool, err error) {
 	var req proto.PutInputRequest

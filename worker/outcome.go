@@ -15,10 +15,16 @@ import (
 	"github.com/distmr/dist/task"
 )
 
+// How an attempt ended, decided here, from what its process left: the exit
+// status, the result file (read without trusting the task, taskfs.go),
+// the started mark and the stderr tail. The final event carries the
+// verdict: ok, or an error code that says whether another attempt may
+// help, and for a reduce that found a map output damaged, which map.
+
 // outcome turns how the process ended into the final event.
-func (w *Worker) outcome(a *attempt, state *os.ProcessState, runErr error) (ev proto.Event, res *task.Result, ok bool) {
+func (a *attempt) outcome(state *os.ProcessState, runErr error) (ev proto.Event, res *task.Result, ok bool) {
 	ev = proto.Event{Kind: proto.EventDone, Final: true, ExitCode: -1}
-	tf := w.taskFiles(a)
+	tf := a.files()
 	var tailErr error
 	if state != nil {
 		ev.ExitCode = state.ExitCode()
@@ -93,6 +99,23 @@ func (w *Worker) outcome(a *attempt, state *os.ProcessState, runErr error) (ev p
 	// the same way anywhere: not worth another attempt.
 	ev.Error = &proto.Error{Code: proto.CodeTaskFailed, Message: msg, Retryable: res == nil || !res.Fatal}
 	return ev, res, false
+}
+
+// blameMap makes a reduce that found one of its inputs damaged (see
+// task.BadInput) report that map's output as unusable, like a failed
+// fetch: the map runs again and the reduce is not charged. The program is
+// not trusted to name any map: only one of the outputs staged for it.
+func blameMap(ev *proto.Event, res *task.Result, inputs []task.Input) {
+	if ev.Error == nil || res == nil || res.BadInput == nil {
+		return
+	}
+	for _, in := range inputs {
+		if in.Map == res.BadInput.Map && in.Attempt == res.BadInput.Attempt {
+			ev.MissingMap, ev.MissingAttempt = in.Map, in.Attempt
+			ev.Error.Code, ev.Error.Retryable = proto.CodeChecksum, true
+			return
+		}
+	}
 }
 
 // callTaskMain says how to fix a program that does not call task.Main.

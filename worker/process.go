@@ -12,6 +12,11 @@ import (
 	"github.com/distmr/dist/task"
 )
 
+// The attempt's process: started in the attempt directory, in its own
+// process group, with a scrubbed environment and the sandbox's limits;
+// killed with the group (SIGTERM, SIGKILL after KillGrace) when the
+// attempt is; always waited for.
+
 // taskEnv is the whole environment of a task process: nothing of the
 // worker's own (in particular never the secret) but PATH.
 func taskEnv(dir string) []string {
@@ -37,7 +42,7 @@ const startRetries = 8
 // program left behind in its group is SIGKILLed when it exits. The group
 // is recorded under <Dir>/run while it runs, for a worker that restarts
 // after this one died (workdir.go).
-func (w *Worker) runProcess(a *attempt, path string, args []string, started func()) (*os.ProcessState, error) {
+func (a *attempt) runProcess(path string, args []string, started func()) (*os.ProcessState, error) {
 	stdout, err := createLog(filepath.Join(a.dir, "stdout.log"))
 	if err != nil {
 		return nil, err
@@ -48,13 +53,13 @@ func (w *Worker) runProcess(a *attempt, path string, args []string, started func
 		return nil, err
 	}
 	defer stderr.Close()
-	if err := w.sandbox.prepare(a.dir); err != nil {
+	if err := a.w.sandbox.prepare(a.dir); err != nil {
 		return nil, err
 	}
 
 	var cmd *exec.Cmd
 	for try := 0; ; try++ {
-		cmd = w.command(a, path, args, stdout, stderr)
+		cmd = a.command(path, args, stdout, stderr)
 		err = cmd.Start()
 		if err == nil {
 			break
@@ -73,9 +78,9 @@ func (w *Worker) runProcess(a *attempt, path string, args []string, started func
 			return nil, context.Cause(a.ctx)
 		}
 	}
-	forget := w.recordGroup(a, cmd.Process.Pid)
+	forget := a.recordGroup(cmd.Process.Pid)
 	defer forget() // after the group is killed below
-	if err := w.sandbox.start(cmd.Process.Pid); err != nil {
+	if err := a.w.sandbox.start(cmd.Process.Pid); err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 		return nil, err
@@ -95,13 +100,13 @@ func createLog(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
 }
 
-func (w *Worker) command(a *attempt, path string, args []string, stdout, stderr *os.File) *exec.Cmd {
+func (a *attempt) command(path string, args []string, stdout, stderr *os.File) *exec.Cmd {
 	cmd := exec.CommandContext(a.ctx, path, args...)
 	cmd.Dir = a.dir
 	cmd.Env = taskEnv(a.dir)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = taskProcAttr()
-	w.sandbox.apply(cmd)
+	a.w.sandbox.apply(cmd)
 	cmd.Cancel = func() error {
 		err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		if errors.Is(err, syscall.ESRCH) {
@@ -111,6 +116,6 @@ func (w *Worker) command(a *attempt, path string, args []string, stdout, stderr 
 	}
 	// After the grace os/exec SIGKILLs the leader; runProcess then
 	// SIGKILLs the rest of the group.
-	cmd.WaitDelay = w.cfg.KillGrace
+	cmd.WaitDelay = a.w.cfg.KillGrace
 	return cmd
 }

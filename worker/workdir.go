@@ -107,8 +107,8 @@ func parseRecord(name string, b []byte) (groupRecord, error) {
 // recordGroup records the process group the attempt's process leads and
 // returns the function that removes the record once it is reaped. A
 // record that cannot be written costs only the cleanup after a crash.
-func (w *Worker) recordGroup(a *attempt, pid int) (forget func()) {
-	path := filepath.Join(w.runDir(), strconv.Itoa(pid))
+func (a *attempt) recordGroup(pid int) (forget func()) {
+	path := filepath.Join(a.w.runDir(), strconv.Itoa(pid))
 	start, err := processStart(pid)
 	if err == nil {
 		err = os.WriteFile(path, groupRecord{pgid: pid, start: start, dir: a.dir}.encode(), 0o644)
