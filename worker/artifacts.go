@@ -172,7 +172,7 @@ func (w *Worker) handlePutArtifact(st *yamux.Stream, h proto.Header) (bodyUnread
 	if err := w.cache.put(w.idle(st), req.SHA256, req.Size); err != nil {
 		return false, err
 	}
-	w.logger().Info("artifact cached", "job", h.Job, "sha256", req.SHA256, "size", req.Size)
+	w.log.Info("artifact cached", "job", h.Job, "sha256", req.SHA256, "size", req.Size)
 	w.cache.evict(req.SHA256)
 	return false, proto.WriteFrame(st, &proto.Reply{})
 }

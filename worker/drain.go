@@ -25,11 +25,11 @@ func (w *Worker) drainJobs(ctx context.Context) {
 		return
 	}
 	w.mu.Lock()
+	log := w.logLocked()
 	w.draining = true
 	w.slots.drop(shuttingDown(w.id), func(string, *session) bool { return true })
 	registered := w.registered
 	w.mu.Unlock()
-	log := w.logger()
 	if registered {
 		// Without the notice clients still learn it from refused
 		// launches; the drain goes on.

@@ -141,7 +141,7 @@ func (w *Worker) endJob(job string, cause error) (done func()) {
 	}
 	w.keepFailedLogs(job, failed)
 	if err := os.RemoveAll(w.jobDir(job)); err != nil {
-		w.logger().Warn("remove job directory", "job", job, "err", err)
+		w.log.Warn("remove job directory", "job", job, "err", err)
 	}
 	return func() {
 		w.mu.Lock()

@@ -170,10 +170,10 @@ func (m *metrics) serve(w *Worker, addr string) error {
 	go func() {
 		defer w.wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			w.logger().Warn("metrics server stopped", "err", err)
+			w.log.Warn("metrics server stopped", "err", err)
 		}
 	}()
-	w.logger().Info("serving metrics", "addr", m.addr, "paths", "/metrics /healthz")
+	w.log.Info("serving metrics", "addr", m.addr, "paths", "/metrics /healthz")
 	return nil
 }
 

@@ -42,8 +42,14 @@ type Worker struct {
 	// stopped is closed once wg is done after Shutdown.
 	stopped chan struct{}
 
+	// log is the worker's logger, named with its id. Start sets it once,
+	// before the worker's first goroutine starts, and nothing changes it
+	// after: those goroutines read it freely. Before Start names the
+	// worker, cfg.Logger is used; Shutdown, which may overlap Start,
+	// reads it under mu (logLocked).
+	log *slog.Logger
+
 	mu         sync.Mutex
-	log        *slog.Logger
 	started    bool
 	closed     bool
 	id, addr   string
@@ -99,7 +105,6 @@ func New(cfg Config) (*Worker, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 		stopped:  make(chan struct{}),
-		log:      cfg.Logger,
 		sessions: make(map[*session]struct{}),
 		attempts: make(map[attemptKey]*attempt),
 		jobs:     make(map[string]map[*session]struct{}),
@@ -159,11 +164,11 @@ func (w *Worker) Start(ctx context.Context) (err error) {
 		return ErrClosed
 	}
 	w.ln, w.addr, w.id, w.startedAt = ln, addr, id, time.Now()
-	w.log = w.log.With("worker", id)
+	w.log = w.cfg.Logger.With("worker", id) // before the first goroutine
 	w.wg.Add(1)
 	go w.acceptLoop(ln)
 	w.mu.Unlock()
-	w.logger().Info("worker listening", "addr", addr, "slots", w.cfg.Slots, "dir", w.cfg.Dir)
+	w.log.Info("worker listening", "addr", addr, "slots", w.cfg.Slots, "dir", w.cfg.Dir)
 	w.warnExposure(ln.Addr().String())
 	if w.cfg.MetricsAddr != "" {
 		if err := w.metrics.serve(w, w.cfg.MetricsAddr); err != nil {
@@ -301,9 +306,12 @@ func (w *Worker) Info() registry.WorkerInfo {
 	return info
 }
 
-func (w *Worker) logger() *slog.Logger {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// logLocked is the worker's logger, or cfg.Logger before Start has named
+// the worker. Only Shutdown, which may overlap Start, needs it.
+func (w *Worker) logLocked() *slog.Logger {
+	if w.log == nil {
+		return w.cfg.Logger
+	}
 	return w.log
 }
 
@@ -327,6 +335,7 @@ func (w *Worker) beginShutdown(ctx context.Context) error {
 
 	w.mu.Lock()
 	w.closed = true
+	log := w.logLocked()
 	registered, regCancel, ln := w.registered, w.regCancel, w.ln
 	w.registered = false
 	attempts := make([]*attempt, 0, len(w.attempts))
@@ -334,7 +343,6 @@ func (w *Worker) beginShutdown(ctx context.Context) error {
 		attempts = append(attempts, a)
 	}
 	w.mu.Unlock()
-	log := w.logger()
 	log.Info("worker shutting down", "running", len(attempts))
 
 	var err error
@@ -395,7 +403,7 @@ func (w *Worker) acceptLoop(ln net.Listener) {
 			}
 			// Out of file descriptors and the like: wait and go on.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			w.logger().Warn("accept failed", "err", err, "retry_in", backoff)
+			w.log.Warn("accept failed", "err", err, "retry_in", backoff)
 			t := time.NewTimer(backoff)
 			select {
 			case <-t.C:
@@ -416,7 +424,7 @@ func (w *Worker) acceptLoop(ln net.Listener) {
 // session owned.
 func (w *Worker) serveConn(conn net.Conn) {
 	defer w.wg.Done()
-	log := w.logger().With("remote", conn.RemoteAddr().String())
+	log := w.log.With("remote", conn.RemoteAddr().String())
 	ss, err := proto.Accept(w.ctx, conn, w.srvOpts, w.ID())
 	if err != nil {
 		log.Info("connection refused", "err", err)

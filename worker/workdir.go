@@ -121,7 +121,8 @@ func (a *attempt) recordGroup(pid int) (forget func()) {
 }
 
 // killLeftovers kills the process groups recorded by a worker that died
-// on this directory, if they still run, and removes the records.
+// on this directory, if they still run, and removes the records. It runs
+// in Start before the worker has a name, so it logs to cfg.Logger.
 func (w *Worker) killLeftovers() error {
 	ents, err := os.ReadDir(w.runDir())
 	if errors.Is(err, os.ErrNotExist) {
@@ -133,7 +134,7 @@ func (w *Worker) killLeftovers() error {
 	for _, e := range ents {
 		path := filepath.Join(w.runDir(), e.Name())
 		if err := w.killRecorded(path, e.Name()); err != nil {
-			w.logger().Warn("cannot kill a recorded task process group", "file", path, "err", err)
+			w.cfg.Logger.Warn("cannot kill a recorded task process group", "file", path, "err", err)
 		}
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("worker: remove %s: %w", path, err)
@@ -156,6 +157,6 @@ func (w *Worker) killRecorded(path, name string) error {
 	if err := unix.Kill(-r.pgid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
 		return err
 	}
-	w.logger().Warn("killed the task processes a previous worker on this directory left", "pgid", r.pgid, "task_dir", r.dir)
+	w.cfg.Logger.Warn("killed the task processes a previous worker on this directory left", "pgid", r.pgid, "task_dir", r.dir)
 	return nil
 }
