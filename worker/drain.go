@@ -62,3 +62,9 @@ func (w *Worker) drainJobs(ctx context.Context) {
 		}
 	}
 }
+
+// changedLocked wakes a drain waiting for attempts and jobs to end.
+func (w *Worker) changedLocked() {
+	close(w.changed)
+	w.changed = make(chan struct{})
+}

@@ -160,3 +160,34 @@ func (w *Worker) killRecorded(path, name string) error {
 	w.cfg.Logger.Warn("killed the task processes a previous worker on this directory left", "pgid", r.pgid, "task_dir", r.dir)
 	return nil
 }
+
+// prepareDir locks the work directory, kills what a worker that died on
+// it left running, and creates <Dir>/cache, <Dir>/run and an empty
+// <Dir>/tasks.
+func (w *Worker) prepareDir() (err error) {
+	lock, err := lockDir(w.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.dirLock = lock
+	w.mu.Unlock()
+	defer func() {
+		if err != nil {
+			w.releaseDir()
+		}
+	}()
+	if err := w.killLeftovers(); err != nil {
+		return err
+	}
+	tasks := filepath.Join(w.cfg.Dir, "tasks")
+	if err := os.RemoveAll(tasks); err != nil {
+		return fmt.Errorf("worker: clear %s: %w", tasks, err)
+	}
+	for _, d := range []string{w.cache.dir, tasks, w.runDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("worker: work directory: %w", err)
+		}
+	}
+	return w.cache.clean()
+}
