@@ -100,6 +100,8 @@ func createLog(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
 }
 
+// command is the attempt's process, not yet started: killed with its
+// group when the attempt's ctx ends.
 func (a *attempt) command(path string, args []string, stdout, stderr *os.File) *exec.Cmd {
 	cmd := exec.CommandContext(a.ctx, path, args...)
 	cmd.Dir = a.dir
