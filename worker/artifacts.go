@@ -86,7 +86,7 @@ func (c *cache) clean() error {
 func (c *cache) put(r io.Reader, sha string, size int64) (err error) {
 	f, err := os.CreateTemp(c.dir, tmpPrefix+sha[:16]+"-*")
 	if err != nil {
-		return internal("artifact cache: %v", err)
+		return internalError("artifact cache: %v", err)
 	}
 	defer func() {
 		if err != nil {
@@ -113,13 +113,13 @@ func (c *cache) put(r io.Reader, sha string, size int64) (err error) {
 		return nil
 	}
 	if err := f.Chmod(0o755); err != nil {
-		return internal("artifact cache: %v", err)
+		return internalError("artifact cache: %v", err)
 	}
 	if err := f.Close(); err != nil {
-		return internal("artifact cache: %v", err)
+		return internalError("artifact cache: %v", err)
 	}
 	if err := os.Rename(f.Name(), c.path(sha)); err != nil {
-		return internal("artifact cache: %v", err)
+		return internalError("artifact cache: %v", err)
 	}
 	c.markVerified(sha)
 	return nil
@@ -172,7 +172,7 @@ func (w *Worker) handlePutArtifact(st *yamux.Stream, h proto.Header) (bodyUnread
 	if err := w.cache.put(w.idle(st), req.SHA256, req.Size); err != nil {
 		return false, err
 	}
-	w.logger().Info("artifact cached", "job", h.Job, "sha256", req.SHA256, "size", req.Size)
+	w.log.Info("artifact cached", "job", h.Job, "sha256", req.SHA256, "size", req.Size)
 	w.cache.evict(req.SHA256)
 	return false, proto.WriteFrame(st, &proto.Reply{})
 }

@@ -9,23 +9,32 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task"
 )
 
-// Defaults applied to zero fields.
+// Defaults. withDefaults gives a zero field its default where zero means
+// "the default". DrainTimeout, CacheSize and KeepFailed are different:
+// zero turns the feature off (no drain, no bound, no kept logs), which is
+// what a test or an embedded worker wants; DefaultConfig, and so dist
+// worker, turns them on with the values here.
 const (
 	DefaultMaxArtifact   = 1 << 30
 	DefaultMaxInput      = 1 << 30
 	DefaultKillGrace     = 5 * time.Second
 	DefaultFetchParallel = 5
+	DefaultDrainTimeout  = 30 * time.Second
+	DefaultCacheSize     = 4 << 30
+	DefaultKeepFailed    = 24 * time.Hour
 )
 
-// Config configures a Worker. The zero value of every field except Dir is
-// usable; DefaultConfig spells the defaults out.
+// Config configures a Worker. Listen and Dir are required; the zero value
+// of every other field is usable, and each field says what its zero value
+// means. DefaultConfig spells the defaults out.
 type Config struct {
 	// Listen is the TCP address to listen on, e.g. "127.0.0.1:0" or
-	// ":7070". Required.
+	// ":7070". Required: "" is refused.
 	Listen string
 	// Advertise is the address published in the registry and in Info.
 	// "" means the real listen address (with port 0, the port the kernel
@@ -40,7 +49,8 @@ type Config struct {
 	// runtime.NumCPU().
 	Slots int
 	// Dir is the work directory: <Dir>/cache holds artifacts by sha256,
-	// <Dir>/tasks/<job>/<task>-<attempt>/ each attempt's files. Required.
+	// <Dir>/tasks/<job>/<task>-<attempt>/ each attempt's files. Required:
+	// "" is refused; a relative path is made absolute by New.
 	// A worker holds <Dir>/lock while it runs (a second one on the same
 	// Dir fails to start with ErrDirInUse); Start kills the task processes
 	// a previous worker that died left (recorded under <Dir>/run) and
@@ -55,28 +65,34 @@ type Config struct {
 	// TLSClient is the client config for fetching map outputs from peer
 	// workers. nil means plain TCP; it must be set when TLS is.
 	TLSClient *tls.Config
-	// KeepAlive is the yamux ping interval for sessions; 0 means 10s.
+	// KeepAlive is the yamux ping interval for sessions; 0 means
+	// proto.DefaultKeepAlive (10s).
 	KeepAlive time.Duration
-	// MaxArtifact bounds an uploaded artifact in bytes; 0 means 1 GiB.
+	// MaxArtifact bounds an uploaded artifact in bytes; 0 means
+	// DefaultMaxArtifact (1 GiB).
 	MaxArtifact int64
-	// MaxInput bounds one input split (PutInput) in bytes; 0 means 1 GiB.
+	// MaxInput bounds one input split (PutInput) in bytes; 0 means
+	// DefaultMaxInput (1 GiB).
 	MaxInput int64
 	// KillGrace is how long a killed attempt's process group has between
-	// SIGTERM and SIGKILL; 0 means 5s.
+	// SIGTERM and SIGKILL; 0 means DefaultKillGrace (5s).
 	KillGrace time.Duration
 	// DrainTimeout bounds the drain Shutdown begins with (drain.go): new
 	// work is refused while running attempts finish and finished map
 	// outputs are served, until no job uses the worker; then what still
-	// runs is killed. 0 kills it at once.
+	// runs is killed. 0 means no drain: Shutdown kills at once.
+	// DefaultConfig sets DefaultDrainTimeout (30s).
 	DrainTimeout time.Duration
 	// CacheSize bounds the artifact cache in bytes: past it, the least
-	// recently used artifacts are removed; 0 means no bound.
+	// recently used artifacts are removed. 0 means no bound. DefaultConfig
+	// sets DefaultCacheSize (4 GiB).
 	CacheSize int64
 	// KeepFailed is how long the logs of failed attempts are kept under
-	// <Dir>/failed after their job ends; 0 keeps none.
+	// <Dir>/failed after their job ends. 0 keeps none. DefaultConfig sets
+	// DefaultKeepFailed (24h).
 	KeepFailed time.Duration
 	// FetchParallel bounds concurrent map output fetches per reduce
-	// attempt; 0 means 5.
+	// attempt; 0 means DefaultFetchParallel (5).
 	FetchParallel int
 	// Registrar, when non-nil, is told about the worker once it listens
 	// and told to forget it first thing at Shutdown. nil means the worker
@@ -98,25 +114,28 @@ type Config struct {
 	Security
 }
 
-// DefaultConfig returns a Config with every default spelled out. Dir is
-// left empty: the caller must choose one.
+// DefaultConfig returns a Config with the defaults spelled out, including
+// the drain, cache bound and kept logs that are off in a zero Config: the
+// settings of dist worker without flags. Listen is a free loopback port;
+// Dir is left empty: the caller must choose one.
 func DefaultConfig() Config {
 	return Config{
 		Listen:        "127.0.0.1:0",
 		Slots:         runtime.NumCPU(),
-		KeepAlive:     10 * time.Second,
+		KeepAlive:     proto.DefaultKeepAlive,
 		MaxArtifact:   DefaultMaxArtifact,
 		MaxInput:      DefaultMaxInput,
 		KillGrace:     DefaultKillGrace,
 		FetchParallel: DefaultFetchParallel,
-		DrainTimeout:  30 * time.Second,
-		CacheSize:     4 << 30,
-		KeepFailed:    24 * time.Hour,
+		DrainTimeout:  DefaultDrainTimeout,
+		CacheSize:     DefaultCacheSize,
+		KeepFailed:    DefaultKeepFailed,
 	}
 }
 
-// Validate reports the first field that cannot work, naming the fix.
-func (c *Config) Validate() error {
+// Validate reports the first field that cannot work, naming the fix. It
+// changes nothing: New fills in the defaults after it.
+func (c Config) Validate() error {
 	switch {
 	case c.Listen == "":
 		return fmt.Errorf("%w: no listen address: set --listen, e.g. 127.0.0.1:7070", ErrConfig)
@@ -137,10 +156,11 @@ func (c *Config) Validate() error {
 	case c.TLS != nil && c.TLSClient == nil:
 		return fmt.Errorf("%w: TLS is set but TLSClient is not: peer workers serving map outputs need a client config", ErrConfig)
 	}
-	return validateSecurity(c)
+	return validateSecurity(&c)
 }
 
-// withDefaults returns c with every zero field replaced by its default.
+// withDefaults returns c with every zero field that means "the default"
+// replaced by it, and Dir made absolute.
 func (c Config) withDefaults() Config {
 	if c.Slots == 0 {
 		c.Slots = runtime.NumCPU()

@@ -39,6 +39,12 @@
 // to the group and SIGKILL after KillGrace. The slot is freed before the
 // final event is sent.
 //
+// Each attempt owns its run, as a nomad TaskRunner does (attempt.go): it
+// stages, runs and supervises its process (process.go) and decides its
+// outcome (outcome.go), with its state under its own lock. The Worker
+// keeps the collection of attempts by job (jobs.go) and the slot
+// accounting (slots.go).
+//
 // # Plugins and exec jobs
 //
 // A binary runs as it is. A Go plugin, or the commands of an exec job, run

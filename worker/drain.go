@@ -17,18 +17,19 @@ import (
 // when DrainTimeout passes. Only then does Shutdown delete the node,
 // kill what still runs and close the sessions.
 
-// drain marks the worker draining and waits, up to DrainTimeout or ctx,
-// until nothing needs it. With no DrainTimeout it returns at once.
-func (w *Worker) drain(ctx context.Context) {
+// drainJobs marks the worker draining and waits, up to DrainTimeout or
+// ctx, until no attempt runs and no job uses it. With no DrainTimeout it
+// returns at once.
+func (w *Worker) drainJobs(ctx context.Context) {
 	if w.cfg.DrainTimeout <= 0 {
 		return
 	}
 	w.mu.Lock()
+	log := w.logLocked()
 	w.draining = true
-	w.dropSlotsLocked(shuttingDown(w.id), func(string, *session) bool { return true })
+	w.slots.drop(shuttingDown(w.id), func(string, *session) bool { return true })
 	registered := w.registered
 	w.mu.Unlock()
-	log := w.logger()
 	if registered {
 		// Without the notice clients still learn it from refused
 		// launches; the drain goes on.
@@ -41,7 +42,7 @@ func (w *Worker) drain(ctx context.Context) {
 	said := false
 	for {
 		w.mu.Lock()
-		running, jobs, changed := w.running, len(w.jobs)+w.ending, w.changed
+		running, jobs, changed := w.slots.inUse(), len(w.jobs)+w.ending, w.changed
 		w.mu.Unlock()
 		if running == 0 && jobs == 0 {
 			return
@@ -60,4 +61,10 @@ func (w *Worker) drain(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// changedLocked wakes a drain waiting for attempts and jobs to end.
+func (w *Worker) changedLocked() {
+	close(w.changed)
+	w.changed = make(chan struct{})
 }

@@ -70,11 +70,15 @@ func shuttingDown(id string) *proto.Error {
 	return proto.Retryablef(proto.CodeShuttingDown, "worker %s is shutting down: use another worker", id)
 }
 
+// notFound is the reply to a call naming something this worker does not
+// hold.
 func notFound(format string, args ...any) *proto.Error {
 	return proto.Errorf(proto.CodeNotFound, format, args...)
 }
 
-func internal(format string, args ...any) *proto.Error {
+// internalError is the reply when the worker itself failed (its disk,
+// its task host): retryable, since another worker may well succeed.
+func internalError(format string, args ...any) *proto.Error {
 	return proto.Retryablef(proto.CodeInternal, format, args...)
 }
 

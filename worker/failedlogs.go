@@ -25,7 +25,7 @@ func (w *Worker) keepFailedLogs(job string, failed []*attempt) {
 	for _, a := range failed {
 		dst := filepath.Join(w.failedDir(), job, a.key.dirName())
 		if err := os.MkdirAll(dst, 0o755); err != nil {
-			w.logger().Warn("keep failed attempt logs", "err", err)
+			w.log.Warn("keep failed attempt logs", "err", err)
 			return
 		}
 		for _, name := range []string{"stderr.log", "stdout.log", task.ConfigFile, task.ResultFile} {
@@ -48,7 +48,7 @@ func (w *Worker) keepFailedLog(a *attempt, dst, name string) {
 		f.Close()
 		return
 	}
-	w.logger().Warn("not keeping a failed attempt's log", "job", a.key.job, "err", err)
+	w.log.Warn("not keeping a failed attempt's log", "job", a.key.job, "err", err)
 	_ = os.RemoveAll(filepath.Join(dst, name))
 }
 

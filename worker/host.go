@@ -70,7 +70,7 @@ func (h *taskHost) inspect() (*artifact.Info, error) {
 // program returns the host's path.
 func (h *taskHost) program() (string, error) {
 	if _, err := h.inspect(); err != nil && h.path == "" {
-		return "", internal("task host: %v", err)
+		return "", internalError("task host: %v", err)
 	}
 	return h.path, nil
 }

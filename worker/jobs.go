@@ -7,30 +7,76 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/task"
 )
 
-// A job lives on a worker while some session owns it: the sessions that
-// staged input for it or launched its attempts (its client). Peer workers
-// fetching map outputs never own a job. When the last owner's session
-// closes, or EndJob arrives, the job's attempts are killed and its task
-// directory removed.
+// Jobs and their attempts. A job lives on a worker while some session
+// owns it: the sessions that staged input for it or launched its attempts
+// (its client). Peer workers fetching map outputs never own a job. When
+// the last owner's session closes, or EndJob arrives, the job's attempts
+// are killed and its task directory removed.
+//
+// The Worker keeps the collection of attempts by key; each attempt runs
+// itself (attempt.go). Lock order: Worker.mu, then an attempt's mu or
+// slots.mu.
 
 // jobDir is <Dir>/tasks/<job>.
 func (w *Worker) jobDir(job string) string {
 	return filepath.Join(w.cfg.Dir, "tasks", job)
 }
 
-// own makes s an owner of job. It fails once the worker is shutting down.
-func (w *Worker) own(s *session, job string) error {
+// attemptDir is <Dir>/tasks/<job>/<task>-<attempt>.
+func (w *Worker) attemptDir(k attemptKey) string {
+	return filepath.Join(w.jobDir(k.job), k.dirName())
+}
+
+// admit gives a new attempt of key a slot and makes s an owner of its
+// job: the attempt is then the worker's, until its job ends.
+func (w *Worker) admit(s *session, key attemptKey) (*attempt, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stoppingLocked() {
-		return shuttingDown(w.id)
+		return nil, shuttingDown(w.id)
 	}
-	w.ownLocked(s, job)
-	return nil
+	if _, dup := w.attempts[key]; dup {
+		return nil, proto.Errorf(proto.CodeBadRequest,
+			"%s of job %s was already launched on worker %s: launch a new attempt number", key, key.job, w.id)
+	}
+	if err := w.slots.take(key.job, w.id); err != nil {
+		return nil, err
+	}
+	a := newAttempt(w, key, w.attemptDir(key), w.log)
+	w.attempts[key] = a
+	w.ownLocked(s, key.job)
+	return a, nil
 }
 
+// freeSlot gives back the slot of an attempt that is done; it goes to the
+// job waiting longest.
+func (w *Worker) freeSlot() {
+	w.slots.release()
+	w.mu.Lock()
+	w.changedLocked()
+	w.mu.Unlock()
+}
+
+// finishedOK returns the attempt of key and its result if it ended
+// successfully on this worker.
+func (w *Worker) finishedOK(key attemptKey) (*attempt, *task.Result, bool) {
+	w.mu.Lock()
+	a := w.attempts[key]
+	w.mu.Unlock()
+	if a == nil {
+		return nil, nil, false
+	}
+	res, ok := a.succeeded()
+	if !ok {
+		return nil, nil, false
+	}
+	return a, res, true
+}
+
+// ownLocked makes s an owner of job.
 func (w *Worker) ownLocked(s *session, job string) {
 	owners := w.jobs[job]
 	if owners == nil {
@@ -54,7 +100,7 @@ func (w *Worker) release(s *session) {
 		}
 	}
 	s.jobs = make(map[string]struct{})
-	w.dropSlotsLocked(nil, func(_ string, held *session) bool { return held == s })
+	w.slots.drop(nil, func(_ string, held *session) bool { return held == s })
 	w.changedLocked()
 	w.mu.Unlock()
 	for _, job := range orphans {
@@ -74,7 +120,7 @@ func (w *Worker) endJob(job string, cause error) (done func()) {
 		if k.job == job {
 			attempts = append(attempts, a)
 			delete(w.attempts, k)
-			if a.finished && !a.ok {
+			if a.failed() {
 				failed = append(failed, a)
 			}
 		}
@@ -83,7 +129,7 @@ func (w *Worker) endJob(job string, cause error) (done func()) {
 		delete(s.jobs, job)
 	}
 	delete(w.jobs, job)
-	w.dropSlotsLocked(notFound("job %s ended on worker %s while it waited for a slot", job, w.id),
+	w.slots.drop(notFound("job %s ended on worker %s while it waited for a slot", job, w.id),
 		func(j string, _ *session) bool { return j == job })
 	w.mu.Unlock()
 
@@ -95,7 +141,7 @@ func (w *Worker) endJob(job string, cause error) (done func()) {
 	}
 	w.keepFailedLogs(job, failed)
 	if err := os.RemoveAll(w.jobDir(job)); err != nil {
-		w.logger().Warn("remove job directory", "job", job, "err", err)
+		w.log.Warn("remove job directory", "job", job, "err", err)
 	}
 	return func() {
 		w.mu.Lock()

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -34,9 +33,10 @@ func (w *Worker) handleLaunch(s *session, st *yamux.Stream, h proto.Header) erro
 	defer stopWatch()
 
 	start := time.Now()
-	ev, res, ok := w.execute(a, st, &req, inbox)
-	w.metrics.taskEnded(c.Phase, ok, a.ctx.Err() != nil, time.Since(start))
-	w.finish(a, res, ok) // frees the slot before the tracker hears of it
+	ev, res, ok := a.run(st, &req, inbox)
+	w.metrics.taskEnded(c.Phase, ok, a.killed(), time.Since(start))
+	a.finish(res, ok)
+	w.freeSlot() // before the tracker hears of the attempt
 	if ev.Error != nil {
 		a.log.Info("attempt failed", "code", ev.Error.Code, "err", ev.Error.Message, "took", time.Since(start))
 	} else {
@@ -98,69 +98,6 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	return nil
 }
 
-// execute stages the attempt's inputs, runs it and returns its final
-// event. Events before the final one go to events as they happen; a
-// streamed reduce learns of more map outputs from in.
-func (w *Worker) execute(a *attempt, events io.Writer, req *proto.LaunchRequest, in *inbox) (proto.Event, *task.Result, bool) {
-	fail := func(e *proto.Error) (proto.Event, *task.Result, bool) {
-		if a.ctx.Err() != nil { // killed while staging: say so, not what broke
-			ev, _, _ := w.outcome(a, nil, nil)
-			return ev, nil, false
-		}
-		return proto.Event{Kind: proto.EventDone, Final: true, ExitCode: -1, Error: e}, nil, false
-	}
-	_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventStaging})
-
-	if err := prepareAttemptDir(a.dir); err != nil {
-		return fail(internal("task directory: %v", err))
-	}
-	cfg := req.Config
-	if cfg.Phase == task.PhaseReduce {
-		inputs, missing, err := w.stage(a, req, in)
-		if err != nil {
-			ev, res, ok := fail(proto.ToError(err))
-			ev.MissingMap, ev.MissingAttempt = missing.Task, missing.Attempt
-			return ev, res, ok
-		}
-		cfg.Inputs = inputs
-	}
-	if err := task.WriteFile(filepath.Join(a.dir, task.ConfigFile), &cfg); err != nil {
-		return fail(internal("write %s: %v", task.ConfigFile, err))
-	}
-	path, args, err := w.program(req)
-	if err != nil {
-		return fail(proto.ToError(err))
-	}
-	if req.Artifact.Kind == proto.KindBinary {
-		a.app = "app " + refName(req.Artifact)
-	}
-	state, err := w.runProcess(a, path, args, func() {
-		_ = proto.WriteFrame(events, &proto.Event{Kind: proto.EventRunning})
-	})
-	ev, res, ok := w.outcome(a, state, err)
-	if !ok && a.ctx.Err() == nil {
-		blameMap(&ev, res, cfg.Inputs)
-	}
-	return ev, res, ok
-}
-
-// blameMap makes a reduce that found one of its inputs damaged (see
-// task.BadInput) report that map's output as unusable, like a failed
-// fetch: the map runs again and the reduce is not charged. The program is
-// not trusted to name any map: only one of the outputs staged for it.
-func blameMap(ev *proto.Event, res *task.Result, inputs []task.Input) {
-	if ev.Error == nil || res == nil || res.BadInput == nil {
-		return
-	}
-	for _, in := range inputs {
-		if in.Map == res.BadInput.Map && in.Attempt == res.BadInput.Attempt {
-			ev.MissingMap, ev.MissingAttempt = in.Map, in.Attempt
-			ev.Error.Code, ev.Error.Retryable = proto.CodeChecksum, true
-			return
-		}
-	}
-}
-
 func (w *Worker) handleKill(st *yamux.Stream, h proto.Header) error {
 	var req proto.KillRequest
 	if err := proto.ReadRequest(st, &req); err != nil {
@@ -178,4 +115,20 @@ func (w *Worker) handleKill(st *yamux.Stream, h proto.Header) error {
 	}
 	a.kill(errKillCall)
 	return proto.WriteFrame(st, &proto.Reply{})
+}
+
+// program returns what runs for a launch. Binaries run as they are;
+// plugins and the commands of exec jobs run under the task host (see
+// host.go), which checks them first.
+func (w *Worker) program(req *proto.LaunchRequest) (path string, args []string, err error) {
+	ref := req.Artifact
+	switch ref.Kind {
+	case proto.KindBinary:
+		return w.cache.path(ref.SHA256), nil, nil
+	case proto.KindPlugin:
+		return w.pluginProgram(ref)
+	case proto.KindExec:
+		return w.execProgram(req)
+	}
+	return "", nil, proto.Errorf(proto.CodeBadRequest, "unknown artifact kind %q: use binary, plugin or exec", ref.Kind)
 }

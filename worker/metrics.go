@@ -93,11 +93,7 @@ func newMetrics(w *Worker) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "dist_tasks_running",
 			Help: "Task attempts holding a slot on this worker now.",
-		}, func() float64 {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			return float64(w.running)
-		}),
+		}, func() float64 { return float64(w.slots.inUse()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "dist_task_slots",
 			Help: "How many task attempts this worker runs at once (--slots).",
@@ -174,10 +170,10 @@ func (m *metrics) serve(w *Worker, addr string) error {
 	go func() {
 		defer w.wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			w.logger().Warn("metrics server stopped", "err", err)
+			w.log.Warn("metrics server stopped", "err", err)
 		}
 	}()
-	w.logger().Info("serving metrics", "addr", m.addr, "paths", "/metrics /healthz")
+	w.log.Info("serving metrics", "addr", m.addr, "paths", "/metrics /healthz")
 	return nil
 }
 

@@ -22,7 +22,7 @@ func (w *Worker) pluginProgram(ref proto.ArtifactRef) (string, []string, error) 
 	path := w.cache.path(ref.SHA256)
 	info, err := w.host.plugin(ref.SHA256, path)
 	if err != nil {
-		return "", nil, internal("inspect plugin %s: %v", ref.SHA256, err)
+		return "", nil, internalError("inspect plugin %s: %v", ref.SHA256, err)
 	}
 	named := *info
 	named.Path = refName(ref)

@@ -173,7 +173,7 @@ func (w *Worker) prepareSandbox() error {
 			return err
 		}
 	}
-	log := w.logger()
+	log := w.cfg.Logger // Start has not named the worker yet
 	switch {
 	case sb.cred != nil:
 		log.Info("tasks run as another user", "run_as", sb.runAs, "uid", sb.cred.Uid,

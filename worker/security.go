@@ -129,7 +129,7 @@ func (w *Worker) checkBound(a net.Addr) error {
 // warnExposure logs, loudly, what a worker without authentication lets
 // others do.
 func (w *Worker) warnExposure(addr string) {
-	log := w.logger()
+	log := w.log
 	switch {
 	case w.cfg.authenticated():
 		return

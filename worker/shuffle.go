@@ -41,7 +41,7 @@ func (w *Worker) fetchLocal(job string, mo proto.MapOutput, dst string) error {
 		return errors.New("no finished attempt of it on this worker")
 	}
 	name := task.MapPartName(mo.Partition)
-	f, err := w.taskFiles(src).open(task.OutDir + "/" + name)
+	f, err := src.files().open(task.OutDir + "/" + name)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (w *Worker) serveOutput(st *yamux.Stream, key attemptKey, name string) erro
 		return notFound("%s of job %s has no finished output on worker %s: it did not run here, failed, or its job ended",
 			key, key.job, w.ID())
 	}
-	f, err := w.taskFiles(a).open(task.OutDir + "/" + name)
+	f, err := a.files().open(task.OutDir + "/" + name)
 	if errors.Is(err, errUnsafeTaskFile) {
 		return notFound("%v", err)
 	}
@@ -213,7 +213,7 @@ func (w *Worker) serveOutput(st *yamux.Stream, key attemptKey, name string) erro
 		return notFound("%s of job %s: output file %q: %v", key, key.job, name, err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return internal("output file %q: %v", name, err)
+		return internalError("output file %q: %v", name, err)
 	}
 	if err := proto.WriteFrame(st, &proto.BodyReply{Size: size, CRC32C: crc}); err != nil {
 		return nil // the peer is gone

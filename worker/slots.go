@@ -2,6 +2,7 @@ package worker
 
 import (
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -29,6 +30,21 @@ import (
 // and the client staging its input (each upload of the job renews it).
 const slotLease = 2 * time.Second
 
+// slots is the worker's slot accounting: the attempts holding a slot, the
+// WaitSlot calls waiting for one and the slots reserved for jobs. It has
+// its own lock. Where taking or dropping slots must be atomic with the
+// worker's own state (admit, drain, a job or session ending), the Worker
+// calls it with Worker.mu held: the lock order is Worker.mu, then
+// slots.mu.
+type slots struct {
+	n int // Config.Slots
+
+	mu      sync.Mutex
+	running int // attempts holding a slot
+	waiters []*slotWaiter
+	held    []*reservation
+}
+
 // slotWaiter is one WaitSlot call waiting for its turn.
 type slotWaiter struct {
 	job  string
@@ -39,7 +55,7 @@ type slotWaiter struct {
 	granted chan int
 	dropped chan struct{}
 	why     error
-	res     *reservation // the slot it was given; guarded by Worker.mu
+	res     *reservation // the slot it was given; guarded by slots.mu
 }
 
 // reservation is a free slot promised to one job.
@@ -49,92 +65,119 @@ type reservation struct {
 	timer *time.Timer
 }
 
-// slotQueue is guarded by Worker.mu.
-type slotQueue struct {
-	waiters []*slotWaiter
-	held    []*reservation
+func newSlots(n int) *slots { return &slots{n: n} }
+
+// inUse is the number of attempts holding a slot.
+func (s *slots) inUse() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running
 }
 
 // freeLocked is the number of slots neither running an attempt nor
 // reserved.
-func (w *Worker) freeLocked() int {
-	return w.cfg.Slots - w.running - len(w.slots.held)
+func (s *slots) freeLocked() int {
+	return s.n - s.running - len(s.held)
 }
 
-// takeSlotLocked lets an attempt of job take a slot: the job's own
-// reservation if it holds one, else a free slot nobody holds. It returns
-// the busy refusal when there is none.
-func (w *Worker) takeSlotLocked(job string) error {
-	if i := slices.IndexFunc(w.slots.held, func(r *reservation) bool { return r.job == job }); i >= 0 {
-		w.slots.held[i].timer.Stop()
-		w.slots.held = slices.Delete(w.slots.held, i, i+1)
+// take gives an attempt of job a slot: the job's own reservation if it
+// holds one, else a free slot nobody holds. It returns the busy refusal,
+// naming worker, when there is none.
+func (s *slots) take(job, worker string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := slices.IndexFunc(s.held, func(r *reservation) bool { return r.job == job }); i >= 0 {
+		s.held[i].timer.Stop()
+		s.held = slices.Delete(s.held, i, i+1)
+		s.running++
 		return nil
 	}
-	if w.freeLocked() > 0 {
+	if s.freeLocked() > 0 {
+		s.running++
 		return nil
 	}
-	if w.running < w.cfg.Slots {
+	if s.running < s.n {
 		return proto.Retryablef(proto.CodeBusy,
-			"worker %s is busy: its free slots are promised to jobs that waited first: wait for your turn (WaitSlot)", w.id)
+			"worker %s is busy: its free slots are promised to jobs that waited first: wait for your turn (WaitSlot)", worker)
 	}
 	return proto.Retryablef(proto.CodeBusy,
-		"worker %s is busy: all %d slots are in use: wait for a slot (WaitSlot) or use another worker", w.id, w.cfg.Slots)
+		"worker %s is busy: all %d slots are in use: wait for a slot (WaitSlot) or use another worker", worker, s.n)
+}
+
+// release frees an attempt's slot; it goes to the job waiting longest.
+func (s *slots) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running--
+	s.grantLocked()
+}
+
+// wait queues a WaitSlot call; it is served at once if a slot is free.
+func (s *slots) wait(wt *slotWaiter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.waiters = append(s.waiters, wt)
+	s.grantLocked()
 }
 
 // grantLocked gives free slots to the waiters in turn. Call it whenever a
 // slot may have become free or a waiter arrived.
-func (w *Worker) grantLocked() {
-	for len(w.slots.waiters) > 0 && w.freeLocked() > 0 {
-		wt := w.slots.waiters[0]
-		w.slots.waiters = w.slots.waiters[1:]
-		wt.res = w.reserveLocked(wt.job, wt.sess)
-		wt.granted <- w.freeLocked() + 1
+func (s *slots) grantLocked() {
+	for len(s.waiters) > 0 && s.freeLocked() > 0 {
+		wt := s.waiters[0]
+		s.waiters = s.waiters[1:]
+		wt.res = s.reserveLocked(wt.job, wt.sess)
+		wt.granted <- s.freeLocked() + 1
 	}
 }
 
 // reserveLocked holds a free slot for job until it launches or slotLease
 // passes.
-func (w *Worker) reserveLocked(job string, s *session) *reservation {
-	r := &reservation{job: job, sess: s}
+func (s *slots) reserveLocked(job string, sess *session) *reservation {
+	r := &reservation{job: job, sess: sess}
 	r.timer = time.AfterFunc(slotLease, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if w.unreserveLocked(r) {
-			w.log.Debug("slot reservation expired unused", "job", job)
-			w.grantLocked()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.unreserveLocked(r) {
+			sess.log.Debug("slot reservation expired unused", "job", job)
+			s.grantLocked()
 		}
 	})
-	w.slots.held = append(w.slots.held, r)
+	s.held = append(s.held, r)
 	return r
 }
 
 // unreserveLocked drops r if it is still held and reports whether it was.
-func (w *Worker) unreserveLocked(r *reservation) bool {
-	i := slices.Index(w.slots.held, r)
+func (s *slots) unreserveLocked(r *reservation) bool {
+	i := slices.Index(s.held, r)
 	if i < 0 {
 		return false
 	}
 	r.timer.Stop()
-	w.slots.held = slices.Delete(w.slots.held, i, i+1)
+	s.held = slices.Delete(s.held, i, i+1)
 	return true
 }
 
-// renewLocked restarts the lease of job's reservations: the job is
-// staging an attempt's input, which takes as long as the upload does.
-func (w *Worker) renewLocked(job string) {
-	for _, r := range w.slots.held {
+// renew restarts the lease of job's reservations: the job is staging an
+// attempt's input, which takes as long as the upload does.
+func (s *slots) renew(job string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.held {
 		if r.job == job {
 			r.timer.Reset(slotLease)
 		}
 	}
 }
 
-// dropSlotsLocked ends the waits and reservations that match (their job
-// ended, their session closed, the worker drains), telling each waiter
-// why; freed slots go to the other waiters.
-func (w *Worker) dropSlotsLocked(why error, match func(job string, s *session) bool) {
-	keep := w.slots.waiters[:0]
-	for _, wt := range w.slots.waiters {
+// drop ends the waits and reservations that match (their job ended, their
+// session closed, the worker drains), telling each waiter why; freed
+// slots go to the other waiters.
+func (s *slots) drop(why error, match func(job string, sess *session) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep := s.waiters[:0]
+	for _, wt := range s.waiters {
 		if match(wt.job, wt.sess) {
 			wt.why = why
 			close(wt.dropped)
@@ -142,25 +185,27 @@ func (w *Worker) dropSlotsLocked(why error, match func(job string, s *session) b
 		}
 		keep = append(keep, wt)
 	}
-	clear(w.slots.waiters[len(keep):])
-	w.slots.waiters = keep
-	for _, r := range slices.Clone(w.slots.held) {
+	clear(s.waiters[len(keep):])
+	s.waiters = keep
+	for _, r := range slices.Clone(s.held) {
 		if match(r.job, r.sess) {
-			w.unreserveLocked(r)
+			s.unreserveLocked(r)
 		}
 	}
-	w.grantLocked()
+	s.grantLocked()
 }
 
-// cancelWaitLocked withdraws a waiter whose caller went away: from the
-// queue, or, if it was served meanwhile, its reservation.
-func (w *Worker) cancelWaitLocked(wt *slotWaiter) {
-	if i := slices.Index(w.slots.waiters, wt); i >= 0 {
-		w.slots.waiters = slices.Delete(w.slots.waiters, i, i+1)
+// cancelWait withdraws a waiter whose caller went away: from the queue,
+// or, if it was served meanwhile, its reservation.
+func (s *slots) cancelWait(wt *slotWaiter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := slices.Index(s.waiters, wt); i >= 0 {
+		s.waiters = slices.Delete(s.waiters, i, i+1)
 		return
 	}
-	if wt.res != nil && w.unreserveLocked(wt.res) {
-		w.grantLocked()
+	if wt.res != nil && s.unreserveLocked(wt.res) {
+		s.grantLocked()
 	}
 }
 
@@ -184,8 +229,7 @@ func (w *Worker) handleWaitSlot(s *session, st *yamux.Stream, h proto.Header) er
 		w.mu.Unlock()
 		return shuttingDown(w.id)
 	}
-	w.slots.waiters = append(w.slots.waiters, wt)
-	w.grantLocked()
+	w.slots.wait(wt) // under w.mu: a drain starting now drops it
 	w.mu.Unlock()
 
 	gone, stop := watchHangUp(st)
@@ -199,9 +243,7 @@ func (w *Worker) handleWaitSlot(s *session, st *yamux.Stream, h proto.Header) er
 	case <-s.ss.Done():
 	case <-w.ctx.Done():
 	}
-	w.mu.Lock()
-	w.cancelWaitLocked(wt)
-	w.mu.Unlock()
+	w.slots.cancelWait(wt)
 	return nil // nobody is left to answer
 }
 

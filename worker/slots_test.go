@@ -21,14 +21,14 @@ func waitSlot(ctx context.Context, s *proto.Session, job string) <-chan error {
 }
 
 func (w *Worker) waiting() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.slots.mu.Lock()
+	defer w.slots.mu.Unlock()
 	return len(w.slots.waiters)
 }
 
 func (w *Worker) reserved() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.slots.mu.Lock()
+	defer w.slots.mu.Unlock()
 	return len(w.slots.held)
 }
 

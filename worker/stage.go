@@ -200,13 +200,13 @@ type stager struct {
 // in the order of req.Fetch, or for a streamed launch in map order. The
 // first failure ends staging; missing then names the map output that
 // could not be fetched.
-func (w *Worker) stage(a *attempt, req *proto.LaunchRequest, in *inbox) (inputs []task.Input, missing proto.MapOutput, err error) {
+func (a *attempt) stage(req *proto.LaunchRequest, in *inbox) (inputs []task.Input, missing proto.MapOutput, err error) {
 	defer in.close()
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
-	s := &stager{w: w, a: a, maps: req.Maps, part: req.Config.Index,
+	s := &stager{w: a.w, a: a, maps: req.Maps, part: req.Config.Index,
 		byTask: make(map[string]*mapFetch), results: make(chan fetchDone)}
-	defer s.drain()
+	defer s.stopFetches()
 	for _, mo := range req.Fetch {
 		s.add(mo)
 	}
@@ -215,7 +215,7 @@ func (w *Worker) stage(a *attempt, req *proto.LaunchRequest, in *inbox) (inputs 
 		want = len(req.Fetch)
 	}
 	for {
-		for s.running < w.cfg.FetchParallel && len(s.queue) > 0 {
+		for s.running < a.w.cfg.FetchParallel && len(s.queue) > 0 {
 			s.start(ctx, s.queue[0])
 			s.queue = s.queue[1:]
 		}
@@ -325,9 +325,9 @@ func (s *stager) start(ctx context.Context, f *mapFetch) {
 	}()
 }
 
-// drain cancels the fetches still in flight and waits for them; their
-// files go with the attempt directory.
-func (s *stager) drain() {
+// stopFetches cancels the fetches still in flight and waits for them;
+// their files go with the attempt directory.
+func (s *stager) stopFetches() {
 	for _, f := range s.byTask {
 		if f.state == fetching {
 			f.cancel()

@@ -40,8 +40,9 @@ type taskFiles struct {
 	uid int    // the task's user; -1: the worker's own (no owner check)
 }
 
-func (w *Worker) taskFiles(a *attempt) taskFiles {
-	return taskFiles{dir: a.dir, who: a.key.String(), uid: w.sandbox.taskUID()}
+// files opens the files the attempt's task wrote.
+func (a *attempt) files() taskFiles {
+	return taskFiles{dir: a.dir, who: a.key.String(), uid: a.w.sandbox.taskUID()}
 }
 
 // open opens name (slash-separated, relative to the attempt directory)

@@ -51,7 +51,7 @@ func (w *Worker) checkArtifact(ref proto.ArtifactRef) error {
 	path := w.cache.path(ref.SHA256)
 	info, err := artifact.Inspect(path)
 	if err != nil && !errors.Is(err, artifact.ErrNotELF) {
-		return internal("inspect artifact %s: %v", ref.SHA256, err) // unreadable: not a verdict
+		return internalError("inspect artifact %s: %v", ref.SHA256, err) // unreadable: not a verdict
 	}
 	e := verdict(ref, path, info, err)
 	w.verdicts.put(key, e)

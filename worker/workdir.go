@@ -107,8 +107,8 @@ func parseRecord(name string, b []byte) (groupRecord, error) {
 // recordGroup records the process group the attempt's process leads and
 // returns the function that removes the record once it is reaped. A
 // record that cannot be written costs only the cleanup after a crash.
-func (w *Worker) recordGroup(a *attempt, pid int) (forget func()) {
-	path := filepath.Join(w.runDir(), strconv.Itoa(pid))
+func (a *attempt) recordGroup(pid int) (forget func()) {
+	path := filepath.Join(a.w.runDir(), strconv.Itoa(pid))
 	start, err := processStart(pid)
 	if err == nil {
 		err = os.WriteFile(path, groupRecord{pgid: pid, start: start, dir: a.dir}.encode(), 0o644)
@@ -121,7 +121,8 @@ func (w *Worker) recordGroup(a *attempt, pid int) (forget func()) {
 }
 
 // killLeftovers kills the process groups recorded by a worker that died
-// on this directory, if they still run, and removes the records.
+// on this directory, if they still run, and removes the records. It runs
+// in Start before the worker has a name, so it logs to cfg.Logger.
 func (w *Worker) killLeftovers() error {
 	ents, err := os.ReadDir(w.runDir())
 	if errors.Is(err, os.ErrNotExist) {
@@ -133,7 +134,7 @@ func (w *Worker) killLeftovers() error {
 	for _, e := range ents {
 		path := filepath.Join(w.runDir(), e.Name())
 		if err := w.killRecorded(path, e.Name()); err != nil {
-			w.logger().Warn("cannot kill a recorded task process group", "file", path, "err", err)
+			w.cfg.Logger.Warn("cannot kill a recorded task process group", "file", path, "err", err)
 		}
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("worker: remove %s: %w", path, err)
@@ -156,6 +157,37 @@ func (w *Worker) killRecorded(path, name string) error {
 	if err := unix.Kill(-r.pgid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
 		return err
 	}
-	w.logger().Warn("killed the task processes a previous worker on this directory left", "pgid", r.pgid, "task_dir", r.dir)
+	w.cfg.Logger.Warn("killed the task processes a previous worker on this directory left", "pgid", r.pgid, "task_dir", r.dir)
 	return nil
+}
+
+// prepareDir locks the work directory, kills what a worker that died on
+// it left running, and creates <Dir>/cache, <Dir>/run and an empty
+// <Dir>/tasks.
+func (w *Worker) prepareDir() (err error) {
+	lock, err := lockDir(w.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.dirLock = lock
+	w.mu.Unlock()
+	defer func() {
+		if err != nil {
+			w.releaseDir()
+		}
+	}()
+	if err := w.killLeftovers(); err != nil {
+		return err
+	}
+	tasks := filepath.Join(w.cfg.Dir, "tasks")
+	if err := os.RemoveAll(tasks); err != nil {
+		return fmt.Errorf("worker: clear %s: %w", tasks, err)
+	}
+	for _, d := range []string{w.cache.dir, tasks, w.runDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("worker: work directory: %w", err)
+		}
+	}
+	return w.cache.clean()
 }

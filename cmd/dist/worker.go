@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/distmr/dist/client"
+	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/worker"
 )
@@ -29,10 +30,10 @@ dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist ru
 			&cli.StringFlag{Name: "dir", Value: "dist-worker", EnvVars: []string{"DIST_DIR"}, Usage: "work directory: artifact cache and task directories"},
 			&cli.StringFlag{Name: "id", EnvVars: []string{"DIST_WORKER_ID"}, Usage: "worker id (default: host-port-random)"},
 			&cli.DurationFlag{Name: "shutdown-timeout", Value: 60 * time.Second, EnvVars: []string{"DIST_SHUTDOWN_TIMEOUT"}, Usage: "how long shutdown may take in all (draining included)"},
-			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, EnvVars: []string{"DIST_DRAIN_TIMEOUT"}, Usage: "on SIGTERM, refuse new tasks but serve the jobs using this worker (running tasks finish, map outputs stay available) until they end, at most this long"},
-			&cli.StringFlag{Name: "cache-size", Value: "4G", EnvVars: []string{"DIST_CACHE_SIZE"}, Usage: "bound the artifact cache, least recently used out first (K, M, G suffixes; 0 = no bound)"},
-			&cli.DurationFlag{Name: "keep-failed", Value: 24 * time.Hour, EnvVars: []string{"DIST_KEEP_FAILED"}, Usage: "keep failed attempts' logs under DIR/failed this long (0 = keep none)"},
-			&cli.DurationFlag{Name: "keepalive", Value: 10 * time.Second, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping sessions this often; a peer that stops answering is gone"},
+			&cli.DurationFlag{Name: "drain-timeout", Value: worker.DefaultDrainTimeout, EnvVars: []string{"DIST_DRAIN_TIMEOUT"}, Usage: "on SIGTERM, refuse new tasks but serve the jobs using this worker (running tasks finish, map outputs stay available) until they end, at most this long"},
+			&cli.StringFlag{Name: "cache-size", Value: sizeText(worker.DefaultCacheSize), EnvVars: []string{"DIST_CACHE_SIZE"}, Usage: "bound the artifact cache, least recently used out first (K, M, G suffixes; 0 = no bound)"},
+			&cli.DurationFlag{Name: "keep-failed", Value: worker.DefaultKeepFailed, EnvVars: []string{"DIST_KEEP_FAILED"}, Usage: "keep failed attempts' logs under DIR/failed this long (0 = keep none)"},
+			&cli.DurationFlag{Name: "keepalive", Value: proto.DefaultKeepAlive, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping sessions this often; a peer that stops answering is gone"},
 			&cli.StringFlag{Name: "metrics-addr", EnvVars: []string{"DIST_METRICS_ADDR"}, Usage: "serve Prometheus /metrics and /healthz over HTTP on `ADDR` (e.g. 127.0.0.1:9170)"},
 			secretFlag(),
 		}, append(workerSecurityFlags(), logFlags("info")...)...),
@@ -66,7 +67,9 @@ func workerAction(c *cli.Context) error {
 	if err := applyWorkerSecurity(c, &cfg); err != nil {
 		return usageErr(err)
 	}
-	if err := cfg.Validate(); err != nil { // before connecting to ZooKeeper
+	// Checked here so that a bad flag is a usage error, found before
+	// connecting to ZooKeeper; New checks it again for every caller.
+	if err := cfg.Validate(); err != nil {
 		return usageErr(err)
 	}
 	zkAuth, err := readZKAuth(c)
@@ -80,9 +83,6 @@ func workerAction(c *cli.Context) error {
 		}
 		defer zk.Close()
 		cfg.Registrar = zk
-	}
-	if err := cfg.Validate(); err != nil {
-		return usageErr(err)
 	}
 	w, err := worker.New(cfg)
 	if err != nil {
