@@ -96,7 +96,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	cfg := j.cfg
 	cfg.Workers = workers
 	if workers == nil {
-		return nil, fmt.Errorf("%w: say where the workers are: --local N, --zk HOSTS or --workers ADDR,...", ErrNoWorkers)
+		return nil, fmt.Errorf("%w: say where the workers are (--local N, --zk HOSTS or --workers ADDR,...)", ErrNoWorkers)
 	}
 	job := j.id
 	log := cfg.Logger.With("job", job)
