@@ -3,12 +3,10 @@ package client
 import (
 	"crypto/tls"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task"
 	"github.com/distmr/dist/tracker"
 )
@@ -57,8 +55,6 @@ type Config struct {
 	// SortBuffer is the map-side sort buffer per task; 0 means the task
 	// default (64 MB).
 	SortBuffer int64
-	// Workers lists the cluster; required by Run (Prepare ignores it).
-	Workers registry.Lister
 	// WorkerWait is how long to wait for the first worker; 0 means 10s.
 	WorkerWait time.Duration
 	// Secret, TLS and KeepAlive configure connections to workers.
@@ -67,8 +63,6 @@ type Config struct {
 	KeepAlive time.Duration
 	// Logger receives progress; nil discards it.
 	Logger *slog.Logger
-	// Progress, when set, receives a line per finished task.
-	Progress io.Writer
 	// OnEvent, when set, sees every tracker event (must not block).
 	OnEvent func(tracker.Event)
 }
