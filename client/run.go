@@ -50,6 +50,7 @@ type Job struct {
 // the inputs, the output directory (and that no running job holds it).
 // It has no side effects, so a CLI can call it before starting a cluster.
 func Prepare(cfg Config) (*Job, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

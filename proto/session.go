@@ -20,8 +20,9 @@ type Options struct {
 	// TLS, when non-nil, wraps the TCP connection (client or server config
 	// as the side requires).
 	TLS *tls.Config
-	// KeepAlive is the yamux ping interval; 0 means 10s. A peer that stops
-	// answering pings is declared gone and the session closes.
+	// KeepAlive is the yamux ping interval; 0 means DefaultKeepAlive. A
+	// peer that stops answering pings is declared gone and the session
+	// closes.
 	KeepAlive time.Duration
 	// Window is the yamux per-stream receive window; 0 means
 	// DefaultWindow. Throughput per stream is at most window / round
@@ -33,6 +34,10 @@ type Options struct {
 	// is dropped when it passes.
 	HandshakeTimeout time.Duration
 }
+
+// DefaultKeepAlive is the yamux ping interval unless Options.KeepAlive
+// says otherwise.
+const DefaultKeepAlive = 10 * time.Second
 
 // DefaultWindow is the yamux per-stream receive window unless
 // Options.Window says otherwise: 4 GB/s per stream at a 1 ms round trip,
@@ -51,7 +56,7 @@ func (o Options) yamux() *yamux.Config {
 	c := yamux.DefaultConfig()
 	c.LogOutput = io.Discard
 	c.EnableKeepAlive = true
-	c.KeepAliveInterval = 10 * time.Second
+	c.KeepAliveInterval = DefaultKeepAlive
 	if o.KeepAlive > 0 {
 		c.KeepAliveInterval = o.KeepAlive
 	}
