@@ -1,7 +1,8 @@
 # dist — build, demo, test.
 #   make run    build everything and run word count on a local 3-worker cluster
-#   make test   go vet + go test -race over everything (needs ZooKeeper for the
-#               integration tests: apt-get install zookeeper)
+#   make test   make lint + go test -race over everything (needs ZooKeeper for
+#               the integration tests: apt-get install zookeeper)
+#   make lint   go vet, staticcheck and deadcode (Go tools pinned in go.mod)
 
 GO      ?= go
 BUILD   := build
@@ -10,7 +11,7 @@ SAMPLE  := $(BUILD)/sample
 APPS    := wordcount indexer grep crashy
 TOP     := 10
 
-.PHONY: help build sample run test bench fuzz clean
+.PHONY: help build sample run lint test bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -40,8 +41,20 @@ run: build $(SAMPLE)/.done ## word count over a generated sample on --local 3; p
 	@echo "top $(TOP) words:"
 	@sort -t '	' -k2,2nr -k1,1 $(BUILD)/out/part-* | head -n $(TOP)
 
-test: ## go vet and go test -race over every package
+lint: ## go vet, staticcheck, and deadcode: no function unreachable from a main, test or example
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	@# deadcode exits 0 whatever it finds, so any line it prints fails here.
+	@# -test makes tests and examples roots: what only they use is not dead.
+	@echo "$(GO) tool deadcode -test ./..."; \
+	out=$$($(GO) tool deadcode -test ./...) || exit 1; \
+	if [ -n "$$out" ]; then \
+		echo "$$out"; \
+		echo "deadcode: the functions above are unreachable: remove them (or call them from a test or example)"; \
+		exit 1; \
+	fi
+
+test: lint ## make lint, then go test -race over every package
 	@# scripts/gotest is go test printing each package's result as it ends
 	@# (plain go test ./... holds them back in package order).
 	$(GO) run ./scripts/gotest -race -count=1 -timeout 15m ./...

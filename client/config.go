@@ -3,12 +3,10 @@ package client
 import (
 	"crypto/tls"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task"
 	"github.com/distmr/dist/tracker"
 )
@@ -38,9 +36,9 @@ type Config struct {
 	Params map[string]string
 	// InputFormat names the input format; "" means "text".
 	InputFormat string
-	// MaxAttempts per task; 0 means 4.
+	// MaxAttempts per task; 0 means tracker.DefaultMaxAttempts.
 	MaxAttempts int
-	// TaskTimeout per attempt; 0 means 10 minutes.
+	// TaskTimeout per attempt; 0 means tracker.DefaultTaskTimeout.
 	TaskTimeout time.Duration
 	// NoSpeculation turns off backup attempts for stragglers.
 	NoSpeculation bool
@@ -49,45 +47,50 @@ type Config struct {
 	// one and fetches each map output as soon as it exists.
 	NoEarlyReduces bool
 	// SlowAfter is the least run time that can make a task a straggler;
-	// 0 means the tracker's default (3s).
+	// 0 means tracker.DefaultSlowAfter.
 	SlowAfter time.Duration
-	// SplitSize is the largest map split; 0 means 64 MB. Bigger files are
-	// split at line boundaries (never for the wholefile format).
+	// SplitSize is the largest map split; 0 means DefaultSplitSize. Bigger
+	// files are split at line boundaries (never for the wholefile format).
 	SplitSize int64
-	// SortBuffer is the map-side sort buffer per task; 0 means the task
-	// default (64 MB).
+	// SortBuffer is the map-side sort buffer per task; 0 means
+	// task.DefaultSortBuffer.
 	SortBuffer int64
-	// Workers lists the cluster; required by Run (Prepare ignores it).
-	Workers registry.Lister
-	// WorkerWait is how long to wait for the first worker; 0 means 10s.
+	// WorkerWait is how long to wait for the first worker; 0 means
+	// tracker.DefaultWorkerWait.
 	WorkerWait time.Duration
-	// Secret, TLS and KeepAlive configure connections to workers.
+	// Secret, TLS and KeepAlive configure connections to workers; a zero
+	// KeepAlive means proto.DefaultKeepAlive.
 	Secret    []byte
 	TLS       *tls.Config
 	KeepAlive time.Duration
 	// Logger receives progress; nil discards it.
 	Logger *slog.Logger
-	// Progress, when set, receives a line per finished task.
-	Progress io.Writer
 	// OnEvent, when set, sees every tracker event (must not block).
 	OnEvent func(tracker.Event)
 }
 
-// DefaultConfig returns a Config with every default filled in.
+// DefaultSplitSize is the largest map split when Config.SplitSize is 0.
+const DefaultSplitSize = 64 << 20
+
+// DefaultConfig returns a Config with every default filled in. The
+// scheduling defaults are the tracker's own (tracker.Default*), which the
+// job then hands it explicitly.
 func DefaultConfig() Config {
 	return Config{
 		Kind:        proto.KindBinary,
 		InputFormat: "text",
 		Reduces:     1,
-		MaxAttempts: 4,
-		TaskTimeout: 10 * time.Minute,
-		SplitSize:   64 << 20,
-		WorkerWait:  10 * time.Second,
+		MaxAttempts: tracker.DefaultMaxAttempts,
+		TaskTimeout: tracker.DefaultTaskTimeout,
+		SplitSize:   DefaultSplitSize,
+		WorkerWait:  tracker.DefaultWorkerWait,
+		KeepAlive:   proto.DefaultKeepAlive,
 	}
 }
 
-// Validate checks the fields that need no I/O.
-func (c *Config) Validate() error {
+// withDefaults returns c with every zero field that has a default set
+// from DefaultConfig. Reduces is left alone: 0 is a map-only job.
+func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.Kind == "" {
 		c.Kind = d.Kind
@@ -107,9 +110,18 @@ func (c *Config) Validate() error {
 	if c.WorkerWait <= 0 {
 		c.WorkerWait = d.WorkerWait
 	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = d.KeepAlive
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	return c
+}
+
+// Validate checks the fields that need no I/O. It changes nothing: a zero
+// field that has a default is valid.
+func (c Config) Validate() error {
 	switch {
 	case c.Kind == proto.KindExec:
 		if err := c.validateExec(); err != nil {
@@ -130,7 +142,7 @@ func (c *Config) Validate() error {
 	}
 	// Formats are resolved by the task program, which may add its own; an
 	// unknown name fails the first attempt as fatal, so the job ends at once.
-	if !task.ValidName(c.InputFormat) {
+	if c.InputFormat != "" && !task.ValidName(c.InputFormat) {
 		return fmt.Errorf("%w %q: known formats are kv, text, wholefile", ErrBadFormat, c.InputFormat)
 	}
 	return nil

@@ -243,18 +243,6 @@ func parseReady(line string) registry.WorkerInfo {
 	return info
 }
 
-// Workers lists the running workers.
-func (lc *LocalCluster) Workers() []registry.WorkerInfo {
-	out := make([]registry.WorkerInfo, len(lc.procs))
-	for i, p := range lc.procs {
-		out[i] = p.info
-	}
-	return out
-}
-
-// Pid returns the process id of worker i (for tests that kill workers).
-func (lc *LocalCluster) Pid(i int) int { return lc.procs[i].cmd.Process.Pid }
-
 // stop sends SIGTERM to the worker's process group, SIGKILL after a grace
 // period, and waits for it.
 func (w *localWorker) stop() {

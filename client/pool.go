@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	artinfo "github.com/distmr/dist/internal/artifact"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 )
@@ -25,17 +24,11 @@ type artifact struct {
 }
 
 func hashArtifact(path, kind string) (*artifact, error) {
-	f, err := os.Open(path)
+	sum, size, err := artinfo.Hash(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return nil, fmt.Errorf("read --app %s: %w", path, err)
-	}
-	return &artifact{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n, Kind: kind, Name: filepath.Base(path)}, nil
+	return &artifact{Path: path, SHA256: sum, Size: size, Kind: kind, Name: filepath.Base(path)}, nil
 }
 
 // pool keeps one session per worker and ships the artifact to each worker

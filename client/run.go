@@ -50,6 +50,7 @@ type Job struct {
 // the inputs, the output directory (and that no running job holds it).
 // It has no side effects, so a CLI can call it before starting a cluster.
 func Prepare(cfg Config) (*Job, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -78,15 +79,6 @@ func Prepare(cfg Config) (*Job, error) {
 	return &Job{cfg: cfg, prog: prog, splits: splits, out: out, id: newJobID()}, nil
 }
 
-// Run prepares and runs one job; see Job.Run.
-func Run(ctx context.Context, cfg Config) (*Summary, error) {
-	j, err := Prepare(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return j.Run(ctx, cfg.Workers)
-}
-
 // Run runs the job on the workers the lister names, to its end, and
 // commits its output. It returns an error unless every task succeeded and
 // the output was committed. It holds the output from start to end (lock.go):
@@ -94,9 +86,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error) {
 	start := time.Now()
 	cfg := j.cfg
-	cfg.Workers = workers
 	if workers == nil {
-		return nil, fmt.Errorf("%w: say where the workers are: --local N, --zk HOSTS or --workers ADDR,...", ErrNoWorkers)
+		return nil, fmt.Errorf("%w: say where the workers are (--local N, --zk HOSTS or --workers ADDR,...)", ErrNoWorkers)
 	}
 	job := j.id
 	log := cfg.Logger.With("job", job)
@@ -122,7 +113,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		p.close(cctx)
 	}()
 
-	rep, err := drive(ctx, cfg, log, job, p, j.splits, out)
+	rep, err := drive(ctx, cfg, workers, log, job, p, j.splits, out)
 	if err != nil {
 		out.abort()
 		return nil, err
@@ -155,10 +146,10 @@ func outputRecords(cfg Config, c map[string]int64) int64 {
 
 // drive waits for workers, then runs the tracker while feeding it the
 // registry's view of the cluster.
-func drive(ctx context.Context, cfg Config, log *slog.Logger, job string, p *pool, splits []split, out *staging) (*tracker.Report, error) {
+func drive(ctx context.Context, cfg Config, workers registry.Lister, log *slog.Logger, job string, p *pool, splits []split, out *staging) (*tracker.Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	watch, err := cfg.Workers.Watch(ctx)
+	watch, err := workers.Watch(ctx)
 	if err != nil {
 		return nil, err
 	}

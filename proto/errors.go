@@ -46,6 +46,15 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code && t.Message == ""
 }
 
+// Err returns e as an error, or nil when e is nil: a nil *Error returned
+// as an error would be a non-nil error holding a nil pointer.
+func (e *Error) Err() error {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
 // Errorf builds a non-retryable wire error.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
@@ -77,11 +86,3 @@ func IsCode(err error, code string) bool {
 // IsAuth reports whether err is a failed authentication, seen by this
 // side (ErrAuth) or reported by the peer (CodeAuth).
 func IsAuth(err error) bool { return errors.Is(err, ErrAuth) || IsCode(err, CodeAuth) }
-
-// asErr returns e as an error, or nil when e is nil (avoiding typed nils).
-func asErr(e *Error) error {
-	if e == nil {
-		return nil
-	}
-	return e
-}

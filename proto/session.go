@@ -214,7 +214,7 @@ func (s *Session) ReadReply(ctx context.Context, st *Stream, op string, reply Re
 		}
 		return s.wrap(op, err)
 	}
-	return asErr(reply.WireError())
+	return reply.WireError().Err()
 }
 
 func (s *Session) wrap(op string, err error) error {

@@ -154,16 +154,7 @@ func (z *ZK) Update(ctx context.Context, info WorkerInfo) error {
 // is gone or another session's is left alone.
 func (z *ZK) setOwned(ctx context.Context, p string, data []byte) error {
 	for {
-		var (
-			me   int64
-			stat *zk.Stat
-		)
-		err := z.read(ctx, func() error {
-			var err error
-			me = z.conn.SessionID()
-			_, stat, err = z.conn.Get(p)
-			return err
-		})
+		me, _, stat, err := z.getAsSession(ctx, p)
 		if errors.Is(err, zk.ErrNoNode) {
 			return nil
 		}
@@ -184,6 +175,19 @@ func (z *ZK) setOwned(ctx context.Context, p string, data []byte) error {
 			return err
 		}
 	}
+}
+
+// getAsSession reads node p and, with it, the id of the session that
+// read it (0 between sessions): p is this session's when its
+// EphemeralOwner is that id.
+func (z *ZK) getAsSession(ctx context.Context, p string) (me int64, data []byte, stat *zk.Stat, err error) {
+	err = z.read(ctx, func() error {
+		var err error
+		me = z.conn.SessionID()
+		data, stat, err = z.conn.Get(p)
+		return err
+	})
+	return me, data, stat, err
 }
 
 // keep registers again whenever the session is not the one owning the
@@ -265,17 +269,7 @@ func (z *ZK) publish(ctx context.Context, p string, data []byte) (int64, error) 
 // node (a stale one from an older session) and returns 0 so that the
 // caller creates it again.
 func (z *ZK) adopt(ctx context.Context, p string, data []byte) (int64, error) {
-	var (
-		me   int64
-		cur  []byte
-		stat *zk.Stat
-	)
-	err := z.read(ctx, func() error {
-		var err error
-		me = z.conn.SessionID()
-		cur, stat, err = z.conn.Get(p)
-		return err
-	})
+	me, cur, stat, err := z.getAsSession(ctx, p)
 	if errors.Is(err, zk.ErrNoNode) {
 		return 0, nil // vanished meanwhile: create it
 	}

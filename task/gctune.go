@@ -42,7 +42,7 @@ type gcTuner struct {
 // the collection that finds it, and arms the next one.
 type gcSentinel struct {
 	_ [16]byte
-	p *int // a pointer, so the object is never a tiny allocation
+	_ *int // a pointer, so the object is never a tiny allocation
 }
 
 func (t *gcTuner) arm() {

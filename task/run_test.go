@@ -206,6 +206,7 @@ func TestSetupAndCleanup(t *testing.T) {
 func TestPanicIsRecovered(t *testing.T) {
 	app := task.App{Reduce: func(*task.Context, string, task.Values, task.Emit) error {
 		var m map[string]int
+		//lint:ignore SA5000 the reduce panics on purpose
 		m["boom"]++
 		return nil
 	}}

@@ -2,9 +2,9 @@ package tracker
 
 import (
 	"context"
-	"sync"
 	"time"
 
+	"github.com/distmr/dist/internal/queue"
 	"github.com/distmr/dist/task"
 )
 
@@ -40,15 +40,12 @@ type MapUpdate struct {
 // attempt launched before every map was done. The tracker never waits
 // for the Runner: updates queue until Next takes them.
 type Feed struct {
-	maps int
-	wake chan struct{} // holds a token while updates are queued
-
-	mu    sync.Mutex
-	queue []MapUpdate
+	maps    int
+	updates *queue.Queue[MapUpdate]
 }
 
 func newFeed(maps int) *Feed {
-	return &Feed{maps: maps, wake: make(chan struct{}, 1)}
+	return &Feed{maps: maps, updates: queue.New[MapUpdate]()}
 }
 
 // Maps is the number of map tasks the reduce needs, m-00000 onwards.
@@ -56,32 +53,9 @@ func (f *Feed) Maps() int { return f.maps }
 
 // Next waits until updates are queued and returns them, oldest first, or
 // returns ctx's error once it ends.
-func (f *Feed) Next(ctx context.Context) ([]MapUpdate, error) {
-	for {
-		f.mu.Lock()
-		q := f.queue
-		f.queue = nil
-		f.mu.Unlock()
-		if len(q) > 0 {
-			return q, nil
-		}
-		select {
-		case <-f.wake:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
+func (f *Feed) Next(ctx context.Context) ([]MapUpdate, error) { return f.updates.Next(ctx) }
 
-func (f *Feed) push(u MapUpdate) {
-	f.mu.Lock()
-	f.queue = append(f.queue, u)
-	f.mu.Unlock()
-	select {
-	case f.wake <- struct{}{}:
-	default: // a token is already there
-	}
-}
+func (f *Feed) push(u MapUpdate) { f.updates.Push(u) }
 
 // mapsDone reports whether every map task is done.
 func (t *Tracker) mapsDone() bool {

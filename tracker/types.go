@@ -14,16 +14,17 @@ type Config struct {
 	Maps int
 	// Reduces is the number of reduce tasks; 0 makes a map-only job.
 	Reduces int
-	// MaxAttempts bounds the attempts that may fail per task; 0 means 4.
+	// MaxAttempts bounds the attempts that may fail per task; 0 means
+	// DefaultMaxAttempts.
 	MaxAttempts int
-	// TaskTimeout bounds one attempt; 0 means 10 minutes.
+	// TaskTimeout bounds one attempt; 0 means DefaultTaskTimeout.
 	TaskTimeout time.Duration
 	// MaxOutputLosses bounds how often one map's committed output may be
 	// reported missing or damaged by reduces (each time the map runs
-	// again) before the job fails; 0 means 4.
+	// again) before the job fails; 0 means DefaultMaxOutputLosses.
 	MaxOutputLosses int
 	// MaxWorkerFailures is how many failed attempts of this job make a
-	// worker unusable for it; 0 means 3.
+	// worker unusable for it; 0 means DefaultMaxWorkerFailures.
 	MaxWorkerFailures int
 	// Speculative turns on backup attempts for stragglers: when no task is
 	// waiting and a slot is idle, a task running longer than SlowFactor
@@ -31,14 +32,14 @@ type Config struct {
 	// gets a second attempt on another worker; the first to finish wins.
 	Speculative bool
 	// SlowFactor is the straggler threshold relative to the median; 0
-	// means 2.
+	// means DefaultSlowFactor.
 	SlowFactor float64
 	// SlowAfter is the least run time that can make a straggler; 0 means
-	// 3s.
+	// DefaultSlowAfter.
 	SlowAfter time.Duration
 	// WorkerWait is how long a job whose tasks wait for a slot waits for a
-	// worker to join when every worker it has drains; 0 means 10s. Past
-	// it the job fails with ErrDraining.
+	// worker to join when every worker it has drains; 0 means
+	// DefaultWorkerWait. Past it the job fails with ErrDraining.
 	WorkerWait time.Duration
 	// EarlyReduces lets reduces take idle slots once no map is waiting
 	// for one, before every map is done, and fetch map outputs as they
@@ -56,25 +57,25 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 4
+		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.TaskTimeout <= 0 {
-		c.TaskTimeout = 10 * time.Minute
+		c.TaskTimeout = DefaultTaskTimeout
 	}
 	if c.MaxOutputLosses <= 0 {
-		c.MaxOutputLosses = 4
+		c.MaxOutputLosses = DefaultMaxOutputLosses
 	}
 	if c.MaxWorkerFailures <= 0 {
-		c.MaxWorkerFailures = 3
+		c.MaxWorkerFailures = DefaultMaxWorkerFailures
 	}
 	if c.SlowFactor <= 0 {
-		c.SlowFactor = 2
+		c.SlowFactor = DefaultSlowFactor
 	}
 	if c.SlowAfter <= 0 {
-		c.SlowAfter = 3 * time.Second
+		c.SlowAfter = DefaultSlowAfter
 	}
 	if c.WorkerWait <= 0 {
-		c.WorkerWait = 10 * time.Second
+		c.WorkerWait = DefaultWorkerWait
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

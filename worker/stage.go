@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/yamux"
 
+	"github.com/distmr/dist/internal/queue"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task"
 )
@@ -86,48 +86,14 @@ func mapNumber(id string, maps int) (int, error) {
 // inbox holds the FetchMore frames read from a launch stream until the
 // stager takes them. Once closed it drops what arrives: after staging,
 // news of maps no longer matters.
-type inbox struct {
-	wake chan struct{} // holds a token while frames are queued
-
-	mu     sync.Mutex
-	queue  []proto.FetchMore
-	closed bool
-}
-
-func newInbox() *inbox { return &inbox{wake: make(chan struct{}, 1)} }
-
-func (in *inbox) put(m proto.FetchMore) {
-	in.mu.Lock()
-	if !in.closed {
-		in.queue = append(in.queue, m)
-	}
-	in.mu.Unlock()
-	select {
-	case in.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (in *inbox) take() []proto.FetchMore {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	q := in.queue
-	in.queue = nil
-	return q
-}
-
-func (in *inbox) close() {
-	in.mu.Lock()
-	in.closed, in.queue = true, nil
-	in.mu.Unlock()
-}
+type inbox = queue.Queue[proto.FetchMore]
 
 // watchStream reads the client's side of a launch stream: FetchMore
 // frames go to the returned inbox, and the end of the stream (the client
 // closed it, or its session ended) or a malformed frame kills the
 // attempt. The returned stop ends the watch and waits for it.
 func (w *Worker) watchStream(st *yamux.Stream, a *attempt) (*inbox, func()) {
-	in := newInbox()
+	in := queue.New[proto.FetchMore]()
 	stopping := make(chan struct{})
 	done := make(chan struct{})
 	w.wg.Add(1)
@@ -138,7 +104,7 @@ func (w *Worker) watchStream(st *yamux.Stream, a *attempt) (*inbox, func()) {
 			var m proto.FetchMore
 			err := proto.ReadFrame(st, proto.MaxFrame, &m)
 			if err == nil {
-				in.put(m)
+				in.Push(m)
 				continue
 			}
 			select {
@@ -201,7 +167,7 @@ type stager struct {
 // first failure ends staging; missing then names the map output that
 // could not be fetched.
 func (a *attempt) stage(req *proto.LaunchRequest, in *inbox) (inputs []task.Input, missing proto.MapOutput, err error) {
-	defer in.close()
+	defer in.Close()
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
 	s := &stager{w: a.w, a: a, maps: req.Maps, part: req.Config.Index,
@@ -223,12 +189,12 @@ func (a *attempt) stage(req *proto.LaunchRequest, in *inbox) (inputs []task.Inpu
 			return s.inputs(req.Fetch), proto.MapOutput{}, nil
 		}
 		select {
-		case <-in.wake:
+		case <-in.Ready():
 			if s.maps == 0 {
-				in.take() // nothing more is expected; ignore it
+				in.Take() // nothing more is expected; ignore it
 				continue
 			}
-			for _, m := range in.take() {
+			for _, m := range in.Take() {
 				if err := s.update(m); err != nil {
 					return nil, proto.MapOutput{}, err
 				}

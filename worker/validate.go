@@ -46,7 +46,7 @@ func (v *verdicts) put(key string, e *proto.Error) {
 func (w *Worker) checkArtifact(ref proto.ArtifactRef) error {
 	key := ref.Kind + "/" + ref.SHA256
 	if e, ok := w.verdicts.get(key); ok {
-		return asError(e)
+		return e.Err()
 	}
 	path := w.cache.path(ref.SHA256)
 	info, err := artifact.Inspect(path)
@@ -55,7 +55,7 @@ func (w *Worker) checkArtifact(ref proto.ArtifactRef) error {
 	}
 	e := verdict(ref, path, info, err)
 	w.verdicts.put(key, e)
-	return asError(e)
+	return e.Err()
 }
 
 // verdict judges an inspected artifact; nil means it may run.
@@ -92,13 +92,6 @@ func verdict(ref proto.ArtifactRef, path string, info *artifact.Info, err error)
 		return proto.Retryablef(proto.CodeUnsupported, "%s: %v", name, err)
 	}
 	return nil
-}
-
-func asError(e *proto.Error) error {
-	if e == nil {
-		return nil
-	}
-	return e
 }
 
 func artifactName(ref proto.ArtifactRef) string {

@@ -16,9 +16,11 @@ import (
 	"github.com/distmr/dist/client"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task"
 )
 
 func runCommand() *cli.Command {
+	def := client.DefaultConfig() // the flags' defaults are the package's
 	return &cli.Command{
 		Name:  "run",
 		Usage: "run a job: ship --app to the workers and map/reduce --input into --output",
@@ -43,21 +45,21 @@ configuration, also when the job fails.`,
 			&cli.StringSliceFlag{Name: "input", EnvVars: []string{"DIST_INPUT"}, Usage: "input files, directories or quoted globs (repeatable)"},
 			&cli.StringFlag{Name: "output", EnvVars: []string{"DIST_OUTPUT"}, Usage: "output directory (receives part-NNNNN and _SUCCESS)"},
 			&cli.BoolFlag{Name: "overwrite", EnvVars: []string{"DIST_OVERWRITE"}, Usage: "replace a finished job's output"},
-			&cli.IntFlag{Name: "reduces", Value: 1, EnvVars: []string{"DIST_REDUCES"}, Usage: "reduce tasks; 0 = map-only"},
+			&cli.IntFlag{Name: "reduces", Value: def.Reduces, EnvVars: []string{"DIST_REDUCES"}, Usage: "reduce tasks; 0 = map-only"},
 			&cli.StringSliceFlag{Name: "param", EnvVars: []string{"DIST_PARAM"}, Usage: "k=v passed to the app (repeatable)"},
-			&cli.StringFlag{Name: "input-format", Value: "text", EnvVars: []string{"DIST_INPUT_FORMAT"}, Usage: "text, wholefile or kv"},
-			&cli.IntFlag{Name: "max-attempts", Value: 4, EnvVars: []string{"DIST_MAX_ATTEMPTS"}, Usage: "attempts per task before the job fails"},
-			&cli.DurationFlag{Name: "task-timeout", Value: 10 * time.Minute, EnvVars: []string{"DIST_TASK_TIMEOUT"}, Usage: "kill an attempt running longer"},
+			&cli.StringFlag{Name: "input-format", Value: def.InputFormat, EnvVars: []string{"DIST_INPUT_FORMAT"}, Usage: "text, wholefile or kv"},
+			&cli.IntFlag{Name: "max-attempts", Value: def.MaxAttempts, EnvVars: []string{"DIST_MAX_ATTEMPTS"}, Usage: "attempts per task before the job fails"},
+			&cli.DurationFlag{Name: "task-timeout", Value: def.TaskTimeout, EnvVars: []string{"DIST_TASK_TIMEOUT"}, Usage: "kill an attempt running longer"},
 			&cli.BoolFlag{Name: "speculative", Value: true, EnvVars: []string{"DIST_SPECULATIVE"}, Usage: "start backup attempts for stragglers (--speculative=false turns it off)"},
 			&cli.BoolFlag{Name: "early-reduces", Value: true, EnvVars: []string{"DIST_EARLY_REDUCES"}, Usage: "let reduces take idle slots and fetch map outputs before the last map ends (--early-reduces=false waits for every map)"},
-			&cli.DurationFlag{Name: "keepalive", Value: 10 * time.Second, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping workers this often; a worker that stops answering is lost"},
-			&cli.Int64Flag{Name: "split-size", Value: 64 << 20, EnvVars: []string{"DIST_SPLIT_SIZE"}, Usage: "split input files larger than this many bytes at line boundaries"},
-			&cli.Int64Flag{Name: "sort-buffer", EnvVars: []string{"DIST_SORT_BUFFER"}, Usage: "map-side sort buffer in bytes (0 = 64 MB)"},
+			&cli.DurationFlag{Name: "keepalive", Value: def.KeepAlive, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping workers this often; a worker that stops answering is lost"},
+			&cli.Int64Flag{Name: "split-size", Value: def.SplitSize, EnvVars: []string{"DIST_SPLIT_SIZE"}, Usage: "split input files larger than this many bytes at line boundaries"},
+			&cli.Int64Flag{Name: "sort-buffer", EnvVars: []string{"DIST_SORT_BUFFER"}, Usage: fmt.Sprintf("map-side sort buffer in bytes (0 = %d MB)", task.DefaultSortBuffer>>20)},
 			&cli.IntFlag{Name: "local", EnvVars: []string{"DIST_LOCAL"}, Usage: "start `N` local workers for this job (no ZooKeeper needed)"},
 			&cli.IntFlag{Name: "local-slots", EnvVars: []string{"DIST_LOCAL_SLOTS"}, Usage: "slots per --local worker (0 = the cores shared among the workers, at least 1 each)"},
 			&cli.StringFlag{Name: "zk", EnvVars: []string{"DIST_ZK"}, Usage: "ZooKeeper `HOSTS[/chroot]` where workers register"},
 			&cli.StringFlag{Name: "workers", EnvVars: []string{"DIST_WORKERS"}, Usage: "worker addresses `ADDR,...` (no registry)"},
-			&cli.DurationFlag{Name: "worker-wait", Value: 10 * time.Second, EnvVars: []string{"DIST_WORKER_WAIT"}, Usage: "how long to wait for the first worker"},
+			&cli.DurationFlag{Name: "worker-wait", Value: def.WorkerWait, EnvVars: []string{"DIST_WORKER_WAIT"}, Usage: "how long to wait for the first worker"},
 			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"DIST_QUIET"}, Usage: "print only errors and the output path"},
 			&cli.StringFlag{Name: "report", EnvVars: []string{"DIST_REPORT"}, Usage: "write an HTML report (timeline of every attempt, counters, configuration) to `FILE`, also when the job fails"},
 			secretFlag(),

@@ -1,7 +1,6 @@
 package artifact
 
 import (
-	"debug/buildinfo"
 	"debug/elf"
 	"encoding/hex"
 	"fmt"
@@ -38,7 +37,7 @@ type GoInfo struct {
 	Hashes map[string]string
 	// FuncTable says whether Inspect found the program's function table
 	// (see funcs.go), and LinksTaskMain whether it names TaskMain. Both
-	// are false for a plugin, and from Self and ReadGo.
+	// are false for a plugin, and from Self.
 	FuncTable, LinksTaskMain bool
 }
 
@@ -81,15 +80,6 @@ func Self() (*GoInfo, error) {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return nil, fmt.Errorf("this program has no Go build information")
-	}
-	return newGoInfo(bi), nil
-}
-
-// ReadGo reads only the Go build information of a file.
-func ReadGo(path string) (*GoInfo, error) {
-	bi, err := buildinfo.ReadFile(path)
-	if err != nil {
-		return nil, err
 	}
 	return newGoInfo(bi), nil
 }

@@ -7,8 +7,6 @@ package gobuild
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -194,15 +192,9 @@ func describe(path string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	sum, size, err := artifact.Hash(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{Info: info, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
+	return &Result{Info: info, SHA256: sum, Size: size}, nil
 }

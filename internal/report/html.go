@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distmr/dist/internal/progress"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task"
 )
@@ -186,7 +187,7 @@ func stats(job Job, attempts []Attempt, counters map[string]int64) []Setting {
 		{"attempts", fmt.Sprintf("%d (%d failed, %d retries, %d backups, %d stopped)", len(attempts), failed, retries, backups, killed)},
 		{"workers used", fmt.Sprint(len(workers))},
 		{"records", fmt.Sprintf("%s in, %s out", number(counters["map."+task.CounterInputRecords]), number(outRecords(job, counters)))},
-		{"bytes shuffled", bytesText(counters["reduce."+task.CounterInputBytes])},
+		{"bytes shuffled", progress.Bytes(counters["reduce."+task.CounterInputBytes])},
 		{"output", job.Output},
 	}
 }

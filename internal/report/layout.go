@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distmr/dist/internal/progress"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task"
 )
@@ -190,7 +191,7 @@ func title(a Attempt, lane int, phase string, start, stop time.Time) string {
 	if a.Counters != nil {
 		c := a.Counters
 		fmt.Fprintf(&b, "\nrecords in %s, out %s", number(c[task.CounterInputRecords]), number(c[task.CounterOutputRecords]))
-		fmt.Fprintf(&b, "\nbytes in %s, out %s", bytesText(c[task.CounterInputBytes]), bytesText(c[task.CounterOutputBytes]))
+		fmt.Fprintf(&b, "\nbytes in %s, out %s", progress.Bytes(c[task.CounterInputBytes]), progress.Bytes(c[task.CounterOutputBytes]))
 	}
 	if a.Err != "" {
 		fmt.Fprintf(&b, "\n%s", shorten(a.Err, 300))
@@ -278,21 +279,6 @@ func number(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
-}
-
-// bytesText formats a byte count: "512 B", "1.5 KiB".
-func bytesText(n int64) string {
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, unit := float64(n)/1024, "KiB"
-	for _, u := range []string{"MiB", "GiB", "TiB"} {
-		if f < 1024 {
-			break
-		}
-		f, unit = f/1024, u
-	}
-	return fmt.Sprintf("%.1f %s", f, unit)
 }
 
 // shorten cuts s to n runes, marking the cut.

@@ -92,9 +92,6 @@ func Start(t testing.TB) *Server {
 // Addr is the server's client address, "127.0.0.1:<port>".
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// Dir holds zoo.cfg, data/ and zookeeper.log.
-func (s *Server) Dir() string { return s.dir }
-
 // DataDir is the server's dataDir; it survives Stop and Start.
 func (s *Server) DataDir() string { return filepath.Join(s.dir, "data") }
 

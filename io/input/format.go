@@ -3,8 +3,8 @@ package input
 import (
 	"fmt"
 	"os"
-	"slices"
-	"strings"
+
+	"github.com/distmr/dist/io/named"
 )
 
 // Default is the format used when none is named.
@@ -57,26 +57,11 @@ func Defaults() Formats {
 // Lookup returns the format called name; the empty name means Default.
 // An unknown name gives an error listing the known ones.
 func (fs Formats) Lookup(name string) (Format, error) {
-	if name == "" {
-		name = Default
-	}
-	if f := fs[name]; f != nil {
-		return f, nil
-	}
-	return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownFormat, name, strings.Join(fs.Names(), ", "))
+	return named.Lookup(fs, name, Default, ErrUnknownFormat)
 }
 
 // Names returns the names of the formats, sorted.
-func (fs Formats) Names() []string {
-	names := make([]string, 0, len(fs))
-	for name, f := range fs {
-		if f != nil {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
+func (fs Formats) Names() []string { return named.Names(fs) }
 
 // open opens the split's file and checks its size against Length.
 func open(s Split) (*os.File, int64, error) {
