@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -299,8 +298,3 @@ func attemptDirOf(w *Worker, job, taskID string, attempt int) string {
 	return w.attemptDir(attemptKey{job, taskID, attempt})
 }
 
-// readAll drains r; used for streams expected to end.
-func readAll(r io.Reader) string {
-	b, _ := io.ReadAll(r)
-	return string(b)
-}
