@@ -6,8 +6,10 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -216,5 +218,23 @@ func TestStrangersRefusedByName(t *testing.T) {
 				t.Fatalf("Accept: %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Under load the write that fails (a broken pipe) can come before any read
+// has seen the worker's alert or hang-up; the error must still say why.
+func TestExplainHandshakeFromABrokenPipe(t *testing.T) {
+	pipe := fmt.Errorf("handshake: write tcp 127.0.0.1:1->127.0.0.1:2: %w", syscall.EPIPE)
+	for _, tc := range []struct {
+		withTLS bool
+		want    string
+	}{
+		{true, "refused this client's certificate"},
+		{false, "if it uses TLS, give --tls-cert, --tls-key and --tls-ca"},
+	} {
+		got := explainHandshake(pipe, "127.0.0.1:2", tc.withTLS, nil)
+		if !strings.Contains(got.Error(), tc.want) || !errors.Is(got, syscall.EPIPE) {
+			t.Errorf("withTLS=%v: %v\nwant it to say %q and wrap EPIPE", tc.withTLS, got, tc.want)
+		}
 	}
 }

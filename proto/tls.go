@@ -151,6 +151,20 @@ func explainHandshake(err error, addr string, withTLS bool, readErr error) error
 		return fmt.Errorf("TLS with worker %s: %w: %s", addr, readErr, tlsHint(readErr))
 	case !withTLS && readErr != nil && !errors.Is(readErr, net.ErrClosed):
 		return fmt.Errorf("handshake with worker %s: the worker hung up (%v): if it uses TLS, give --tls-cert, --tls-key and --tls-ca", addr, readErr)
+	case hungUp(err) && withTLS:
+		// The reads said nothing (the session closed on the failed write
+		// before its reader saw the alert): after a TLS 1.3 handshake the
+		// worker checks the client's certificate, so a hang-up now is
+		// that check failing.
+		return fmt.Errorf("TLS with worker %s: the worker hung up after the TLS handshake (%w): the worker refused this client's certificate: use --tls-cert/--tls-key signed by the worker's CA", addr, err)
+	case hungUp(err):
+		return fmt.Errorf("handshake with worker %s: the worker hung up (%w): if it uses TLS, give --tls-cert, --tls-key and --tls-ca", addr, err)
 	}
 	return err
+}
+
+// hungUp reports whether err is a connection the peer closed or reset.
+func hungUp(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
 }
