@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/client"
 	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/workerproc"
 )
 
 // processGone reports whether pid has exited (an unreaped zombie counts
@@ -77,7 +77,7 @@ func startRefused(t *testing.T, dir string, args ...string) result {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), client.ReadyPrefix) {
+			if strings.HasPrefix(sc.Text(), workerproc.ReadyPrefix) {
 				ready <- true
 				return
 			}

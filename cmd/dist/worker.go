@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/distmr/dist/client"
+	"github.com/distmr/dist/internal/workerproc"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/worker"
@@ -93,14 +93,10 @@ func workerAction(c *cli.Context) error {
 	}
 	info := w.Info()
 	log.Info("worker ready", "id", info.ID, "addr", info.Addr, "slots", info.Slots, "dir", cfg.Dir)
-	if m := w.MetricsAddr(); m != "" {
-		fmt.Printf("%sid=%s addr=%s metrics=%s\n", client.ReadyPrefix, info.ID, info.Addr, m)
-	} else {
-		fmt.Printf("%sid=%s addr=%s\n", client.ReadyPrefix, info.ID, info.Addr)
-	}
+	fmt.Println(workerproc.ReadyLine(info.ID, info.Addr, w.MetricsAddr()))
 	<-ctx.Done()
 	log.Info("shutting down")
-	fmt.Printf("%sid=%s\n", client.DrainingPrefix, info.ID) // for a --local cluster's registry
+	fmt.Println(workerproc.DrainingLine(info.ID)) // for a --local cluster's registry
 	sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
 	defer cancel()
 	if err := w.Shutdown(sctx); err != nil {

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -15,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/distmr/dist/client"
+	"github.com/distmr/dist/internal/workerproc"
 )
 
 // errUnavailable marks what the machine lacks (ZooKeeper, java): the
@@ -30,8 +29,7 @@ type zkCluster struct {
 	cfg     *Config
 	zkDir   string
 	zkAddr  string
-	workers []*exec.Cmd
-	addrs   []string
+	workers []*workerproc.Proc
 }
 
 // clusterWorkers and clusterSlots shape the warm cluster.
@@ -74,67 +72,26 @@ func startCluster(ctx context.Context, cfg *Config) (*zkCluster, error) {
 // prints once it listens and is registered.
 func (c *zkCluster) startWorker(ctx context.Context, i int) error {
 	dir := filepath.Join(c.cfg.Work, fmt.Sprintf("worker-%d", i))
-	logFile, err := os.Create(dir + ".log")
+	p, err := workerproc.Start(ctx, workerproc.Config{
+		Binary: filepath.Join(c.cfg.Bin, "dist"),
+		Args: []string{"--listen", "127.0.0.1:0",
+			"--zk", c.zkAddr, "--slots", strconv.Itoa(clusterSlots), "--dir", dir},
+		Log: dir + ".log",
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("worker %d: %w", i, err)
 	}
-	defer logFile.Close() // the worker has its own descriptor
-	cmd := exec.Command(filepath.Join(c.cfg.Bin, "dist"), "worker", "--listen", "127.0.0.1:0",
-		"--zk", c.zkAddr, "--slots", strconv.Itoa(clusterSlots), "--dir", dir)
-	cmd.Stderr = logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	c.workers = append(c.workers, cmd)
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if line := sc.Text(); strings.HasPrefix(line, client.ReadyPrefix) {
-				ready <- line
-			}
-		}
-		close(ready)
-	}()
-	t := time.NewTimer(30 * time.Second)
-	defer t.Stop()
-	select {
-	case line, ok := <-ready:
-		if !ok {
-			return fmt.Errorf("worker %d exited before it was ready (log: %s.log)", i, dir)
-		}
-		for _, f := range strings.Fields(strings.TrimPrefix(line, client.ReadyPrefix)) {
-			if v, ok := strings.CutPrefix(f, "addr="); ok {
-				c.addrs = append(c.addrs, v)
-			}
-		}
-		return nil
-	case <-t.C:
-		return fmt.Errorf("worker %d not ready within 30s (log: %s.log)", i, dir)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	c.workers = append(c.workers, p)
+	return nil
 }
 
 // stop ends the workers (SIGTERM, as an operator would) and ZooKeeper.
 func (c *zkCluster) stop() {
 	for _, w := range c.workers {
-		_ = syscall.Kill(-w.Process.Pid, syscall.SIGTERM)
+		w.Signal(syscall.SIGTERM) // all at once: they drain side by side
 	}
 	for _, w := range c.workers {
-		done := make(chan struct{})
-		go func() { _ = w.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = syscall.Kill(-w.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+		w.Stop(20 * time.Second)
 	}
 	c.workers = nil
 	c.stopZK()

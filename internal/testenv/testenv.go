@@ -3,18 +3,19 @@
 package testenv
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/distmr/dist/internal/workerproc"
 )
 
 // Env holds the binaries built for one test process.
@@ -95,9 +96,8 @@ type Worker struct {
 	ID, Addr string
 	Metrics  string // the --metrics-addr address, when given
 	Dir      string
-	cmd      *exec.Cmd
-	exited   chan struct{}
 	Log      string
+	proc     *workerproc.Proc
 }
 
 // StartWorker starts `dist worker --listen 127.0.0.1:0` with extra args and
@@ -112,86 +112,34 @@ func StartWorker(t testing.TB, dist string, args ...string) *Worker {
 // with another worker).
 func StartWorkerIn(t testing.TB, dist, workDir string, args ...string) *Worker {
 	t.Helper()
-	w := &Worker{Dir: workDir, Log: filepath.Join(t.TempDir(), "worker.log"), exited: make(chan struct{})}
-	logf, err := os.Create(w.Log)
+	w := &Worker{Dir: workDir, Log: filepath.Join(t.TempDir(), "worker.log")}
+	all := append([]string{"--listen", "127.0.0.1:0", "--dir", w.Dir, "--log-level", "debug"}, args...)
+	p, err := workerproc.Start(context.Background(), workerproc.Config{
+		Binary: dist, Args: all, Log: w.Log, ReadyTimeout: 60 * time.Second})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v:\n%s", err, w.Logs())
 	}
-	defer logf.Close()
-	all := append([]string{"worker", "--listen", "127.0.0.1:0", "--dir", w.Dir, "--log-level", "debug"}, args...)
-	w.cmd = exec.Command(dist, all...)
-	w.cmd.Stderr = logf
-	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, pw, err := os.Pipe() // not StdoutPipe: Wait runs concurrently with reads
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.cmd.Stdout = pw
-	err = w.cmd.Start()
-	pw.Close()
-	if err != nil {
-		out.Close()
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "dist worker ready ") {
-				ready <- sc.Text()
-			}
-		}
-		close(ready)
-		out.Close()
-	}()
-	go func() {
-		_ = w.cmd.Wait()
-		close(w.exited)
-	}()
+	w.ID, w.Addr, w.Metrics, w.proc = p.ID, p.Addr, p.Metrics, p
 	t.Cleanup(func() { w.Kill(syscall.SIGKILL) })
-	select {
-	case line, ok := <-ready:
-		if !ok {
-			t.Fatalf("worker exited before it was ready:\n%s", w.Logs())
-		}
-		for _, f := range strings.Fields(line) {
-			k, v, _ := strings.Cut(f, "=")
-			switch k {
-			case "id":
-				w.ID = v
-			case "addr":
-				w.Addr = v
-			case "metrics":
-				w.Metrics = v
-			}
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("worker not ready after 60s:\n%s", w.Logs())
-	}
 	return w
 }
 
 // Pid is the worker's process id.
-func (w *Worker) Pid() int { return w.cmd.Process.Pid }
+func (w *Worker) Pid() int { return w.proc.Pid() }
 
 // Kill sends sig to the worker's process group and, for SIGKILL, waits for
 // it to exit.
 func (w *Worker) Kill(sig syscall.Signal) {
-	select {
-	case <-w.exited:
-		return
-	default:
-	}
-	_ = syscall.Kill(-w.cmd.Process.Pid, sig)
+	w.proc.Signal(sig)
 	if sig == syscall.SIGKILL {
-		<-w.exited
+		<-w.proc.Exited()
 	}
 }
 
 // Wait waits for the worker to exit, up to d; it reports whether it did.
 func (w *Worker) Wait(d time.Duration) bool {
 	select {
-	case <-w.exited:
+	case <-w.proc.Exited():
 		return true
 	case <-time.After(d):
 		return false
