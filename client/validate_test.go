@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	artinfo "github.com/distmr/dist/internal/artifact"
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task"

@@ -15,7 +15,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/distmr/dist/internal/testcert"
+	"github.com/distmr/dist/internal/testsupport/testcert"
 )
 
 // A peer must not be able to crash the client or the worker with a

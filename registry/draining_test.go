@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/distmr/dist/internal/zktest"
+	"github.com/distmr/dist/internal/testsupport/zktest"
 )
 
 // draining reports whether the set holds exactly worker id, draining.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/distmr/dist/internal/zktest"
+	"github.com/distmr/dist/internal/testsupport/zktest"
 )
 
 func newZKAuth(t *testing.T, spec, auth string) (*ZK, error) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/distmr/dist/internal/zktest"
+	"github.com/distmr/dist/internal/testsupport/zktest"
 )
 
 func TestZKRegisterCreatesEphemeralNode(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testcert"
+	"github.com/distmr/dist/internal/testsupport/testcert"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task"
 )

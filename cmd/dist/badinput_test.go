@@ -18,7 +18,7 @@ import (
 
 	"github.com/hashicorp/yamux"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task"
 )

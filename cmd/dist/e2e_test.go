@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testenv"
-	"github.com/distmr/dist/internal/zktest"
+	"github.com/distmr/dist/internal/testsupport/testenv"
+	"github.com/distmr/dist/internal/testsupport/zktest"
 	"github.com/distmr/dist/registry"
 )
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/registry"
 )
 

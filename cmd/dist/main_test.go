@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 // env builds dist and the example apps once for every test in this package.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 // Issue 10, item 15: `dist new` makes an app outside this repository

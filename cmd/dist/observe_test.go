@@ -15,7 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 // getMetrics GETs http://addr/metrics and returns its samples

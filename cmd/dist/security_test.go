@@ -10,9 +10,9 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/distmr/dist/internal/testcert"
-	"github.com/distmr/dist/internal/testenv"
-	"github.com/distmr/dist/internal/zktest"
+	"github.com/distmr/dist/internal/testsupport/testcert"
+	"github.com/distmr/dist/internal/testsupport/testenv"
+	"github.com/distmr/dist/internal/testsupport/zktest"
 	"github.com/distmr/dist/registry"
 )
 

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 // Issue 10, items 10 and 14: a program that does not call task.Main is

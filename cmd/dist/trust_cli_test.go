@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distmr/dist/internal/testenv"
-	"github.com/distmr/dist/internal/zktest"
+	"github.com/distmr/dist/internal/testsupport/testenv"
+	"github.com/distmr/dist/internal/testsupport/zktest"
 	"github.com/distmr/dist/registry"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 // runAsBase returns a fresh directory every user can search, for workers

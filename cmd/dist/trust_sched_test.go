@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 // Jobs sharing a cluster (issue 10, items 7-9): a busy worker is not a

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/io/recordio"
 	"github.com/distmr/dist/task"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 	_ "github.com/distmr/dist/task" // so that this test binary shares task with plugins
 )
 

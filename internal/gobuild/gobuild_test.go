@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/internal/artifact"
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 func TestArgs(t *testing.T) {

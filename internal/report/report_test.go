@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task"
 	"github.com/distmr/dist/tracker"

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/internal/gobuild"
-	"github.com/distmr/dist/internal/testenv"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/task"
 	"github.com/distmr/dist/task/tasktest"
 )

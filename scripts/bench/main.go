@@ -1,5 +1,5 @@
 // Command bench runs dist's benchmarks side by side and writes BENCH.md
-// (see package internal/bench). `make bench` builds what it needs and
+// (see package scripts/internal/bench). `make bench` builds what it needs and
 // runs it:
 //
 //	go run ./scripts/bench -bin build/bin -out BENCH.md
@@ -13,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/distmr/dist/internal/bench"
+	"github.com/distmr/dist/scripts/internal/bench"
 )
 
 func main() {

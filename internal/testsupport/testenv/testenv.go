@@ -31,7 +31,7 @@ type Env struct {
 // Close when the tests are done (from TestMain).
 func New() (*Env, error) {
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
+	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
 	dir, err := os.MkdirTemp("", "dist-test-bin-")
 	if err != nil {
 		return nil, err
