@@ -69,7 +69,7 @@ bench: build ## word count vs a single-process baseline, warm jobs, shipping, Go
 
 # Every decoder of bytes from the network or from a task: package:target.
 # make test runs their seed corpora (testdata/fuzz/...) as plain tests.
-FUZZ     := ./proto:FuzzHandshake ./proto:FuzzDecodeFrame ./task:FuzzDecodeConfig \
+FUZZ     := ./proto:FuzzHandshake ./proto:FuzzDecodeFrame ./task/spec:FuzzDecodeConfig \
             ./io/recordio:FuzzReader ./internal/msgpackx:FuzzUnmarshal ./internal/artifact:FuzzInspect
 FUZZTIME ?= 30s
 

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -178,7 +178,7 @@ func (s *staging) at(name string) error {
 // take moves committed attempt c's part file to the staging root and
 // describes it for the manifest.
 func (s *staging) take(c tracker.Committed) (ManifestPart, error) {
-	name := task.PartName(c.Task.Index)
+	name := spec.PartName(c.Task.Index)
 	from := filepath.Join(s.attemptDir(c.Task.ID(), c.Attempt), name)
 	s.mu.Lock()
 	p, ok := s.fetched[attemptName(c.Task.ID(), c.Attempt)]

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -127,11 +127,11 @@ func stageJob(t *testing.T, o outPaths, job string, n int, overwrite bool) (*sta
 	}
 	var outs []tracker.Committed
 	for i := range n {
-		ref := tracker.TaskRef{Phase: task.PhaseReduce, Index: i}
+		ref := tracker.TaskRef{Phase: spec.PhaseReduce, Index: i}
 		for attempt := range 2 { // a backup attempt that lost: never published
 			body := fmt.Sprintf("%s\t%d\n", job, i*10+attempt)
-			writeFile(t, filepath.Join(s.attemptDir(ref.ID(), attempt), task.PartName(i)), body)
-			s.fetchedPart(ref.ID(), attempt, ManifestPart{Name: task.PartName(i), Size: int64(len(body)),
+			writeFile(t, filepath.Join(s.attemptDir(ref.ID(), attempt), spec.PartName(i)), body)
+			s.fetchedPart(ref.ID(), attempt, ManifestPart{Name: spec.PartName(i), Size: int64(len(body)),
 				CRC32C: crc32.Checksum([]byte(body), castagnoli)})
 		}
 		outs = append(outs, tracker.Committed{Task: ref, Attempt: 1})
@@ -175,7 +175,7 @@ func checkComplete(t *testing.T, dir, job string, n int) {
 	}
 	for i, p := range m.Parts {
 		b := files[p.Name]
-		if p.Name != task.PartName(i) || b != fmt.Sprintf("%s\t%d\n", job, i*10+1) ||
+		if p.Name != spec.PartName(i) || b != fmt.Sprintf("%s\t%d\n", job, i*10+1) ||
 			p.Size != int64(len(b)) || p.CRC32C != crc32.Checksum([]byte(b), castagnoli) {
 			t.Fatalf("part %+v holds %q", p, b)
 		}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -53,7 +53,7 @@ type Config struct {
 	// files are split at line boundaries (never for the wholefile format).
 	SplitSize int64
 	// SortBuffer is the map-side sort buffer per task; 0 means
-	// task.DefaultSortBuffer.
+	// spec.DefaultSortBuffer.
 	SortBuffer int64
 	// WorkerWait is how long to wait for the first worker; 0 means
 	// tracker.DefaultWorkerWait.
@@ -142,7 +142,7 @@ func (c Config) Validate() error {
 	}
 	// Formats are resolved by the task program, which may add its own; an
 	// unknown name fails the first attempt as fatal, so the job ends at once.
-	if c.InputFormat != "" && !task.ValidName(c.InputFormat) {
+	if c.InputFormat != "" && !spec.ValidName(c.InputFormat) {
 		return fmt.Errorf("%w %q: known formats are kv, text, wholefile", ErrBadFormat, c.InputFormat)
 	}
 	return nil

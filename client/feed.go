@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -74,7 +74,7 @@ func (sr *streamed) forward(ctx context.Context, st *proto.Stream) (stop func())
 				var more proto.FetchMore
 				for _, u := range ups[:n] {
 					if u.Lost {
-						more.Lost = append(more.Lost, task.TaskID(task.PhaseMap, u.Map))
+						more.Lost = append(more.Lost, spec.TaskID(spec.PhaseMap, u.Map))
 					} else {
 						more.Fetch = append(more.Fetch, mapOutput(u.Loc, sr.part))
 					}

@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
 func loc(m, attempt int, worker string) tracker.MapLoc {
 	return tracker.MapLoc{Map: m, Attempt: attempt, Worker: registry.WorkerInfo{ID: worker, Addr: worker + ":1"},
-		Result: &task.Result{Outputs: []task.OutputFile{{Partition: 0, Size: 1}, {Partition: 1, Size: int64(10 + m), CRC32C: 7}}}}
+		Result: &spec.Result{Outputs: []spec.OutputFile{{Partition: 0, Size: 1}, {Partition: 1, Size: int64(10 + m), CRC32C: 7}}}}
 }
 
 // A second launch of a streamed reduce (the first was refused) lists what

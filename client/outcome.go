@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -121,7 +121,7 @@ func fatalLaunch(ev *proto.Event) bool {
 
 // mapIndex is the map number of a task id, or -1.
 func mapIndex(id string) int {
-	if p, i, ok := task.ParseTaskID(id); ok && p == task.PhaseMap {
+	if p, i, ok := spec.ParseTaskID(id); ok && p == spec.PhaseMap {
 		return i
 	}
 	return -1

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -15,7 +15,7 @@ func TestOutcomeOf(t *testing.T) {
 	busy := proto.Retryablef(proto.CodeBusy, "worker w1 is busy")
 	draining := proto.Retryablef(proto.CodeShuttingDown, "worker w1 is shutting down")
 	failed := proto.Errorf(proto.CodeTaskFailed, "exit status 3")
-	res := &task.Result{Status: task.StatusOK}
+	res := &spec.Result{Status: spec.StatusOK}
 	final := func(err *proto.Error) *proto.Event {
 		return &proto.Event{Final: true, Error: err, StderrTail: "panic: boom", Result: res}
 	}

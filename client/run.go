@@ -12,7 +12,7 @@ import (
 
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -130,7 +130,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	return &Summary{
 		Job: job, Output: cfg.Output, Maps: len(j.splits), Reduces: cfg.Reduces,
 		Workers: st.WorkersUsed, Attempts: st.Attempts, Failed: st.Failed, Killed: st.Killed, Backups: st.Backups, MapReruns: st.MapReruns,
-		RecordsIn:     rep.Counters["map."+task.CounterInputRecords],
+		RecordsIn:     rep.Counters["map."+spec.CounterInputRecords],
 		RecordsOut:    outputRecords(cfg, rep.Counters),
 		BytesShuffled: st.ShuffledBytes, BytesShipped: p.bytesShipped(),
 		Counters: rep.Counters, Wall: time.Since(start),
@@ -139,9 +139,9 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 
 func outputRecords(cfg Config, c map[string]int64) int64 {
 	if cfg.Reduces == 0 {
-		return c["map."+task.CounterOutputRecords]
+		return c["map."+spec.CounterOutputRecords]
 	}
-	return c["reduce."+task.CounterOutputRecords]
+	return c["reduce."+spec.CounterOutputRecords]
 }
 
 // drive waits for workers, then runs the tracker while feeding it the

@@ -11,7 +11,7 @@ import (
 
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -52,19 +52,19 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 		return attemptEnd{step: shipping, err: err}
 	}
 	ref := proto.AttemptRef{Job: r.job, Task: a.Task.ID(), Attempt: a.N}
-	cfg := task.Config{
+	cfg := spec.Config{
 		Job: r.job, Task: ref.Task, Attempt: a.N, Phase: a.Task.Phase, Index: a.Task.Index,
 		Reduces: r.cfg.Reduces, InputFormat: r.cfg.InputFormat, OutputFormat: "text",
 		Params: r.cfg.Params, SortBuffer: r.cfg.SortBuffer,
 	}
 	req := proto.LaunchRequest{Config: cfg}
 	req.Artifact, req.Extra = r.pool.prog.refs(a.Task.Phase)
-	if a.Task.Phase == task.PhaseMap {
+	if a.Task.Phase == spec.PhaseMap {
 		sp := r.splits[a.Task.Index]
 		if err := r.putInput(ctx, s, ref, sp); err != nil {
 			return attemptEnd{step: sendingInput, err: err}
 		}
-		req.Config.Split = task.Split{File: task.SplitFile, Name: sp.Name, Offset: sp.Offset, Length: sp.Length}
+		req.Config.Split = spec.Split{File: spec.SplitFile, Name: sp.Name, Offset: sp.Offset, Length: sp.Length}
 	} else {
 		req.Fetch = fetchList(a)
 	}
@@ -103,8 +103,8 @@ func (r *runner) WaitSlot(ctx context.Context, w registry.WorkerInfo) error {
 	return slotWaitErr(s.Call(ctx, proto.OpWaitSlot, r.job, &proto.WaitSlotRequest{Job: r.job}, &rep))
 }
 
-func (r *runner) producesOutput(p task.Phase) bool {
-	return p == task.PhaseReduce || r.cfg.Reduces == 0
+func (r *runner) producesOutput(p spec.Phase) bool {
+	return p == spec.PhaseReduce || r.cfg.Reduces == 0
 }
 
 func fetchList(a tracker.Attempt) []proto.MapOutput {
@@ -118,7 +118,7 @@ func fetchList(a tracker.Attempt) []proto.MapOutput {
 // mapOutput locates partition part of a committed map attempt's output.
 func mapOutput(in tracker.MapLoc, part int) proto.MapOutput {
 	mo := proto.MapOutput{WorkerID: in.Worker.ID, Addr: in.Worker.Addr,
-		Task: task.TaskID(task.PhaseMap, in.Map), Attempt: in.Attempt, Partition: part}
+		Task: spec.TaskID(spec.PhaseMap, in.Map), Attempt: in.Attempt, Partition: part}
 	for _, f := range in.Result.Outputs {
 		if f.Partition == part {
 			mo.Size, mo.CRC32C = f.Size, f.CRC32C
@@ -183,7 +183,7 @@ func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.Launch
 		if ev.Error != nil {
 			return &ev, ran, ev.Error
 		}
-		if ev.Result == nil || ev.Result.Status != task.StatusOK {
+		if ev.Result == nil || ev.Result.Status != spec.StatusOK {
 			return &ev, ran, fmt.Errorf("%s on worker %s ended without a result", req.Config.Task, s.Addr)
 		}
 		return &ev, ran, nil
@@ -192,8 +192,8 @@ func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.Launch
 
 // fetchOutput copies the attempt's output file into the job's staging
 // directory (commit.go), synced, and records its size and checksum.
-func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, index int, res *task.Result) error {
-	name := task.PartName(index)
+func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, index int, res *spec.Result) error {
+	name := spec.PartName(index)
 	dir := r.out.attemptDir(ref.Task, ref.Attempt)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

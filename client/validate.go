@@ -9,7 +9,7 @@ import (
 	artinfo "github.com/distmr/dist/internal/artifact"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Artifacts are checked twice before anything is shipped. Prepare checks
@@ -147,7 +147,7 @@ func (p *program) artifacts() []*artifact {
 
 // refs names what an attempt of phase runs: the binary or plugin, or an
 // exec job's mapper (with its combiner) or reducer.
-func (p *program) refs(phase task.Phase) (proto.ArtifactRef, []proto.ArtifactRef) {
+func (p *program) refs(phase spec.Phase) (proto.ArtifactRef, []proto.ArtifactRef) {
 	ref := func(pt part) proto.ArtifactRef {
 		return proto.ArtifactRef{SHA256: pt.art.SHA256, Kind: p.kind, Name: pt.art.Name, Role: pt.role}
 	}
@@ -158,9 +158,9 @@ func (p *program) refs(phase task.Phase) (proto.ArtifactRef, []proto.ArtifactRef
 	var extra []proto.ArtifactRef
 	for _, pt := range p.parts {
 		switch {
-		case phase == task.PhaseMap && pt.role == proto.RoleMapper, phase == task.PhaseReduce && pt.role == proto.RoleReducer:
+		case phase == spec.PhaseMap && pt.role == proto.RoleMapper, phase == spec.PhaseReduce && pt.role == proto.RoleReducer:
 			main = ref(pt)
-		case phase == task.PhaseMap && pt.role == proto.RoleCombiner:
+		case phase == spec.PhaseMap && pt.role == proto.RoleCombiner:
 			extra = append(extra, ref(pt))
 		}
 	}

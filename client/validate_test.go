@@ -12,7 +12,7 @@ import (
 	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 func newEnv(t *testing.T) *testenv.Env {
@@ -50,12 +50,12 @@ func TestExecProgramRefs(t *testing.T) {
 	if n := len(p.artifacts()); n != 2 {
 		t.Fatalf("%d artifacts to ship, want 2", n)
 	}
-	main, extra := p.refs(task.PhaseMap)
+	main, extra := p.refs(spec.PhaseMap)
 	if main.Role != proto.RoleMapper || main.Name != "map.sh" || main.Kind != proto.KindExec ||
 		len(extra) != 1 || extra[0].Role != proto.RoleCombiner || extra[0].Name != "reduce.sh" {
 		t.Fatalf("map refs %+v %+v", main, extra)
 	}
-	main, extra = p.refs(task.PhaseReduce)
+	main, extra = p.refs(spec.PhaseReduce)
 	if main.Role != proto.RoleReducer || len(extra) != 0 {
 		t.Fatalf("reduce refs %+v %+v", main, extra)
 	}
@@ -156,7 +156,7 @@ func TestFatalLaunch(t *testing.T) {
 		{&proto.Event{Error: proto.Errorf(proto.CodeUnsupported, "no plugins here")}, true},
 		{&proto.Event{Error: proto.Retryablef(proto.CodeUnsupported, "built for arm64")}, false},
 		{&proto.Event{Error: proto.Errorf(proto.CodeTaskFailed, "exit 1")}, false},
-		{&proto.Event{Error: proto.Errorf(proto.CodeTaskFailed, "bad format"), Result: &task.Result{Fatal: true}}, true},
+		{&proto.Event{Error: proto.Errorf(proto.CodeTaskFailed, "bad format"), Result: &spec.Result{Fatal: true}}, true},
 	} {
 		if got := fatalLaunch(c.ev); got != c.want {
 			t.Errorf("fatalLaunch(%+v) = %v", c.ev, got)

@@ -2,7 +2,7 @@ package proto
 
 import (
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Ops, one per call stream.
@@ -137,7 +137,7 @@ type MapOutput struct {
 
 // LaunchRequest runs one task attempt.
 type LaunchRequest struct {
-	Config task.Config `msgpack:"config"`
+	Config spec.Config `msgpack:"config"`
 	// Artifact is what the attempt runs: the binary or plugin, or for an
 	// exec job the command of the attempt's phase (its mapper or reducer).
 	Artifact ArtifactRef `msgpack:"artifact"`
@@ -170,7 +170,7 @@ const (
 type Event struct {
 	Kind       string       `msgpack:"kind"`
 	Final      bool         `msgpack:"final"`
-	Result     *task.Result `msgpack:"result"`
+	Result     *spec.Result `msgpack:"result"`
 	StderrTail string       `msgpack:"stderr_tail"`
 	ExitCode   int          `msgpack:"exit_code"`
 	// MissingMap names the map task whose output a reduce could not fetch

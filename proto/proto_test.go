@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // testTimeout bounds every wait; a hang fails the test instead of the run.
@@ -402,13 +402,13 @@ func TestEveryMessagePassesTheCheck(t *testing.T) {
 		&Welcome{Proto: 1, Nonce: make([]byte, NonceSize), Proof: make([]byte, 32), Error: Errorf(CodeAuth, "x")},
 		&InfoReply{Info: registry.WorkerInfo{ID: "w", Started: time.Now(), Flags: []string{"insecure"}}, Running: 2},
 		&LaunchRequest{
-			Config: task.Config{Job: "j", Task: "r-00000", Phase: task.PhaseReduce, Reduces: 2,
-				Params: map[string]string{"a": "b", "c": strings.Repeat("d", 70000)}, Inputs: []task.Input{{File: "in/m-0", Map: "m-00000", Size: 5}, {File: "in/m-1", Map: "m-00001", CRC32C: 9}}},
+			Config: spec.Config{Job: "j", Task: "r-00000", Phase: spec.PhaseReduce, Reduces: 2,
+				Params: map[string]string{"a": "b", "c": strings.Repeat("d", 70000)}, Inputs: []spec.Input{{File: "in/m-0", Map: "m-00000", Size: 5}, {File: "in/m-1", Map: "m-00001", CRC32C: 9}}},
 			Artifact: ArtifactRef{SHA256: strings.Repeat("a", 64), Kind: KindBinary},
 			Fetch:    []MapOutput{{WorkerID: "w", Addr: "h:1", Task: "m-00000", Size: 1 << 40, CRC32C: 0xffffffff}},
 		},
-		&Event{Kind: EventDone, Final: true, Result: &task.Result{Status: "ok", Counters: map[string]int64{"x": -5},
-			Outputs: []task.OutputFile{{Name: "part-00000", Size: 3}}}, ExitCode: -1},
+		&Event{Kind: EventDone, Final: true, Result: &spec.Result{Status: "ok", Counters: map[string]int64{"x": -5},
+			Outputs: []spec.OutputFile{{Name: "part-00000", Size: 3}}}, ExitCode: -1},
 		&BodyReply{Size: 1 << 33, CRC32C: 7},
 	} {
 		var b bytes.Buffer

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/task/tasktest"
 )
 
@@ -33,7 +34,7 @@ func BenchmarkMapSortSpill(b *testing.B) {
 	for _, combine := range []bool{false, true} {
 		b.Run(fmt.Sprintf("combine=%v", combine), func(b *testing.B) {
 			text := benchText(4 << 20)
-			dir := mapTask(b, task.Config{Reduces: 4, SortBuffer: 512 << 10}, text)
+			dir := mapTask(b, spec.Config{Reduces: 4, SortBuffer: 512 << 10}, text)
 			app := wordCount(combine)
 			b.SetBytes(int64(len(text)))
 			b.ReportAllocs()
@@ -52,7 +53,7 @@ func BenchmarkMapSortSpill(b *testing.B) {
 // path, where nothing spills.
 func BenchmarkMapCombine(b *testing.B) {
 	text := benchText(8 << 20)
-	dir := mapTask(b, task.Config{Reduces: 4}, text)
+	dir := mapTask(b, spec.Config{Reduces: 4}, text)
 	app := wordCount(true)
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
@@ -68,10 +69,10 @@ func BenchmarkMapCombine(b *testing.B) {
 func BenchmarkReduceMerge(b *testing.B) {
 	const maps = 16
 	root := b.TempDir()
-	cfg := task.Config{Job: "bench", Task: "r-00000", Phase: task.PhaseReduce, Reduces: 1}
+	cfg := spec.Config{Job: "bench", Task: "r-00000", Phase: task.PhaseReduce, Reduces: 1}
 	var bytes int64
 	for m := range maps {
-		dir := mapTask(b, task.Config{Index: m, Reduces: 1}, benchText(1<<20))
+		dir := mapTask(b, spec.Config{Index: m, Reduces: 1}, benchText(1<<20))
 		res, err := task.Run(wordCount(false), dir)
 		if err != nil {
 			b.Fatal(err)

@@ -5,19 +5,21 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/distmr/dist/task/spec"
 )
 
 // Context is what a running task knows about itself. Map, Reduce,
 // Combine, Setup and Cleanup receive the same Context for the whole task.
 type Context struct {
-	cfg *Config
+	cfg *spec.Config
 
 	mu       sync.Mutex
 	counters map[string]*Counter
 	state    any
 }
 
-func newContext(cfg *Config) *Context {
+func newContext(cfg *spec.Config) *Context {
 	return &Context{cfg: cfg, counters: make(map[string]*Counter)}
 }
 
@@ -76,6 +78,15 @@ func (c *Context) Attempt() int { return c.cfg.Attempt }
 // Phase returns PhaseMap or PhaseReduce.
 func (c *Context) Phase() Phase { return c.cfg.Phase }
 
+// Phase says which half of the job a task belongs to.
+type Phase = spec.Phase
+
+// The two phases, as Context.Phase returns them.
+const (
+	PhaseMap    = spec.PhaseMap
+	PhaseReduce = spec.PhaseReduce
+)
+
 // Index returns the map number of a map task, or the partition number of
 // a reduce task.
 func (c *Context) Index() int { return c.cfg.Index }
@@ -84,7 +95,7 @@ func (c *Context) Index() int { return c.cfg.Index }
 func (c *Context) Reduces() int { return c.cfg.Reduces }
 
 // Counter returns the counter called name, creating it at zero. Counters
-// land in the task's Result and are summed over the job. It is safe to
+// land in the task's result and are summed over the job. It is safe to
 // use from several goroutines.
 func (c *Context) Counter(name string) *Counter {
 	c.mu.Lock()
@@ -124,7 +135,7 @@ func (c *Context) snapshot() map[string]int64 {
 	return out
 }
 
-// Counter is a named count that a task reports in its Result.
+// Counter is a named count that a task reports in its result.
 type Counter struct{ n atomic.Int64 }
 
 // Add adds n (which may be negative) to the counter.

@@ -1,10 +1,7 @@
-// Package task is the runtime linked into every program dist ships: the
-// App a user writes, Main that drives it inside a worker's task
-// directory, and the map-side sort and reduce-side merge between them.
-//
-// # Writing an app
-//
-// An app is a main package that declares its App and hands it to Main:
+// Package task is what a dist app is written with: the App a user writes,
+// the Context its functions get, and Main, which runs it inside a worker's
+// task directory. An app is a main package that declares its App and hands
+// it to Main:
 //
 //	var App = task.App{
 //		Map: func(ctx *task.Context, key, line string, emit task.Emit) error {
@@ -30,23 +27,34 @@
 // (Context.SetState), not in package variables: a plugin host runs many
 // tasks in one process.
 //
+// An error from any App function fails the task, which the worker retries
+// elsewhere; wrap it with Fatal when no retry can help (a bad parameter).
+// Package task/tasktest runs an App over local files, to test it without
+// a cluster. What passes between the worker and the program is package
+// task/spec.
+package task
+
+// How the runtime works, for readers of this package (go doc shows only
+// what an app writer needs, above).
+//
 // # Running
 //
-// A worker writes the task's Config to task.msgpack in a fresh task
+// A worker writes the task's spec.Config to task.msgpack in a fresh task
 // directory, stages the input under in/, and starts the program with
-// DIST_TASK_DIR pointing there. Main calls Run, which resolves the input
-// and output formats by name, calls Setup, runs the map or reduce phase
-// (ending with Flush, whose emits join the task's output), calls Cleanup,
-// and writes result.msgpack: the status, counters, and
-// each output file under out/ with its size, record count and CRC-32C.
-// Run never exits the process, so a plugin host calls it directly.
+// DIST_TASK_DIR pointing there (package spec holds that contract). Main
+// calls Run, which resolves the input and output formats by name, calls
+// Setup, runs the map or reduce phase (ending with Flush, whose emits join
+// the task's output), calls Cleanup, and writes result.msgpack: the
+// status, counters, and each output file under out/ with its size, record
+// count and CRC-32C. Run never exits the process, so a plugin host calls
+// it directly.
 //
 // # Map side
 //
 // The input format turns the split into records for Map. In a map-only
 // job (Reduces == 0) emitted records go through the output format to
 // out/part-NNNNN. Otherwise each record goes to partition
-// Partition(key, R) in a sort buffer of Config.SortBuffer bytes. A full
+// Partition(key, R) in a sort buffer of spec.Config.SortBuffer bytes. A full
 // buffer is sorted by partition and key, combined if the app has a
 // Combine, and spilled to disk as a run; at the end the runs are merged
 // (in passes of at most 64, combining again) into out/map-NNNNN, one
@@ -69,7 +77,7 @@
 //
 // # Reduce side
 //
-// A reduce task's Config.Inputs are the map output files of its
+// A reduce task's spec.Config.Inputs are the map output files of its
 // partition. They are merged with a heap, and Reduce is called once per
 // distinct key in byte order with a Values iterator that streams the
 // key's values from the merge. Output goes through the output format to
@@ -79,7 +87,7 @@
 // counts only when its size and CRC-32C at its end are what its map
 // reported; its key order and record framing are checked on the way. A
 // damaged input fails the task with a *BadInputError, recorded as
-// Result.BadInput, so that its map runs again and the reduce is not
+// spec.Result.BadInput, so that its map runs again and the reduce is not
 // charged. The reduce's output is written but reported only after every
 // input was read to a sound end.
 //
@@ -91,4 +99,3 @@
 // one line such as "dist task m-00003: map: open input ...: ..." and exits
 // 1. A panic in the app is recovered by Run; Main prints it with its stack
 // and exits 2. The worker retries failed attempts elsewhere.
-package task

@@ -6,11 +6,10 @@ import (
 
 	"github.com/distmr/dist/io/input"
 	"github.com/distmr/dist/io/output"
+	"github.com/distmr/dist/task/spec"
 )
 
 var (
-	// ErrBadConfig marks a task config that cannot be run as sent.
-	ErrBadConfig = errors.New("bad task config")
 	// ErrBadPartition marks an App.Partition result outside [0, reduces).
 	ErrBadPartition = errors.New("partition out of range")
 	// ErrCombineKey marks a Combine that emitted a key other than the one
@@ -28,8 +27,8 @@ var (
 
 // BadInputError is why a reduce failed when one of its inputs is not what
 // its map wrote: Err is ErrChecksum, ErrUnsorted or a recordio decode
-// error. Run records it as Result.BadInput so that the map runs again and
-// the reduce is not charged for it.
+// error. Run records it as spec.Result.BadInput so that the map runs
+// again and the reduce is not charged for it.
 type BadInputError struct {
 	Map     string // the map task that wrote the input
 	Attempt int    // its attempt
@@ -48,7 +47,7 @@ func (e *BadInputError) Unwrap() error { return e.Err }
 // one line Main prints: "dist task m-00003: map: open input: ...".
 type TaskError struct {
 	Task string // task id; empty when the config could not be read
-	Err  error  // the cause; the task's Result.Error holds its text
+	Err  error  // the cause; the task's spec.Result.Error holds its text
 }
 
 func (e *TaskError) Error() string {
@@ -91,6 +90,6 @@ func Fatal(err error) error {
 // isFatal reports whether err is marked fatal or is a config or format
 // error, which no other attempt could get past either.
 func isFatal(err error) bool {
-	return errors.Is(err, ErrFatal) || errors.Is(err, ErrBadConfig) ||
+	return errors.Is(err, ErrFatal) || errors.Is(err, spec.ErrBadConfig) ||
 		errors.Is(err, input.ErrUnknownFormat) || errors.Is(err, output.ErrUnknownFormat)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // ExampleRun runs a word count the way workers would: one map task over
@@ -38,12 +39,12 @@ func ExampleRun() {
 
 	// The map task: config and split, as a worker stages them.
 	mapDir := filepath.Join(root, "m-00000")
-	os.MkdirAll(filepath.Join(mapDir, task.InDir), 0o755)
+	os.MkdirAll(filepath.Join(mapDir, spec.InDir), 0o755)
 	text := "the cat saw the dog\nthe end\n"
-	os.WriteFile(filepath.Join(mapDir, task.SplitFile), []byte(text), 0o644)
-	task.WriteFile(filepath.Join(mapDir, task.ConfigFile), &task.Config{
+	os.WriteFile(filepath.Join(mapDir, spec.SplitFile), []byte(text), 0o644)
+	spec.WriteFile(filepath.Join(mapDir, spec.ConfigFile), &spec.Config{
 		Job: "example", Task: "m-00000", Phase: task.PhaseMap, Reduces: 1,
-		Split: task.Split{File: task.SplitFile, Name: "story.txt", Length: int64(len(text))},
+		Split: spec.Split{File: spec.SplitFile, Name: "story.txt", Length: int64(len(text))},
 	})
 	mapRes, err := task.Run(app, mapDir)
 	if err != nil {
@@ -56,9 +57,9 @@ func ExampleRun() {
 	part := mapRes.Outputs[0]
 	reduceDir := filepath.Join(root, "r-00000")
 	os.MkdirAll(reduceDir, 0o755)
-	task.WriteFile(filepath.Join(reduceDir, task.ConfigFile), &task.Config{
+	spec.WriteFile(filepath.Join(reduceDir, spec.ConfigFile), &spec.Config{
 		Job: "example", Task: "r-00000", Phase: task.PhaseReduce, Reduces: 1,
-		Inputs: []task.Input{{File: filepath.Join(mapDir, task.OutDir, part.Name), Map: "m-00000",
+		Inputs: []spec.Input{{File: filepath.Join(mapDir, spec.OutDir, part.Name), Map: "m-00000",
 			Size: part.Size, CRC32C: part.CRC32C}},
 	})
 	res, err := task.Run(app, reduceDir)
@@ -66,9 +67,9 @@ func ExampleRun() {
 		fmt.Println(err)
 		return
 	}
-	out, _ := os.ReadFile(filepath.Join(reduceDir, task.OutDir, task.PartName(0)))
+	out, _ := os.ReadFile(filepath.Join(reduceDir, spec.OutDir, spec.PartName(0)))
 	fmt.Print(string(out))
-	fmt.Println(res.Status, res.Counters[task.CounterReduceGroups], "groups")
+	fmt.Println(res.Status, res.Counters[spec.CounterReduceGroups], "groups")
 	// Output:
 	// cat	1
 	// dog	1

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/task/tasktest"
 )
 
@@ -74,7 +75,7 @@ func TestFlushMapOnly(t *testing.T) {
 	if len(out.Parts) != 2 || out.Parts[0] != "done\tm-00000\n" || out.Parts[1] != "done\tm-00001\n" {
 		t.Fatalf("map-only output %q", out.Parts)
 	}
-	if n := out.Counter(task.CounterOutputRecords); n != 2 {
+	if n := out.Counter(spec.CounterOutputRecords); n != 2 {
 		t.Fatalf("output.records = %d, want 2", n)
 	}
 }
@@ -82,7 +83,7 @@ func TestFlushMapOnly(t *testing.T) {
 func TestFlushError(t *testing.T) {
 	boom := errors.New("boom")
 	app := task.App{Flush: func(*task.Context, task.Emit) error { return boom }}
-	dir := mapTask(t, task.Config{Reduces: 1}, "a\nb\n")
+	dir := mapTask(t, spec.Config{Reduces: 1}, "a\nb\n")
 	err := mustFail(t, app, dir)
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "map: flush: boom") {
 		t.Fatalf("error %v", err)

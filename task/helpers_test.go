@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/task/tasktest"
 )
 
@@ -129,19 +130,19 @@ func sameCounts(tb testing.TB, got, want map[string]int64) {
 }
 
 // mapTask writes a map task directory over data and returns it.
-func mapTask(tb testing.TB, cfg task.Config, data string) string {
+func mapTask(tb testing.TB, cfg spec.Config, data string) string {
 	tb.Helper()
 	if cfg.Job == "" {
 		cfg.Job = "job"
 	}
 	if cfg.Task == "" {
-		cfg.Task = task.TaskID(task.PhaseMap, cfg.Index)
+		cfg.Task = spec.TaskID(task.PhaseMap, cfg.Index)
 	}
 	cfg.Phase = task.PhaseMap
 	if cfg.Split.File == "" {
-		cfg.Split = task.Split{File: task.SplitFile, Name: "input.txt", Length: int64(len(data))}
+		cfg.Split = spec.Split{File: spec.SplitFile, Name: "input.txt", Length: int64(len(data))}
 	}
-	return tasktest.TaskDir(tb, tb.TempDir(), cfg, map[string][]byte{task.SplitFile: []byte(data)})
+	return tasktest.TaskDir(tb, tb.TempDir(), cfg, map[string][]byte{spec.SplitFile: []byte(data)})
 }
 
 // mustFail runs a task that must fail, checks result.msgpack says so, and
@@ -156,11 +157,11 @@ func mustFail(tb testing.TB, app task.App, dir string) error {
 	if !errors.As(err, &te) {
 		tb.Fatalf("error %T is not a *TaskError: %v", err, err)
 	}
-	onDisk, rerr := task.ReadResult(filepath.Join(dir, task.ResultFile))
+	onDisk, rerr := spec.ReadResult(filepath.Join(dir, spec.ResultFile))
 	if rerr != nil {
 		tb.Fatal(rerr)
 	}
-	if res.Status != task.StatusFailed || onDisk.Status != task.StatusFailed || onDisk.Error != te.Err.Error() {
+	if res.Status != spec.StatusFailed || onDisk.Status != spec.StatusFailed || onDisk.Error != te.Err.Error() {
 		tb.Fatalf("result does not record the failure: returned %+v, on disk %+v", res, onDisk)
 	}
 	return err
@@ -168,7 +169,7 @@ func mustFail(tb testing.TB, app task.App, dir string) error {
 
 func readOut(tb testing.TB, dir, name string) string {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, task.OutDir, name))
+	data, err := os.ReadFile(filepath.Join(dir, spec.OutDir, name))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/distmr/dist/io/input"
+	"github.com/distmr/dist/task/spec"
 )
 
 // collector receives a map task's output.
@@ -14,13 +15,13 @@ type collector interface {
 	// err reports the first failure of emit; the task stops on it.
 	err() error
 	// finish writes what is left and describes the output files.
-	finish() ([]OutputFile, error)
+	finish() ([]spec.OutputFile, error)
 	// abort releases what finish would have, after a failure.
 	abort()
 }
 
 // runMap feeds the split's records to Map.
-func (r *runner) runMap() ([]OutputFile, error) {
+func (r *runner) runMap() ([]spec.OutputFile, error) {
 	s := r.cfg.Split
 	split := input.Split{Path: r.path(s.File), Name: s.Name, Offset: s.Offset, Length: s.Length}
 	in, err := r.inFmt.Open(split)
@@ -73,7 +74,7 @@ func (r *runner) runMap() ([]OutputFile, error) {
 // map-only job, else through the sort buffer to the partition files.
 func (r *runner) collector() (collector, error) {
 	if r.cfg.Reduces == 0 {
-		name := PartName(r.cfg.Index)
+		name := spec.PartName(r.cfg.Index)
 		out, err := newSink(r.outPath(name), name, r.cfg.Index, r.outFmt)
 		if err != nil {
 			return nil, fmt.Errorf("create output: %w", err)
@@ -93,12 +94,12 @@ func (d *directOutput) emit(key, value string) { d.out.emit(key, value) }
 func (d *directOutput) err() error             { return d.out.err }
 func (d *directOutput) abort()                 { d.out.abort() }
 
-func (d *directOutput) finish() ([]OutputFile, error) {
+func (d *directOutput) finish() ([]spec.OutputFile, error) {
 	f, err := d.out.close()
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", d.out.file.Name, err)
 	}
 	d.r.outRecords.Add(f.Records)
 	d.r.outBytes.Add(f.Size)
-	return []OutputFile{f}, nil
+	return []spec.OutputFile{f}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/distmr/dist/io/recordio"
+	"github.com/distmr/dist/task/spec"
 )
 
 // mapOutput is the collector of a map task with reduces: it sorts output
@@ -28,7 +29,7 @@ type mapOutput struct {
 func newMapOutput(r *runner) *mapOutput {
 	limit := r.cfg.SortBuffer
 	if limit == 0 {
-		limit = DefaultSortBuffer
+		limit = spec.DefaultSortBuffer
 	}
 	partition := r.app.Partition
 	if partition == nil {
@@ -125,7 +126,7 @@ func (m *mapOutput) spillCombined() error {
 }
 
 // finish writes out/map-NNNNN for every partition, empty ones included.
-func (m *mapOutput) finish() ([]OutputFile, error) {
+func (m *mapOutput) finish() ([]spec.OutputFile, error) {
 	if len(m.runs) == 0 {
 		// Everything fit in memory: no run files at all.
 		if m.comb != nil {
@@ -167,10 +168,10 @@ func (m *mapOutput) finish() ([]OutputFile, error) {
 
 // writeParts writes each partition's sorted stream to its output file,
 // through Combine when combine is set.
-func (m *mapOutput) writeParts(part func(p int) stream, combine bool) ([]OutputFile, error) {
-	outs := make([]OutputFile, 0, m.parts)
+func (m *mapOutput) writeParts(part func(p int) stream, combine bool) ([]spec.OutputFile, error) {
+	outs := make([]spec.OutputFile, 0, m.parts)
 	for p := range m.parts {
-		name := MapPartName(p)
+		name := spec.MapPartName(p)
 		w, err := recordio.Create(m.r.outPath(name))
 		if err != nil {
 			return nil, fmt.Errorf("create output: %w", err)
@@ -182,7 +183,7 @@ func (m *mapOutput) writeParts(part func(p int) stream, combine bool) ([]OutputF
 		if err := w.Close(); err != nil {
 			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
-		outs = append(outs, OutputFile{Name: name, Partition: p, Size: w.Size(), CRC32C: w.CRC32C(), Records: w.Records()})
+		outs = append(outs, spec.OutputFile{Name: name, Partition: p, Size: w.Size(), CRC32C: w.CRC32C(), Records: w.Records()})
 		m.r.outRecords.Add(w.Records())
 		m.r.outBytes.Add(w.Size())
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // TestNumericParams reads int and float parameters: a missing one is the
@@ -14,7 +15,7 @@ func TestNumericParams(t *testing.T) {
 	params := map[string]string{"n": "42", "p": "0.25", "bad": "abc", "empty": ""}
 	var ctx *task.Context
 	app := task.App{Setup: func(c *task.Context) error { ctx = c; return nil }}
-	dir := mapTask(t, task.Config{Reduces: 1, Params: params}, "a line\n")
+	dir := mapTask(t, spec.Config{Reduces: 1, Params: params}, "a line\n")
 	if _, err := task.Run(app, dir); err != nil {
 		t.Fatal(err)
 	}

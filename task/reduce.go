@@ -3,13 +3,15 @@ package task
 import (
 	"fmt"
 	"os"
+
+	"github.com/distmr/dist/task/spec"
 )
 
 // runReduce merges the map outputs of this partition and calls Reduce
 // once per key. Every input is checked against its map's size and
 // checksum as it is read (reduceinput.go), and the output counts only
 // once all of them were read to a sound end.
-func (r *runner) runReduce() ([]OutputFile, error) {
+func (r *runner) runReduce() ([]spec.OutputFile, error) {
 	runs := make([]run, 0, len(r.inputs))
 	for _, in := range r.inputs {
 		st, err := os.Stat(in.path)
@@ -29,7 +31,7 @@ func (r *runner) runReduce() ([]OutputFile, error) {
 	}
 	defer set.close()
 
-	name := PartName(r.cfg.Index)
+	name := spec.PartName(r.cfg.Index)
 	out, err := newSink(r.outPath(name), name, r.cfg.Index, r.outFmt)
 	if err != nil {
 		return nil, fmt.Errorf("create output: %w", err)
@@ -75,5 +77,5 @@ func (r *runner) runReduce() ([]OutputFile, error) {
 	}
 	r.outRecords.Add(f.Records)
 	r.outBytes.Add(f.Size)
-	return []OutputFile{f}, nil
+	return []spec.OutputFile{f}, nil
 }

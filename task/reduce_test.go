@@ -10,6 +10,7 @@ import (
 
 	"github.com/distmr/dist/io/recordio"
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 func TestReduceMergesAcrossInputs(t *testing.T) {
@@ -30,10 +31,10 @@ func TestReduceMergesAcrossInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := readOut(t, dir, task.PartName(0)), "a\t1\nb\t1\nc\t1,2,3\nd\t1\n"; got != want {
+	if got, want := readOut(t, dir, spec.PartName(0)), "a\t1\nb\t1\nc\t1,2,3\nd\t1\n"; got != want {
 		t.Fatalf("got %q, want %q (keys sorted, values in input order)", got, want)
 	}
-	if res.Counters[task.CounterInputRecords] != 6 || res.Counters[task.CounterReduceGroups] != 4 || res.Counters[task.CounterOutputRecords] != 4 {
+	if res.Counters[spec.CounterInputRecords] != 6 || res.Counters[spec.CounterReduceGroups] != 4 || res.Counters[spec.CounterOutputRecords] != 4 {
 		t.Errorf("counters %v", res.Counters)
 	}
 }
@@ -88,7 +89,7 @@ func TestReducePartialValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "key0\t12\nkey1\tnone\nkey2\t12\nkey3\tf0-v0,f0-v1\nkey4\t12\n"
-	if got := readOut(t, dir, task.PartName(0)); got != want {
+	if got := readOut(t, dir, spec.PartName(0)); got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	for range stale {
@@ -118,7 +119,7 @@ func TestReduceInputUnsorted(t *testing.T) {
 
 func TestReduceInputTruncated(t *testing.T) {
 	dir := reduceTask(t, 1, [][]string{{"a", "1", "b", "2"}})
-	path := filepath.Join(dir, task.InDir, "m-00000")
+	path := filepath.Join(dir, spec.InDir, "m-00000")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -173,10 +174,10 @@ func TestReduceManyInputs(t *testing.T) {
 		}
 		fmt.Fprintf(&want, "k%03d\t%d\n", k, n)
 	}
-	if got := readOut(t, dir, task.PartName(0)); got != want.String() {
+	if got := readOut(t, dir, spec.PartName(0)); got != want.String() {
 		t.Fatalf("got\n%s\nwant\n%s", got, want.String())
 	}
-	if _, err := os.Stat(filepath.Join(dir, task.InDir, "m-00000")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, spec.InDir, "m-00000")); err != nil {
 		t.Errorf("a merge pass deleted an input: %v", err)
 	}
 }

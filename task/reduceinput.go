@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/distmr/dist/io/recordio"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Reduce inputs are map outputs this task did not write. Each is read
@@ -24,7 +25,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // mapInput is one reduce input: what the config says of it, where it is,
 // and whether it has been read to its end and found whole.
 type mapInput struct {
-	Input
+	spec.Input
 	path     string
 	verified bool
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/distmr/dist/io/input"
 	"github.com/distmr/dist/io/output"
+	"github.com/distmr/dist/task/spec"
 )
 
 // spillDir holds a map task's sorted runs (and a reduce task's
@@ -16,13 +17,13 @@ import (
 const spillDir = "spill"
 
 // Run runs the task whose config is taskDir/task.msgpack with app and
-// writes taskDir/result.msgpack. It returns the Result it wrote; when the
-// task fails, the Result says so and the error is a *TaskError (with a
+// writes taskDir/result.msgpack. It returns the spec.Result it wrote; when
+// the task fails, the Result says so and the error is a *TaskError (with a
 // *PanicError inside if the app panicked). Run neither exits nor touches
 // process state, so a plugin host may call it for many tasks.
-func Run(app App, taskDir string) (*Result, error) {
-	res := &Result{Counters: map[string]int64{}}
-	cfg, err := ReadConfig(filepath.Join(taskDir, ConfigFile))
+func Run(app App, taskDir string) (*spec.Result, error) {
+	res := &spec.Result{Counters: map[string]int64{}}
+	cfg, err := spec.ReadConfig(filepath.Join(taskDir, spec.ConfigFile))
 	if err != nil {
 		return finish(taskDir, "", res, fmt.Errorf("read config: %w", err))
 	}
@@ -37,21 +38,21 @@ func Run(app App, taskDir string) (*Result, error) {
 
 // finish records the outcome in res and writes it to result.msgpack;
 // failing to write it fails the task.
-func finish(dir, taskID string, res *Result, err error) (*Result, error) {
+func finish(dir, taskID string, res *spec.Result, err error) (*spec.Result, error) {
 	record := func() {
 		if err == nil {
-			res.Status = StatusOK
+			res.Status = spec.StatusOK
 		} else {
-			res.Status, res.Error, res.Outputs = StatusFailed, err.Error(), nil
+			res.Status, res.Error, res.Outputs = spec.StatusFailed, err.Error(), nil
 			res.Fatal = isFatal(err)
 			var bad *BadInputError
 			if errors.As(err, &bad) {
-				res.BadInput = &BadInput{Map: bad.Map, Attempt: bad.Attempt, Why: bad.Err.Error()}
+				res.BadInput = &spec.BadInput{Map: bad.Map, Attempt: bad.Attempt, Why: bad.Err.Error()}
 			}
 		}
 	}
 	record()
-	if werr := WriteFile(filepath.Join(dir, ResultFile), res); werr != nil {
+	if werr := spec.WriteFile(filepath.Join(dir, spec.ResultFile), res); werr != nil {
 		if err == nil {
 			err = fmt.Errorf("write result: %w", werr)
 		} else {
@@ -68,7 +69,7 @@ func finish(dir, taskID string, res *Result, err error) (*Result, error) {
 // runner drives one task attempt.
 type runner struct {
 	app    App
-	cfg    *Config
+	cfg    *spec.Config
 	dir    string
 	ctx    *Context
 	inFmt  input.Format
@@ -79,20 +80,20 @@ type runner struct {
 	inRecords, inBytes, outRecords, outBytes, groups *Counter
 }
 
-func newRunner(app App, cfg *Config, dir string) *runner {
+func newRunner(app App, cfg *spec.Config, dir string) *runner {
 	r := &runner{app: app, cfg: cfg, dir: dir, ctx: newContext(cfg)}
 	r.inputs = r.reduceInputs()
-	r.inRecords = r.ctx.Counter(CounterInputRecords)
-	r.inBytes = r.ctx.Counter(CounterInputBytes)
-	r.outRecords = r.ctx.Counter(CounterOutputRecords)
-	r.outBytes = r.ctx.Counter(CounterOutputBytes)
-	r.groups = r.ctx.Counter(CounterReduceGroups)
+	r.inRecords = r.ctx.Counter(spec.CounterInputRecords)
+	r.inBytes = r.ctx.Counter(spec.CounterInputBytes)
+	r.outRecords = r.ctx.Counter(spec.CounterOutputRecords)
+	r.outBytes = r.ctx.Counter(spec.CounterOutputBytes)
+	r.groups = r.ctx.Counter(spec.CounterReduceGroups)
 	return r
 }
 
 // run runs the task's phase between Setup and Cleanup. A panic anywhere
 // below it becomes a *PanicError.
-func (r *runner) run() (outputs []OutputFile, err error) {
+func (r *runner) run() (outputs []spec.OutputFile, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			outputs, err = nil, &PanicError{Value: v, Stack: debug.Stack()}
@@ -107,7 +108,7 @@ func (r *runner) run() (outputs []OutputFile, err error) {
 	if err := r.resolveFormats(); err != nil {
 		return nil, fmt.Errorf("%s: %w", phase, err)
 	}
-	if err := os.MkdirAll(filepath.Join(r.dir, OutDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(r.dir, spec.OutDir), 0o755); err != nil {
 		return nil, fmt.Errorf("%s: %w", phase, err)
 	}
 	if r.app.Setup != nil {
@@ -157,7 +158,7 @@ func (r *runner) path(p string) string {
 
 // outPath is where output file name goes.
 func (r *runner) outPath(name string) string {
-	return filepath.Join(r.dir, OutDir, name)
+	return filepath.Join(r.dir, spec.OutDir, name)
 }
 
 // newSpillPath names a fresh file in the spill directory.

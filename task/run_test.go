@@ -15,6 +15,7 @@ import (
 	"github.com/distmr/dist/io/output"
 	"github.com/distmr/dist/io/recordio"
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/task/tasktest"
 )
 
@@ -39,17 +40,17 @@ func TestMapOnly(t *testing.T) {
 	if got := strings.Join(out.Parts, ""); got != want {
 		t.Fatalf("output:\n%s\nwant:\n%s", got, want)
 	}
-	if n := out.Counter(task.CounterInputRecords); n != 4 {
+	if n := out.Counter(spec.CounterInputRecords); n != 4 {
 		t.Errorf("input.records = %d, want 4", n)
 	}
-	if n := out.Counter(task.CounterOutputRecords); n != 3 {
+	if n := out.Counter(spec.CounterOutputRecords); n != 3 {
 		t.Errorf("output.records = %d, want 3", n)
 	}
-	if n := out.Counter(task.CounterInputBytes); n != int64(len(data)) {
+	if n := out.Counter(spec.CounterInputBytes); n != int64(len(data)) {
 		t.Errorf("input.bytes = %d, want %d", n, len(data))
 	}
 	f := out.Maps[2].Outputs[0]
-	if f.Name != task.PartName(2) || f.Partition != 2 || f.Records != 2 || f.Size != int64(len(out.Parts[2])) {
+	if f.Name != spec.PartName(2) || f.Partition != 2 || f.Records != 2 || f.Size != int64(len(out.Parts[2])) {
 		t.Errorf("map 2 output described as %+v", f)
 	}
 	if out.Parts[1] != "" {
@@ -70,7 +71,7 @@ func TestIdentityAppAndKVInput(t *testing.T) {
 }
 
 func TestEmptyPartitionsAreWritten(t *testing.T) {
-	dir := mapTask(t, task.Config{Reduces: 5}, "word\n")
+	dir := mapTask(t, spec.Config{Reduces: 5}, "word\n")
 	res, err := task.Run(wordCount(false), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func TestEmptyPartitionsAreWritten(t *testing.T) {
 	}
 	var records int64
 	for p, f := range res.Outputs {
-		if _, err := os.Stat(filepath.Join(dir, task.OutDir, task.MapPartName(p))); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, spec.OutDir, spec.MapPartName(p))); err != nil {
 			t.Fatal(err)
 		}
 		records += f.Records
@@ -94,14 +95,14 @@ func TestEmptyPartitionsAreWritten(t *testing.T) {
 }
 
 func TestUnknownFormats(t *testing.T) {
-	dir := mapTask(t, task.Config{Reduces: 1, InputFormat: "x"}, "data\n")
+	dir := mapTask(t, spec.Config{Reduces: 1, InputFormat: "x"}, "data\n")
 	err := mustFail(t, task.App{}, dir)
 	want := `dist task m-00000: map: unknown input format "x" (known: kv, text, wholefile)`
 	if !errors.Is(err, input.ErrUnknownFormat) || err.Error() != want {
 		t.Fatalf("got %q, want %q", err, want)
 	}
 
-	dir = mapTask(t, task.Config{OutputFormat: "parquet"}, "data\n")
+	dir = mapTask(t, spec.Config{OutputFormat: "parquet"}, "data\n")
 	err = mustFail(t, task.App{}, dir)
 	if !errors.Is(err, output.ErrUnknownFormat) || !strings.Contains(err.Error(), `"parquet" (known: text)`) {
 		t.Fatalf("got %v", err)
@@ -124,18 +125,18 @@ func (u upperReader) Next() (string, string, error) {
 }
 
 func TestAppFormats(t *testing.T) {
-	dir := mapTask(t, task.Config{InputFormat: "upper"}, "a\tb\n")
+	dir := mapTask(t, spec.Config{InputFormat: "upper"}, "a\tb\n")
 	app := task.App{InputFormats: input.Formats{"upper": upper{}}}
 	if _, err := task.Run(app, dir); err != nil {
 		t.Fatal(err)
 	}
-	if got := readOut(t, dir, task.PartName(0)); got != "A\tB\n" {
+	if got := readOut(t, dir, spec.PartName(0)); got != "A\tB\n" {
 		t.Fatalf("app format not used: %q", got)
 	}
 }
 
 func TestMapError(t *testing.T) {
-	dir := mapTask(t, task.Config{Reduces: 2}, "one\ntwo\nthree\n")
+	dir := mapTask(t, spec.Config{Reduces: 2}, "one\ntwo\nthree\n")
 	app := task.App{Map: func(ctx *task.Context, key, value string, emit task.Emit) error {
 		if value == "two" {
 			return errors.New("cannot handle two")
@@ -172,15 +173,15 @@ func TestSetupAndCleanup(t *testing.T) {
 			return nil
 		},
 	}
-	dir := mapTask(t, task.Config{Job: "j1", Task: "m-00007", Index: 7, Attempt: 2, Params: map[string]string{"suffix": "!"}}, "a\nb\n")
+	dir := mapTask(t, spec.Config{Job: "j1", Task: "m-00007", Index: 7, Attempt: 2, Params: map[string]string{"suffix": "!"}}, "a\nb\n")
 	res, err := task.Run(app, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readOut(t, dir, task.PartName(7)); got != "a!\tmap m-00007 2 0 j1\nb!\tmap m-00007 2 0 j1\n" {
+	if got := readOut(t, dir, spec.PartName(7)); got != "a!\tmap m-00007 2 0 j1\nb!\tmap m-00007 2 0 j1\n" {
 		t.Fatalf("output %q", got)
 	}
-	if res.Counters["lines"] != 2 || res.Counters[task.CounterInputRecords] != 2 {
+	if res.Counters["lines"] != 2 || res.Counters[spec.CounterInputRecords] != 2 {
 		t.Errorf("counters %v", res.Counters)
 	}
 	if strings.Join(calls, ",") != "setup,cleanup" {
@@ -190,14 +191,14 @@ func TestSetupAndCleanup(t *testing.T) {
 	calls = nil
 	app.Map = nil
 	app.Setup = func(*task.Context) error { return errors.New("no pattern given: pass --param pattern=RE") }
-	err = mustFail(t, app, mapTask(t, task.Config{}, "a\n"))
+	err = mustFail(t, app, mapTask(t, spec.Config{}, "a\n"))
 	if err.Error() != "dist task m-00000: map: setup: no pattern given: pass --param pattern=RE" || len(calls) != 0 {
 		t.Fatalf("got %q, calls %v", err, calls)
 	}
 
 	app.Setup = nil
 	app.Cleanup = func(*task.Context) error { return errors.New("flush cache") }
-	err = mustFail(t, app, mapTask(t, task.Config{}, "a\n"))
+	err = mustFail(t, app, mapTask(t, spec.Config{}, "a\n"))
 	if !strings.HasSuffix(err.Error(), "map: cleanup: flush cache") {
 		t.Fatalf("got %q", err)
 	}
@@ -242,10 +243,10 @@ func TestBadConfig(t *testing.T) {
 	if !strings.HasPrefix(err.Error(), "dist task: read config: ") {
 		t.Fatalf("got %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, task.ConfigFile), []byte("\xc1garbage"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, spec.ConfigFile), []byte("\xc1garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := mustFail(t, task.App{}, dir); !errors.Is(err, task.ErrBadConfig) {
+	if err := mustFail(t, task.App{}, dir); !errors.Is(err, spec.ErrBadConfig) {
 		t.Fatalf("got %v, want ErrBadConfig", err)
 	}
 }
@@ -262,7 +263,7 @@ func mustFailNoResult(t *testing.T, dir string) error {
 func TestBadPartition(t *testing.T) {
 	app := wordCount(false)
 	app.Partition = func(key string, n int) int { return n }
-	err := mustFail(t, app, mapTask(t, task.Config{Reduces: 3}, "hello\n"))
+	err := mustFail(t, app, mapTask(t, spec.Config{Reduces: 3}, "hello\n"))
 	if !errors.Is(err, task.ErrBadPartition) || !strings.Contains(err.Error(), `Partition("hello", 3) returned 3`) {
 		t.Fatalf("got %v", err)
 	}
@@ -274,7 +275,7 @@ func TestCombineMustKeepKey(t *testing.T) {
 		emit(key+"x", "1")
 		return nil
 	}
-	err := mustFail(t, app, mapTask(t, task.Config{Reduces: 1}, "hello\n"))
+	err := mustFail(t, app, mapTask(t, spec.Config{Reduces: 1}, "hello\n"))
 	if !errors.Is(err, task.ErrCombineKey) {
 		t.Fatalf("got %v", err)
 	}
@@ -292,7 +293,7 @@ func (failingWriter) Close() error                  { return errors.New("device 
 
 func TestOutputCloseErrorFailsTask(t *testing.T) {
 	app := task.App{OutputFormats: output.Formats{"text": failingFormat{}}}
-	err := mustFail(t, app, mapTask(t, task.Config{}, "a\n"))
+	err := mustFail(t, app, mapTask(t, spec.Config{}, "a\n"))
 	if !strings.Contains(err.Error(), "write part-00000: device full") {
 		t.Fatalf("got %v", err)
 	}
@@ -303,8 +304,8 @@ func TestOutputCloseErrorFailsTask(t *testing.T) {
 }
 
 func TestMissingInput(t *testing.T) {
-	dir := mapTask(t, task.Config{}, "a\n")
-	if err := os.Remove(filepath.Join(dir, task.SplitFile)); err != nil {
+	dir := mapTask(t, spec.Config{}, "a\n")
+	if err := os.Remove(filepath.Join(dir, spec.SplitFile)); err != nil {
 		t.Fatal(err)
 	}
 	err := mustFail(t, task.App{}, dir)
@@ -318,7 +319,7 @@ func TestMissingInput(t *testing.T) {
 func reduceTask(tb testing.TB, reduces int, files [][]string) string {
 	tb.Helper()
 	root := tb.TempDir()
-	cfg := task.Config{Job: "job", Task: task.TaskID(task.PhaseReduce, 0), Phase: task.PhaseReduce, Reduces: reduces}
+	cfg := spec.Config{Job: "job", Task: spec.TaskID(task.PhaseReduce, 0), Phase: task.PhaseReduce, Reduces: reduces}
 	contents := map[string][]byte{}
 	for i, kvs := range files {
 		var buf bytes.Buffer
@@ -331,9 +332,9 @@ func reduceTask(tb testing.TB, reduces int, files [][]string) string {
 		if err := w.Close(); err != nil {
 			tb.Fatal(err)
 		}
-		name := filepath.Join(task.InDir, fmt.Sprintf("m-%05d", i))
+		name := filepath.Join(spec.InDir, fmt.Sprintf("m-%05d", i))
 		contents[name] = buf.Bytes()
-		cfg.Inputs = append(cfg.Inputs, task.Input{File: name, Map: task.TaskID(task.PhaseMap, i),
+		cfg.Inputs = append(cfg.Inputs, spec.Input{File: name, Map: spec.TaskID(task.PhaseMap, i),
 			Size: int64(buf.Len()), CRC32C: crc32.Checksum(buf.Bytes(), crc32.MakeTable(crc32.Castagnoli))})
 	}
 	return tasktest.TaskDir(tb, root, cfg, contents)

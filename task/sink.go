@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/distmr/dist/io/output"
+	"github.com/distmr/dist/task/spec"
 )
 
 // sink writes one output file through an output format and describes it
@@ -14,7 +15,7 @@ type sink struct {
 	f    *os.File
 	sum  *sumWriter
 	w    output.Writer
-	file OutputFile
+	file spec.OutputFile
 	err  error // the first failed Write; later emits are dropped
 	done bool
 }
@@ -31,7 +32,7 @@ func newSink(path, name string, part int, format output.Format) (*sink, error) {
 		f.Close()
 		return nil, err
 	}
-	return &sink{f: f, sum: sum, w: w, file: OutputFile{Name: name, Partition: part}}, nil
+	return &sink{f: f, sum: sum, w: w, file: spec.OutputFile{Name: name, Partition: part}}, nil
 }
 
 // emit is the Emit of a map-only task or a reduce task.
@@ -46,7 +47,7 @@ func (s *sink) emit(key, value string) {
 
 // close flushes the format writer and closes the file; an error from
 // either means output was lost.
-func (s *sink) close() (OutputFile, error) {
+func (s *sink) close() (spec.OutputFile, error) {
 	s.done = true
 	err := s.err
 	if cerr := s.w.Close(); err == nil {
@@ -56,7 +57,7 @@ func (s *sink) close() (OutputFile, error) {
 		err = cerr
 	}
 	if err != nil {
-		return OutputFile{}, err
+		return spec.OutputFile{}, err
 	}
 	s.file.Size, s.file.CRC32C = s.sum.n, s.sum.crc
 	return s.file, nil

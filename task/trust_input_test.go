@@ -12,6 +12,7 @@ import (
 
 	"github.com/distmr/dist/io/recordio"
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // A reduce checks every input against the size and CRC-32C its map
@@ -73,18 +74,18 @@ func damagedReduce(t *testing.T, damage func([]byte) []byte) string {
 	return dir
 }
 
-func readConfig(t *testing.T, dir string) *task.Config {
+func readConfig(t *testing.T, dir string) *spec.Config {
 	t.Helper()
-	cfg, err := task.ReadConfig(filepath.Join(dir, task.ConfigFile))
+	cfg, err := spec.ReadConfig(filepath.Join(dir, spec.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
 }
 
-func writeConfig(t *testing.T, dir string, cfg *task.Config) {
+func writeConfig(t *testing.T, dir string, cfg *spec.Config) {
 	t.Helper()
-	if err := task.WriteFile(filepath.Join(dir, task.ConfigFile), cfg); err != nil {
+	if err := spec.WriteFile(filepath.Join(dir, spec.ConfigFile), cfg); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -98,7 +99,7 @@ func mustBlame(t *testing.T, dir, m string, attempt int, want error) {
 	if !errors.As(err, &bad) || bad.Map != m || bad.Attempt != attempt || !errors.Is(err, want) {
 		t.Fatalf("got %v, want a *BadInputError naming %s attempt %d for %v", err, m, attempt, want)
 	}
-	res, rerr := task.ReadResult(filepath.Join(dir, task.ResultFile))
+	res, rerr := spec.ReadResult(filepath.Join(dir, spec.ResultFile))
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
@@ -199,7 +200,7 @@ func TestReduceOfSoundInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := readOut(t, dir, task.PartName(0)), "apple\t4\nbanana\t12\ncherry\t7\ndate\t2\n"; got != want {
+	if got, want := readOut(t, dir, spec.PartName(0)), "apple\t4\nbanana\t12\ncherry\t7\ndate\t2\n"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	if res.BadInput != nil {
@@ -214,7 +215,7 @@ func TestReduceInputsNeedAMap(t *testing.T) {
 	cfg := readConfig(t, dir)
 	cfg.Inputs[0].Map = "r-00000"
 	writeConfig(t, dir, cfg)
-	if err := mustFail(t, sumApp, dir); !errors.Is(err, task.ErrBadConfig) {
+	if err := mustFail(t, sumApp, dir); !errors.Is(err, spec.ErrBadConfig) {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/io/recordio"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/task/tasktest"
 )
 
@@ -18,7 +18,7 @@ func TestWordCountCorpus(t *testing.T) {
 		out := tasktest.Run(t, wordCount(combine), tasktest.Job{Inputs: files, Reduces: 3, SplitSize: 256 << 10})
 		sameCounts(t, parseCounts(t, out), want)
 		checkMapOutputs(t, out)
-		if got := out.Counter(task.CounterReduceGroups); got != int64(len(want)) {
+		if got := out.Counter(spec.CounterReduceGroups); got != int64(len(want)) {
 			t.Errorf("combine=%v: reduce.groups = %d, want %d", combine, got, len(want))
 		}
 	}
@@ -68,17 +68,17 @@ func checkMapOutputs(t *testing.T, out *tasktest.Output) {
 			t.Fatalf("map %d wrote %d outputs, want %d", i, len(res.Outputs), len(out.Reduces))
 		}
 		for p, f := range res.Outputs {
-			if f.Name != task.MapPartName(p) || f.Partition != p {
+			if f.Name != spec.MapPartName(p) || f.Partition != p {
 				t.Fatalf("map %d output %d is %+v", i, p, f)
 			}
-			data, err := os.ReadFile(filepath.Join(dir, task.OutDir, f.Name))
+			data, err := os.ReadFile(filepath.Join(dir, spec.OutDir, f.Name))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if int64(len(data)) != f.Size || crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)) != f.CRC32C {
 				t.Fatalf("map %d %s: result says %d bytes crc %08x; file differs", i, f.Name, f.Size, f.CRC32C)
 			}
-			checkSorted(t, filepath.Join(dir, task.OutDir, f.Name), f.Records)
+			checkSorted(t, filepath.Join(dir, spec.OutDir, f.Name), f.Records)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "spill")); !os.IsNotExist(err) {
 			t.Errorf("map %d left its spill directory behind (%v)", i, err)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/internal/queue"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Early reduces (Hadoop's "slow start"). With Config.EarlyReduces, a
@@ -142,7 +142,7 @@ func (t *Tracker) startClocks(now time.Time) {
 // for a reduce launched early, the moment every map was done (zero while
 // they are not).
 func (t *Tracker) runStart(rs *runState) time.Time {
-	if rs.attempt.Task.Phase != task.PhaseReduce || rs.feed == nil {
+	if rs.attempt.Task.Phase != spec.PhaseReduce || rs.feed == nil {
 		return rs.started
 	}
 	if t.mapsDoneAt.IsZero() {

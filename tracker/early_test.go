@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // collectInputs gathers what an early reduce attempt learns of the maps,
@@ -49,7 +49,7 @@ func TestEarlyReduceFetchesMapsAsTheyFinish(t *testing.T) {
 	reduceStarted := make(chan Attempt, 1)
 	var got map[int]int
 	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
-		if a.Task.Phase == task.PhaseMap {
+		if a.Task.Phase == spec.PhaseMap {
 			select {
 			case <-release[a.Task.Index]:
 			case <-ctx.Done():
@@ -104,7 +104,7 @@ func TestEarlyReduceFetchesMapsAsTheyFinish(t *testing.T) {
 
 func TestReducesWaitForMapsWithoutEarlyReduces(t *testing.T) {
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
-		if a.Task.Phase == task.PhaseReduce && (a.Feed != nil || len(a.Inputs) != 3) {
+		if a.Task.Phase == spec.PhaseReduce && (a.Feed != nil || len(a.Inputs) != 3) {
 			return Outcome{Err: fmt.Errorf("reduce launched with %d inputs, feed %v", len(a.Inputs), a.Feed), Kind: Fatal}
 		}
 		return ok(a)
@@ -131,7 +131,7 @@ func TestEarlyReduceGivesItsSlotToAMap(t *testing.T) {
 		where[fmt.Sprintf("%s/%d", a.Task.ID(), a.N)] = a.Worker.ID
 		mu.Unlock()
 		switch {
-		case a.Task.Phase == task.PhaseReduce:
+		case a.Task.Phase == spec.PhaseReduce:
 			once.Do(func() { close(reduceUp) })
 			if _, err := collectInputs(ctx, a, 2, nil); err != nil {
 				return Outcome{Err: err}
@@ -168,7 +168,7 @@ func TestLostMapOutputIsPostedAndReplaced(t *testing.T) {
 	r := &fakeRunner{}
 	r.fn = func(ctx context.Context, a Attempt) Outcome {
 		switch {
-		case a.Task.Phase == task.PhaseReduce:
+		case a.Task.Phase == spec.PhaseReduce:
 			have, err := collectInputs(ctx, a, 2, func(u MapUpdate) {
 				mu.Lock()
 				updates = append(updates, u)
@@ -234,7 +234,7 @@ func TestLostMapOutputIsPostedAndReplaced(t *testing.T) {
 func TestStaleFetchFailureKeepsNewerMap(t *testing.T) {
 	r := &fakeRunner{}
 	r.fn = func(_ context.Context, a Attempt) Outcome {
-		if a.Task.Phase == task.PhaseReduce && a.N == 0 {
+		if a.Task.Phase == spec.PhaseReduce && a.N == 0 {
 			return Outcome{Err: errors.New("fetch failed"), Kind: MapMissing, BadMap: &MapRef{Map: 0, Attempt: 7}}
 		}
 		return ok(a)
@@ -257,7 +257,7 @@ func TestEarlyReduceTimeoutStartsWithTheLastMap(t *testing.T) {
 	running, release := make(chan struct{}, 2), make(chan struct{})
 	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
 		running <- struct{}{}
-		if a.Task.Phase == task.PhaseMap {
+		if a.Task.Phase == spec.PhaseMap {
 			select {
 			case <-release:
 				return ok(a)

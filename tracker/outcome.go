@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // What an attempt's end means, and what the tracker does about it. The
@@ -70,7 +70,7 @@ type Outcome struct {
 	Kind OutcomeKind
 	// Result is the task's result.msgpack on success (and sometimes on
 	// failure).
-	Result *task.Result
+	Result *spec.Result
 	// Err is nil on success.
 	Err error
 	// StderrTail holds the last lines the program wrote to stderr.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Runner runs attempts on workers. Run blocks until the attempt ends or ctx
@@ -126,15 +126,15 @@ func New(cfg Config, r Runner) *Tracker {
 		t.clock = systemClock{}
 	}
 	for i := 0; i < cfg.Maps; i++ {
-		t.maps = append(t.maps, newTask(task.PhaseMap, i))
+		t.maps = append(t.maps, newTask(spec.PhaseMap, i))
 	}
 	for i := 0; i < cfg.Reduces; i++ {
-		t.reduces = append(t.reduces, newTask(task.PhaseReduce, i))
+		t.reduces = append(t.reduces, newTask(spec.PhaseReduce, i))
 	}
 	return t
 }
 
-func newTask(p task.Phase, i int) *taskInfo {
+func newTask(p spec.Phase, i int) *taskInfo {
 	return &taskInfo{ref: TaskRef{p, i}, avoid: map[string]bool{}, running: map[int]*runState{}}
 }
 
@@ -322,7 +322,7 @@ func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome, took time.Duration)
 		rs.cancel() // attempts that lost the race; they end in ended
 		t.stats.Killed++
 	}
-	if a.Task.Phase == task.PhaseMap {
+	if a.Task.Phase == spec.PhaseMap {
 		t.stats.MapsDone++
 		if t.stats.MapsDone == len(t.maps) {
 			t.stats.ElapsedMaps = t.clock.Now().Sub(t.start)
@@ -348,7 +348,7 @@ func (e *JobError) Error() string { return e.Msg }
 func (e *JobError) Unwrap() []error { return []error{ErrTaskFailed, e.Cause} }
 
 func (t *Tracker) taskOf(r TaskRef) *taskInfo {
-	if r.Phase == task.PhaseMap {
+	if r.Phase == spec.PhaseMap {
 		return t.maps[r.Index]
 	}
 	return t.reduces[r.Index]
@@ -383,7 +383,7 @@ func (t *Tracker) place(ctx context.Context) (waiting []*taskInfo, all bool) {
 			if w := t.pickWorker(tk, ""); w != nil {
 				t.launch(ctx, tk, w, false)
 				placed++
-			} else if tk.ref.Phase == task.PhaseMap {
+			} else if tk.ref.Phase == spec.PhaseMap {
 				waiting = append(waiting, tk)
 			}
 		}
@@ -487,7 +487,7 @@ func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, back
 	a := Attempt{Task: tk.ref, N: tk.next, Worker: w.info, Backup: backup}
 	tk.next++
 	rs := &runState{started: t.clock.Now()}
-	if tk.ref.Phase == task.PhaseReduce {
+	if tk.ref.Phase == spec.PhaseReduce {
 		a.Inputs = t.committedMaps()
 		if !t.mapsDone() {
 			rs.feed = newFeed(len(t.maps))

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // fakeRunner runs attempts by calling fn; it records every attempt.
@@ -40,9 +40,9 @@ func (f *fakeRunner) count(id string) int {
 }
 
 func ok(a Attempt) Outcome {
-	res := &task.Result{Status: task.StatusOK, Counters: map[string]int64{task.CounterInputRecords: 1}}
-	if a.Task.Phase == task.PhaseMap {
-		res.Outputs = []task.OutputFile{{Name: task.MapPartName(0), Partition: 0, Size: 10}, {Name: task.MapPartName(1), Partition: 1, Size: 5}}
+	res := &spec.Result{Status: spec.StatusOK, Counters: map[string]int64{spec.CounterInputRecords: 1}}
+	if a.Task.Phase == spec.PhaseMap {
+		res.Outputs = []spec.OutputFile{{Name: spec.MapPartName(0), Partition: 0, Size: 10}, {Name: spec.MapPartName(1), Partition: 1, Size: 5}}
 	}
 	return Outcome{Result: res}
 }
@@ -68,7 +68,7 @@ func TestAllSucceed(t *testing.T) {
 	var mapsDone sync.WaitGroup
 	mapsDone.Add(5)
 	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome {
-		if a.Task.Phase == task.PhaseReduce {
+		if a.Task.Phase == spec.PhaseReduce {
 			if len(a.Inputs) != 5 {
 				return Outcome{Err: fmt.Errorf("reduce saw %d inputs", len(a.Inputs))}
 			}
@@ -90,7 +90,7 @@ func TestAllSucceed(t *testing.T) {
 	if rep.Stats.ShuffledBytes != 5*10+5*5 {
 		t.Fatalf("shuffled %d bytes", rep.Stats.ShuffledBytes)
 	}
-	if got := rep.Counters["map."+task.CounterInputRecords]; got != 5 {
+	if got := rep.Counters["map."+spec.CounterInputRecords]; got != 5 {
 		t.Fatalf("map input records counter = %d", got)
 	}
 }
@@ -164,7 +164,7 @@ func TestAlwaysFailingTaskFailsJobAfterMaxAttempts(t *testing.T) {
 func TestFetchFailureRerunsMap(t *testing.T) {
 	r := &fakeRunner{}
 	r.fn = func(_ context.Context, a Attempt) Outcome {
-		if a.Task.Phase == task.PhaseReduce && a.N == 0 {
+		if a.Task.Phase == spec.PhaseReduce && a.N == 0 {
 			return Outcome{Err: errors.New("fetch m-00001 failed"), Kind: MapMissing, BadMap: &MapRef{Map: 1}}
 		}
 		return ok(a)
@@ -182,7 +182,7 @@ func TestLostWorkerRerunsItsMaps(t *testing.T) {
 	r := &fakeRunner{}
 	lostOnce := sync.Once{}
 	r.fn = func(_ context.Context, a Attempt) Outcome {
-		if a.Task.Phase == task.PhaseReduce {
+		if a.Task.Phase == spec.PhaseReduce {
 			lost := false
 			lostOnce.Do(func() { lost = true })
 			if lost {
@@ -200,7 +200,7 @@ func TestLostWorkerRerunsItsMaps(t *testing.T) {
 	}
 	lost := ""
 	for _, a := range r.attempts {
-		if a.Task.Phase == task.PhaseReduce {
+		if a.Task.Phase == spec.PhaseReduce {
 			lost = a.Worker.ID
 			break
 		}
@@ -273,7 +273,7 @@ func TestBackupAttemptForStraggler(t *testing.T) {
 	t0 := clk.Now()
 	running, release := make(chan struct{}, 4), make(chan struct{})
 	r := &fakeRunner{fn: func(ctx context.Context, a Attempt) Outcome {
-		if a.N > 0 || a.Task.Phase == task.PhaseReduce {
+		if a.N > 0 || a.Task.Phase == spec.PhaseReduce {
 			return ok(a) // the backup, the reduce
 		}
 		running <- struct{}{}
@@ -293,7 +293,7 @@ func TestBackupAttemptForStraggler(t *testing.T) {
 	cfg := Config{Maps: 4, Reduces: 1, Speculative: true, SlowAfter: time.Second, Clock: clk,
 		OnEvent: func(e Event) {
 			log.add(e)
-			if e.Kind == AttemptSucceeded && e.Attempt.Task.Phase == task.PhaseMap {
+			if e.Kind == AttemptSucceeded && e.Attempt.Task.Phase == spec.PhaseMap {
 				succeeded <- clk.timersSet()
 			}
 		}}
@@ -341,7 +341,7 @@ func TestWorkerLostSignalRerunsMaps(t *testing.T) {
 	var once sync.Once
 	r := &fakeRunner{}
 	r.fn = func(ctx context.Context, a Attempt) Outcome {
-		if a.Task.Phase == task.PhaseReduce && a.N == 0 {
+		if a.Task.Phase == spec.PhaseReduce && a.N == 0 {
 			// The session to the worker holding map outputs dies while the
 			// reduce runs; the reduce's fetch then fails.
 			lost := a.Inputs[0].Worker.ID
@@ -368,7 +368,7 @@ func TestWorkerLostSignalRerunsMaps(t *testing.T) {
 func TestMapOutputLostOverAndOverFailsJob(t *testing.T) {
 	r := &fakeRunner{}
 	r.fn = func(_ context.Context, a Attempt) Outcome {
-		if a.Task.Phase == task.PhaseReduce {
+		if a.Task.Phase == spec.PhaseReduce {
 			last := a.Inputs[len(a.Inputs)-1]
 			for _, in := range a.Inputs {
 				if in.Map == 1 {

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Config describes one job to the tracker.
@@ -84,19 +84,19 @@ func (c *Config) defaults() {
 
 // TaskRef names a task.
 type TaskRef struct {
-	Phase task.Phase
+	Phase spec.Phase
 	Index int
 }
 
 // ID is the task id used on the wire: "m-00003", "r-00000".
-func (t TaskRef) ID() string { return task.TaskID(t.Phase, t.Index) }
+func (t TaskRef) ID() string { return spec.TaskID(t.Phase, t.Index) }
 
 // MapLoc says where a committed map attempt's output lives.
 type MapLoc struct {
 	Map     int
 	Attempt int
 	Worker  registry.WorkerInfo
-	Result  *task.Result
+	Result  *spec.Result
 }
 
 // Attempt is one run of a task on one worker, as handed to the Runner.
@@ -158,7 +158,7 @@ type Committed struct {
 	Task    TaskRef
 	Attempt int
 	Worker  registry.WorkerInfo
-	Result  *task.Result
+	Result  *spec.Result
 }
 
 // Report is what a finished job hands back.

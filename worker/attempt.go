@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // One attempt, one owner. An attempt runs itself, in the manner of
@@ -72,7 +72,7 @@ type attempt struct {
 	mu     sync.Mutex
 	state  attemptState
 	ok     bool // exited 0 with a result saying ok
-	result *task.Result
+	result *spec.Result
 }
 
 // newAttempt returns the attempt key of w, staging, in dir.
@@ -93,8 +93,8 @@ func newAttempt(w *Worker, key attemptKey, dir string, log *slog.Logger) *attemp
 // run stages the attempt's inputs, runs its program and returns its final
 // event. Events before the final one go to events as they happen; a
 // streamed reduce learns of more map outputs from in.
-func (a *attempt) run(events io.Writer, req *proto.LaunchRequest, in *inbox) (proto.Event, *task.Result, bool) {
-	fail := func(e *proto.Error) (proto.Event, *task.Result, bool) {
+func (a *attempt) run(events io.Writer, req *proto.LaunchRequest, in *inbox) (proto.Event, *spec.Result, bool) {
+	fail := func(e *proto.Error) (proto.Event, *spec.Result, bool) {
 		if a.ctx.Err() != nil { // killed while staging: say so, not what broke
 			ev, _, _ := a.outcome(nil, nil)
 			return ev, nil, false
@@ -107,7 +107,7 @@ func (a *attempt) run(events io.Writer, req *proto.LaunchRequest, in *inbox) (pr
 		return fail(internalError("task directory: %v", err))
 	}
 	cfg := req.Config
-	if cfg.Phase == task.PhaseReduce {
+	if cfg.Phase == spec.PhaseReduce {
 		inputs, missing, err := a.stage(req, in)
 		if err != nil {
 			ev, res, ok := fail(proto.ToError(err))
@@ -116,8 +116,8 @@ func (a *attempt) run(events io.Writer, req *proto.LaunchRequest, in *inbox) (pr
 		}
 		cfg.Inputs = inputs
 	}
-	if err := task.WriteFile(filepath.Join(a.dir, task.ConfigFile), &cfg); err != nil {
-		return fail(internalError("write %s: %v", task.ConfigFile, err))
+	if err := spec.WriteFile(filepath.Join(a.dir, spec.ConfigFile), &cfg); err != nil {
+		return fail(internalError("write %s: %v", spec.ConfigFile, err))
 	}
 	path, args, err := a.w.program(req)
 	if err != nil {
@@ -139,7 +139,7 @@ func (a *attempt) run(events io.Writer, req *proto.LaunchRequest, in *inbox) (pr
 
 // prepareAttemptDir creates the attempt's directory with in/, out/, tmp/.
 func prepareAttemptDir(dir string) error {
-	for _, d := range []string{task.InDir, task.OutDir, "tmp"} {
+	for _, d := range []string{spec.InDir, spec.OutDir, "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func (a *attempt) setState(s attemptState) {
 }
 
 // finish records the outcome and closes done. Call it once run returns.
-func (a *attempt) finish(res *task.Result, ok bool) {
+func (a *attempt) finish(res *spec.Result, ok bool) {
 	a.mu.Lock()
 	a.state, a.ok, a.result = attemptDone, ok, res
 	a.mu.Unlock()
@@ -170,7 +170,7 @@ func (a *attempt) finish(res *task.Result, ok bool) {
 }
 
 // succeeded returns the attempt's result if it has ended successfully.
-func (a *attempt) succeeded() (*task.Result, bool) {
+func (a *attempt) succeeded() (*spec.Result, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.state != attemptDone || !a.ok {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Defaults. withDefaults gives a zero field its default where zero means
@@ -42,7 +42,7 @@ type Config struct {
 	Advertise string
 	// ID names the worker in the registry. "" means one is generated at
 	// Start: "<hostname>-<port>-<4 random hex digits>". It must be a safe
-	// name (task.ValidName).
+	// name (spec.ValidName).
 	ID string
 	// Slots is how many task attempts may run at once (staging included);
 	// a Launch beyond it is refused with a retryable "busy". 0 means
@@ -141,7 +141,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: no listen address: set --listen, e.g. 127.0.0.1:7070", ErrConfig)
 	case c.Dir == "":
 		return fmt.Errorf("%w: no work directory: set --dir", ErrConfig)
-	case c.ID != "" && !task.ValidName(c.ID):
+	case c.ID != "" && !spec.ValidName(c.ID):
 		return fmt.Errorf("%w: worker id %q is not a safe name: use 1-128 characters of [A-Za-z0-9._-]", ErrConfig, c.ID)
 	case c.Slots < 0:
 		return fmt.Errorf("%w: slots is %d: use 0 (one per CPU) or more", ErrConfig, c.Slots)

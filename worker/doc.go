@@ -7,7 +7,7 @@
 // Each accepted connection is authenticated with proto.Accept in its own
 // goroutine; each call stream of a session is served in its own goroutine
 // and dispatched on its header's op (docs/PROTOCOL.md). Every name that
-// arrives from the wire is checked with task.ValidName before it touches
+// arrives from the wire is checked with spec.ValidName before it touches
 // the file system, and a bad call gets a one-line bad_request reply while
 // the worker goes on serving.
 //

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Sentinel errors returned by the Worker API.
@@ -27,7 +27,7 @@ var (
 // reported; the reduce's final event then says checksum, not fetch_failed.
 var errDamaged = errors.New("map output damaged")
 
-// badName is the reply to a name from the wire that is not task.ValidName.
+// badName is the reply to a name from the wire that is not spec.ValidName.
 func badName(what, name string) *proto.Error {
 	return proto.Errorf(proto.CodeBadRequest,
 		"%s %q is not a safe name: use 1-128 characters of [A-Za-z0-9._-], not \".\" or \"..\"", what, name)
@@ -35,7 +35,7 @@ func badName(what, name string) *proto.Error {
 
 // checkName returns badName unless name is safe.
 func checkName(what, name string) error {
-	if !task.ValidName(name) {
+	if !spec.ValidName(name) {
 		return badName(what, name)
 	}
 	return nil

@@ -2,7 +2,7 @@ package worker
 
 import (
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // execProgram runs the commands of an exec job (dist run --exec) under
@@ -12,7 +12,7 @@ import (
 func (w *Worker) execProgram(req *proto.LaunchRequest) (string, []string, error) {
 	phase := req.Config.Phase
 	want := proto.RoleMapper
-	if phase == task.PhaseReduce {
+	if phase == spec.PhaseReduce {
 		want = proto.RoleReducer
 	}
 	if req.Artifact.Role != want {
@@ -27,7 +27,7 @@ func (w *Worker) execProgram(req *proto.LaunchRequest) (string, []string, error)
 		switch {
 		case ref.Kind != proto.KindExec:
 			return "", nil, proto.Errorf(proto.CodeBadRequest, "an exec job's %s is of kind %q: every command of an exec job has kind exec", ref.Role, ref.Kind)
-		case i > 0 && (ref.Role != proto.RoleCombiner || phase != task.PhaseMap):
+		case i > 0 && (ref.Role != proto.RoleCombiner || phase != spec.PhaseMap):
 			return "", nil, proto.Errorf(proto.CodeBadRequest, "a %s task of an exec job takes no extra %q command: only a map's combiner comes as an extra", phase, ref.Role)
 		case seen[ref.Role]:
 			return "", nil, proto.Errorf(proto.CodeBadRequest, "the launch names two %s commands", ref.Role)

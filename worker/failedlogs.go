@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // failedDir is <Dir>/failed: logs of failed attempts outlive their job
@@ -28,7 +28,7 @@ func (w *Worker) keepFailedLogs(job string, failed []*attempt) {
 			w.log.Warn("keep failed attempt logs", "err", err)
 			return
 		}
-		for _, name := range []string{"stderr.log", "stdout.log", task.ConfigFile, task.ResultFile} {
+		for _, name := range []string{"stderr.log", "stdout.log", spec.ConfigFile, spec.ResultFile} {
 			w.keepFailedLog(a, dst, name)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // waitTimeout bounds every wait for a condition in these tests.
@@ -151,10 +151,10 @@ func putInput(t testing.TB, s *proto.Session, job, taskID string, attempt int, d
 
 func mapRequest(job string, index, attempt, reduces int, art string, params map[string]string) *proto.LaunchRequest {
 	return &proto.LaunchRequest{
-		Config: task.Config{
-			Job: job, Task: task.TaskID(task.PhaseMap, index), Attempt: attempt, Phase: task.PhaseMap,
+		Config: spec.Config{
+			Job: job, Task: spec.TaskID(spec.PhaseMap, index), Attempt: attempt, Phase: spec.PhaseMap,
 			Index: index, Reduces: reduces, Params: params,
-			Split: task.Split{Name: "input.txt"},
+			Split: spec.Split{Name: "input.txt"},
 		},
 		Artifact: proto.ArtifactRef{SHA256: art, Kind: proto.KindBinary, Name: "testapp"},
 	}
@@ -162,8 +162,8 @@ func mapRequest(job string, index, attempt, reduces int, art string, params map[
 
 func reduceRequest(job string, index, reduces int, art string, fetch []proto.MapOutput) *proto.LaunchRequest {
 	return &proto.LaunchRequest{
-		Config: task.Config{
-			Job: job, Task: task.TaskID(task.PhaseReduce, index), Phase: task.PhaseReduce,
+		Config: spec.Config{
+			Job: job, Task: spec.TaskID(spec.PhaseReduce, index), Phase: spec.PhaseReduce,
 			Index: index, Reduces: reduces,
 		},
 		Artifact: proto.ArtifactRef{SHA256: art, Kind: proto.KindBinary, Name: "testapp"},
@@ -208,9 +208,9 @@ func runToEnd(t testing.TB, s *proto.Session, req *proto.LaunchRequest) []proto.
 }
 
 // runMap stages input and runs a map attempt that must succeed.
-func runMap(t testing.TB, s *proto.Session, job string, index, reduces int, art, input string) *task.Result {
+func runMap(t testing.TB, s *proto.Session, job string, index, reduces int, art, input string) *spec.Result {
 	t.Helper()
-	putInput(t, s, job, task.TaskID(task.PhaseMap, index), 0, input)
+	putInput(t, s, job, spec.TaskID(spec.PhaseMap, index), 0, input)
 	evs := runToEnd(t, s, mapRequest(job, index, 0, reduces, art, nil))
 	final := evs[len(evs)-1]
 	if final.Error != nil {

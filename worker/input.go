@@ -8,7 +8,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Staging a map attempt's input split (PutInput), before its Launch. The
@@ -46,7 +46,7 @@ func (w *Worker) handlePutInput(s *session, st *yamux.Stream, h proto.Header) (b
 	w.slots.renew(key.job) // a slot held for the job waits for its upload
 	w.mu.Unlock()
 
-	in := filepath.Join(w.attemptDir(key), task.InDir)
+	in := filepath.Join(w.attemptDir(key), spec.InDir)
 	if err := os.MkdirAll(in, 0o755); err != nil {
 		return true, internalError("stage input: %v", err)
 	}
@@ -81,5 +81,5 @@ func (w *Worker) placeSplit(key attemptKey, tmp string) error {
 	if _, launched := w.attempts[key]; launched {
 		return fmt.Errorf("%s was launched while its input was uploading: stage its input before Launch", key)
 	}
-	return os.Rename(tmp, filepath.Join(w.attemptDir(key), task.SplitFile))
+	return os.Rename(tmp, filepath.Join(w.attemptDir(key), spec.SplitFile))
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Jobs and their attempts. A job lives on a worker while some session
@@ -62,7 +62,7 @@ func (w *Worker) freeSlot() {
 
 // finishedOK returns the attempt of key and its result if it ended
 // successfully on this worker.
-func (w *Worker) finishedOK(key attemptKey) (*attempt, *task.Result, bool) {
+func (w *Worker) finishedOK(key attemptKey) (*attempt, *spec.Result, bool) {
 	w.mu.Lock()
 	a := w.attempts[key]
 	w.mu.Unlock()

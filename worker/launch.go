@@ -8,7 +8,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // handleLaunch runs one attempt and streams its events. Refusals before
@@ -67,8 +67,8 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	if _, _, err := w.program(req); err != nil {
 		return err
 	}
-	if c.Phase == task.PhaseMap {
-		c.Split.File = task.SplitFile
+	if c.Phase == spec.PhaseMap {
+		c.Split.File = spec.SplitFile
 	}
 	c.Inputs = nil
 	if err := c.Validate(); err != nil {
@@ -82,14 +82,14 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	}
 	key := attemptKey{c.Job, c.Task, c.Attempt}
 	switch c.Phase {
-	case task.PhaseMap:
+	case spec.PhaseMap:
 		if len(req.Fetch) > 0 || req.Maps != 0 {
 			return proto.Errorf(proto.CodeBadRequest, "map %s lists map outputs to fetch: only reduces fetch", key)
 		}
-		if _, err := os.Stat(filepath.Join(w.attemptDir(key), task.SplitFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(w.attemptDir(key), spec.SplitFile)); err != nil {
 			return notFound("the input split of %s of job %s is not staged on worker %s: PutInput it first", key, c.Job, w.ID())
 		}
-	case task.PhaseReduce:
+	case spec.PhaseReduce:
 		if req.Maps < 0 || req.Maps > maxMaps {
 			return proto.Errorf(proto.CodeBadRequest, "reduce %s needs %d map outputs: the limit is %d", key, req.Maps, maxMaps)
 		}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // procStat is what /proc/<pid>/stat says of a process.
@@ -80,5 +80,5 @@ func worksIn(pid int, dir string) bool {
 		return true
 	}
 	env, err := os.ReadFile(proc + "/environ")
-	return err == nil && bytes.Contains(append([]byte{0}, env...), []byte("\x00"+task.EnvTaskDir+"="+dir+"\x00"))
+	return err == nil && bytes.Contains(append([]byte{0}, env...), []byte("\x00"+spec.EnvTaskDir+"="+dir+"\x00"))
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // The test binary doubles as the shipped program: the worker starts it
@@ -36,12 +37,12 @@ func TestMain(m *testing.M) {
 			time.Sleep(time.Hour)
 		}
 	}
-	if dir := os.Getenv(task.EnvTaskDir); dir != "" {
+	if dir := os.Getenv(spec.EnvTaskDir); dir != "" {
 		// What task.Main does, except that a success ends with
 		// syscall.Exit: it skips the race detector's one-second sleep at
 		// exit (GORACE atexit_sleep_ms), which the scrubbed task
 		// environment cannot turn off.
-		_ = os.WriteFile(filepath.Join(dir, task.StartedFile), nil, 0o644)
+		_ = os.WriteFile(filepath.Join(dir, spec.StartedFile), nil, 0o644)
 		if _, err := task.Run(testApp, dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -70,7 +71,7 @@ var testApp = task.App{
 }
 
 func misbehave(mode string) {
-	dir := os.Getenv(task.EnvTaskDir)
+	dir := os.Getenv(spec.EnvTaskDir)
 	switch mode {
 	case "fail":
 		fmt.Fprintln(os.Stderr, "warming up")
@@ -96,7 +97,7 @@ func misbehave(mode string) {
 	case "noresult":
 		syscall.Exit(0)
 	case "badresult": // 12 bytes declaring two billion outputs
-		_ = os.WriteFile(filepath.Join(dir, task.ResultFile), []byte("\x81\xa7outputs\xdd\x7f\xff\xff\x00"), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, spec.ResultFile), []byte("\x81\xa7outputs\xdd\x7f\xff\xff\x00"), 0o644)
 		syscall.Exit(0)
 	}
 }

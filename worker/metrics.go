@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Metrics. Each worker has its own Prometheus registry (never the
@@ -80,7 +80,7 @@ func newMetrics(w *Worker) *metrics {
 			Help: "Task output bytes this worker served to clients (FetchOutput).",
 		}),
 	}
-	for _, p := range []task.Phase{task.PhaseMap, task.PhaseReduce} {
+	for _, p := range []spec.Phase{spec.PhaseMap, spec.PhaseReduce} {
 		for _, o := range []string{"ok", "failed", "killed"} {
 			m.finished.WithLabelValues(string(p), o) // show zeros from the start
 		}
@@ -107,7 +107,7 @@ func newMetrics(w *Worker) *metrics {
 }
 
 // taskEnded counts one ended attempt.
-func (m *metrics) taskEnded(p task.Phase, ok, killed bool, took time.Duration) {
+func (m *metrics) taskEnded(p spec.Phase, ok, killed bool, took time.Duration) {
 	outcome := "failed"
 	switch {
 	case ok:
@@ -131,7 +131,7 @@ func (m *metrics) cacheLookup(hit bool) {
 // served counts bytes of an output file served: a map's partition file
 // (shuffle) or a task's final output.
 func (m *metrics) served(name string, n int64) {
-	if strings.HasPrefix(name, strings.TrimSuffix(task.MapPartName(0), "00000")) {
+	if strings.HasPrefix(name, strings.TrimSuffix(spec.MapPartName(0), "00000")) {
 		m.shuffled.Add(float64(n))
 	} else {
 		m.output.Add(float64(n))

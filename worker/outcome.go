@@ -12,7 +12,7 @@ import (
 	"syscall"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // How an attempt ended, decided here, from what its process left: the exit
@@ -22,7 +22,7 @@ import (
 // help, and for a reduce that found a map output damaged, which map.
 
 // outcome turns how the process ended into the final event.
-func (a *attempt) outcome(state *os.ProcessState, runErr error) (ev proto.Event, res *task.Result, ok bool) {
+func (a *attempt) outcome(state *os.ProcessState, runErr error) (ev proto.Event, res *spec.Result, ok bool) {
 	ev = proto.Event{Kind: proto.EventDone, Final: true, ExitCode: -1}
 	tf := a.files()
 	var tailErr error
@@ -37,7 +37,7 @@ func (a *attempt) outcome(state *os.ProcessState, runErr error) (ev proto.Event,
 		case errors.Is(err, errUnsafeTaskFile):
 			runErr = errors.Join(runErr, err)
 		case !errors.Is(err, os.ErrNotExist):
-			runErr = errors.Join(runErr, fmt.Errorf("unreadable %s: %v", task.ResultFile, err))
+			runErr = errors.Join(runErr, fmt.Errorf("unreadable %s: %v", spec.ResultFile, err))
 		}
 	}
 	if a.ctx.Err() != nil {
@@ -78,8 +78,8 @@ func (a *attempt) outcome(state *os.ProcessState, runErr error) (ev proto.Event,
 	case res == nil && runErr != nil:
 		msg = fmt.Sprintf("%s exited with status 0 but left no usable result: %v", a.key, runErr)
 	case res == nil:
-		msg = fmt.Sprintf("%s exited with status 0 but wrote no %s: does the app exit (os.Exit) before task.Main returns?", a.key, task.ResultFile)
-	case res.Status != task.StatusOK:
+		msg = fmt.Sprintf("%s exited with status 0 but wrote no %s: does the app exit (os.Exit) before task.Main returns?", a.key, spec.ResultFile)
+	case res.Status != spec.StatusOK:
 		msg = fmt.Sprintf("%s failed: %s", a.key, oneLine(res.Error))
 	default:
 		if bad := badOutput(res); bad != "" {
@@ -102,10 +102,10 @@ func (a *attempt) outcome(state *os.ProcessState, runErr error) (ev proto.Event,
 }
 
 // blameMap makes a reduce that found one of its inputs damaged (see
-// task.BadInput) report that map's output as unusable, like a failed
+// spec.BadInput) report that map's output as unusable, like a failed
 // fetch: the map runs again and the reduce is not charged. The program is
 // not trusted to name any map: only one of the outputs staged for it.
-func blameMap(ev *proto.Event, res *task.Result, inputs []task.Input) {
+func blameMap(ev *proto.Event, res *spec.Result, inputs []spec.Input) {
 	if ev.Error == nil || res == nil || res.BadInput == nil {
 		return
 	}
@@ -122,30 +122,30 @@ func blameMap(ev *proto.Event, res *task.Result, inputs []task.Input) {
 const callTaskMain = `build it from a main package that calls task.Main(task.App{...}) (see README "Writing an app")`
 
 // started reports whether the program in dir called task.Main, which
-// creates task.StartedFile first. Lstat: the file is the task's, so it is
+// creates spec.StartedFile first. Lstat: the file is the task's, so it is
 // only looked at, never followed or read.
 func started(dir string) bool {
-	_, err := os.Lstat(filepath.Join(dir, task.StartedFile))
+	_, err := os.Lstat(filepath.Join(dir, spec.StartedFile))
 	return err == nil
 }
 
 // readResult reads a task's result.msgpack. The task program is not
 // trusted with the worker's memory: the file is size-limited and checked
 // by proto.Unmarshal before it is decoded.
-func readResult(tf taskFiles) (*task.Result, error) {
-	f, err := tf.open(task.ResultFile)
+func readResult(tf taskFiles) (*spec.Result, error) {
+	f, err := tf.open(spec.ResultFile)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, task.MaxConfigSize+1))
+	b, err := io.ReadAll(io.LimitReader(f, spec.MaxConfigSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > task.MaxConfigSize {
-		return nil, fmt.Errorf("larger than %d bytes", task.MaxConfigSize)
+	if len(b) > spec.MaxConfigSize {
+		return nil, fmt.Errorf("larger than %d bytes", spec.MaxConfigSize)
 	}
-	var r task.Result
+	var r spec.Result
 	if err := proto.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}
@@ -161,9 +161,9 @@ func startError(key attemptKey, err error) *proto.Error {
 	return proto.Retryablef(proto.CodeTaskFailed, "%s could not start: %v", key, err)
 }
 
-func badOutput(res *task.Result) string {
+func badOutput(res *spec.Result) string {
 	for _, o := range res.Outputs {
-		if !task.ValidName(o.Name) {
+		if !spec.ValidName(o.Name) {
 			return o.Name
 		}
 	}

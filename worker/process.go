@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // The attempt's process: started in the attempt directory, in its own
@@ -29,7 +29,7 @@ func taskEnv(dir string) []string {
 		"HOME=" + dir,
 		"TMPDIR=" + filepath.Join(dir, "tmp"),
 		"LANG=C.UTF-8",
-		task.EnvTaskDir + "=" + dir,
+		spec.EnvTaskDir + "=" + dir,
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/distmr/dist/internal/testsupport/testcert"
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 func TestExposedWorkerNeedsSecret(t *testing.T) {
@@ -172,10 +172,10 @@ func TestTaskSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := attemptDirOf(w, "j", task.TaskID(task.PhaseMap, 0), 0)
+	dir := attemptDirOf(w, "j", spec.TaskID(spec.PhaseMap, 0), 0)
 	for _, kv := range strings.Split(strings.TrimRight(string(environ), "\x00"), "\x00") {
 		k, _, _ := strings.Cut(kv, "=")
-		if !slices.Contains([]string{"PATH", "HOME", "TMPDIR", "LANG", task.EnvTaskDir}, k) {
+		if !slices.Contains([]string{"PATH", "HOME", "TMPDIR", "LANG", spec.EnvTaskDir}, k) {
 			t.Errorf("task environment holds %q", kv)
 		}
 	}
@@ -325,7 +325,7 @@ func TestShuffleFetchAuthenticated(t *testing.T) {
 	art := putTestApp(t, sa)
 	putTestApp(t, sb)
 	res := runMap(t, sa, "wc", 0, 1, art, "a b a\n")
-	fetch := []proto.MapOutput{{WorkerID: a.ID(), Addr: a.Addr(), Task: task.TaskID(task.PhaseMap, 0),
+	fetch := []proto.MapOutput{{WorkerID: a.ID(), Addr: a.Addr(), Task: spec.TaskID(spec.PhaseMap, 0),
 		Size: res.Outputs[0].Size, CRC32C: res.Outputs[0].CRC32C}}
 	evs := runToEnd(t, sb, reduceRequest("wc", 0, 1, art, fetch))
 	e := wireCode(t, evs[len(evs)-1].Error, proto.CodeFetchFailed, "authentication failed")
@@ -368,13 +368,13 @@ func TestShuffleOverTLS(t *testing.T) {
 	art := putTestApp(t, sa)
 	putTestApp(t, sb)
 	res := runMap(t, sa, "wc", 0, 1, art, "a b a\n")
-	fetch := []proto.MapOutput{{WorkerID: a.ID(), Addr: a.Addr(), Task: task.TaskID(task.PhaseMap, 0),
+	fetch := []proto.MapOutput{{WorkerID: a.ID(), Addr: a.Addr(), Task: spec.TaskID(spec.PhaseMap, 0),
 		Size: res.Outputs[0].Size, CRC32C: res.Outputs[0].CRC32C}}
 	evs := runToEnd(t, sb, reduceRequest("wc", 0, 1, art, fetch))
 	if e := evs[len(evs)-1].Error; e != nil {
 		t.Fatalf("reduce over TLS: %v", e)
 	}
-	if out := string(fetchOutput(t, sb, "wc", task.TaskID(task.PhaseReduce, 0), 0, task.PartName(0))); out != "a\t2\nb\t1\n" {
+	if out := string(fetchOutput(t, sb, "wc", spec.TaskID(spec.PhaseReduce, 0), 0, spec.PartName(0))); out != "a\t2\nb\t1\n" {
 		t.Fatalf("reduce output %q", out)
 	}
 	// A plain client is turned away.

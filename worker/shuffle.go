@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // The shuffle: a finished map attempt's out/map-NNNNN files are served to
@@ -28,7 +28,7 @@ const copyBuf = 256 << 10
 
 // inName is where a reduce stages one map output: in/<task>-<attempt>.
 func inName(mo proto.MapOutput) string {
-	return filepath.Join(task.InDir, fmt.Sprintf("%s-%d", mo.Task, mo.Attempt))
+	return filepath.Join(spec.InDir, fmt.Sprintf("%s-%d", mo.Task, mo.Attempt))
 }
 
 // fetchLocal stages a map output of this worker by hard link (a copy if
@@ -40,8 +40,8 @@ func (w *Worker) fetchLocal(job string, mo proto.MapOutput, dst string) error {
 	if !ok {
 		return errors.New("no finished attempt of it on this worker")
 	}
-	name := task.MapPartName(mo.Partition)
-	f, err := src.files().open(task.OutDir + "/" + name)
+	name := spec.MapPartName(mo.Partition)
+	f, err := src.files().open(spec.OutDir + "/" + name)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func checkSum(mo proto.MapOutput, size int64, crc uint32) error {
 // fileSum returns the size and CRC-32C of an output file: from the
 // attempt's result when it lists the file with its current size, otherwise
 // by reading it (f is left at an unspecified offset).
-func fileSum(f *os.File, res *task.Result, name string) (int64, uint32, error) {
+func fileSum(f *os.File, res *spec.Result, name string) (int64, uint32, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, 0, err
@@ -175,7 +175,7 @@ func (w *Worker) handleFetchPartition(st *yamux.Stream, h proto.Header) error {
 	if req.Partition < 0 {
 		return proto.Errorf(proto.CodeBadRequest, "partition %d is negative", req.Partition)
 	}
-	return w.serveOutput(st, attemptKey{req.Job, req.Task, req.Attempt}, task.MapPartName(req.Partition))
+	return w.serveOutput(st, attemptKey{req.Job, req.Task, req.Attempt}, spec.MapPartName(req.Partition))
 }
 
 func (w *Worker) handleFetchOutput(st *yamux.Stream, h proto.Header) error {
@@ -200,7 +200,7 @@ func (w *Worker) serveOutput(st *yamux.Stream, key attemptKey, name string) erro
 		return notFound("%s of job %s has no finished output on worker %s: it did not run here, failed, or its job ended",
 			key, key.job, w.ID())
 	}
-	f, err := a.files().open(task.OutDir + "/" + name)
+	f, err := a.files().open(spec.OutDir + "/" + name)
 	if errors.Is(err, errUnsafeTaskFile) {
 		return notFound("%v", err)
 	}

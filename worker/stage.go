@@ -13,7 +13,7 @@ import (
 
 	"github.com/distmr/dist/internal/queue"
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Staging a reduce attempt's inputs. The launch lists the map outputs to
@@ -75,10 +75,10 @@ func (w *Worker) checkMapOutput(mo proto.MapOutput, maps, part int) error {
 
 // mapNumber is the number of map task id, which must be below maps.
 func mapNumber(id string, maps int) (int, error) {
-	p, i, ok := task.ParseTaskID(id)
-	if !ok || p != task.PhaseMap || i >= maps {
+	p, i, ok := spec.ParseTaskID(id)
+	if !ok || p != spec.PhaseMap || i >= maps {
 		return 0, proto.Errorf(proto.CodeBadRequest,
-			"%q is not one of the %d map tasks of this reduce (m-00000 to %s)", id, maps, task.TaskID(task.PhaseMap, maps-1))
+			"%q is not one of the %d map tasks of this reduce (m-00000 to %s)", id, maps, spec.TaskID(spec.PhaseMap, maps-1))
 	}
 	return i, nil
 }
@@ -166,7 +166,7 @@ type stager struct {
 // in the order of req.Fetch, or for a streamed launch in map order. The
 // first failure ends staging; missing then names the map output that
 // could not be fetched.
-func (a *attempt) stage(req *proto.LaunchRequest, in *inbox) (inputs []task.Input, missing proto.MapOutput, err error) {
+func (a *attempt) stage(req *proto.LaunchRequest, in *inbox) (inputs []spec.Input, missing proto.MapOutput, err error) {
 	defer in.Close()
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
@@ -308,22 +308,22 @@ func (s *stager) stopFetches() {
 
 // inputs lists the staged files: in fetch's order for a launch that
 // named them all, in map order for a streamed one.
-func (s *stager) inputs(fetch []proto.MapOutput) []task.Input {
+func (s *stager) inputs(fetch []proto.MapOutput) []spec.Input {
 	if s.maps == 0 {
-		ins := make([]task.Input, len(fetch))
+		ins := make([]spec.Input, len(fetch))
 		for i, mo := range fetch {
 			ins[i] = taskInput(s.byTask[mo.Task].mo)
 		}
 		return ins
 	}
-	ins := make([]task.Input, s.maps)
+	ins := make([]spec.Input, s.maps)
 	for i := range s.maps {
-		ins[i] = taskInput(s.byTask[task.TaskID(task.PhaseMap, i)].mo)
+		ins[i] = taskInput(s.byTask[spec.TaskID(spec.PhaseMap, i)].mo)
 	}
 	return ins
 }
 
 // taskInput is a staged map output as its reduce task reads it.
-func taskInput(mo proto.MapOutput) task.Input {
-	return task.Input{File: inName(mo), Map: mo.Task, Attempt: mo.Attempt, Size: mo.Size, CRC32C: mo.CRC32C}
+func taskInput(mo proto.MapOutput) spec.Input {
+	return spec.Input{File: inName(mo), Map: mo.Task, Attempt: mo.Attempt, Size: mo.Size, CRC32C: mo.CRC32C}
 }

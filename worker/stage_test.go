@@ -11,14 +11,14 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // runMapAttempt stages input and runs attempt n of map index, which must
 // succeed; it returns where partition 0 of its output is.
 func runMapAttempt(t *testing.T, w *Worker, s *proto.Session, job string, index, n int, art, input string) proto.MapOutput {
 	t.Helper()
-	id := task.TaskID(task.PhaseMap, index)
+	id := spec.TaskID(spec.PhaseMap, index)
 	putInput(t, s, job, id, n, input)
 	evs := runToEnd(t, s, mapRequest(job, index, n, 1, art, nil))
 	final := evs[len(evs)-1]
@@ -115,7 +115,7 @@ func TestStreamedReduce(t *testing.T) {
 	m2 := runMapAttempt(t, b, sb, "j", 2, 1, art, "elder\n")       // local to the reduce
 	hang, accepted := silentPeer(t)
 	stuck := func(index int) proto.MapOutput {
-		return proto.MapOutput{WorkerID: "worker-h", Addr: hang, Task: task.TaskID(task.PhaseMap, index), Partition: 0}
+		return proto.MapOutput{WorkerID: "worker-h", Addr: hang, Task: spec.TaskID(spec.PhaseMap, index), Partition: 0}
 	}
 
 	req := reduceRequest("j", 0, 1, art, []proto.MapOutput{m1})
@@ -154,7 +154,7 @@ func TestStreamedReduce(t *testing.T) {
 	if final.Error != nil {
 		t.Fatalf("reduce: %v\n%s", final.Error, final.StderrTail)
 	}
-	out := strings.Fields(string(fetchOutput(t, sb, "j", "r-00000", 0, task.PartName(0))))
+	out := strings.Fields(string(fetchOutput(t, sb, "j", "r-00000", 0, spec.PartName(0))))
 	want := []string{"apple", "1", "banana", "1", "cherry", "1", "elder", "1"}
 	if !slices.Equal(out, want) {
 		t.Fatalf("reduce output %q, want %q (one attempt per map)", out, want)

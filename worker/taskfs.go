@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Reading what a task wrote. Once sandbox.prepare has given an attempt
@@ -203,4 +203,4 @@ func (tf taskFiles) symlinkOn(name string) string {
 
 // outputsSafe checks what a successful attempt left for the worker to
 // serve: every file in out/ must be one the worker will read.
-func (tf taskFiles) outputsSafe() error { return tf.checkDir(task.OutDir) }
+func (tf taskFiles) outputsSafe() error { return tf.checkDir(spec.OutDir) }

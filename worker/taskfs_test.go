@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // plantedDir makes an attempt directory holding what a hostile task could
@@ -158,8 +158,8 @@ func TestServedFilesNeverFollowSymlinks(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("CANARY-the-secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(attemptDirOf(w, "j", "m-00000", 0), task.OutDir)
-	part := filepath.Join(out, task.MapPartName(0))
+	out := filepath.Join(attemptDirOf(w, "j", "m-00000", 0), spec.OutDir)
+	part := filepath.Join(out, spec.MapPartName(0))
 	if err := os.Remove(part); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestServedFilesNeverFollowSymlinks(t *testing.T) {
 	ref := proto.AttemptRef{Job: "j", Task: "m-00000"}
 	_, _, err := fetch(testContext(t), s, proto.OpFetchPartition, "j", &proto.FetchPartitionRequest{AttemptRef: ref})
 	wireCode(t, err, proto.CodeNotFound, "left out/map-00000 as a symlink: refusing to follow it")
-	_, _, err = fetch(testContext(t), s, proto.OpFetchOutput, "j", &proto.FetchOutputRequest{AttemptRef: ref, Name: task.MapPartName(0)})
+	_, _, err = fetch(testContext(t), s, proto.OpFetchOutput, "j", &proto.FetchOutputRequest{AttemptRef: ref, Name: spec.MapPartName(0)})
 	wireCode(t, err, proto.CodeNotFound, "left out/map-00000 as a symlink: refusing to follow it")
 
 	mo := proto.MapOutput{WorkerID: w.ID(), Task: "m-00000", Partition: 0, Size: res.Outputs[0].Size, CRC32C: res.Outputs[0].CRC32C}
@@ -178,7 +178,7 @@ func TestServedFilesNeverFollowSymlinks(t *testing.T) {
 	if final.Error == nil || !strings.Contains(final.Error.Message, "left out/map-00000 as a symlink: refusing to follow it") {
 		t.Fatalf("reduce fed a symlinked map output: %+v", final.Error)
 	}
-	in := filepath.Join(attemptDirOf(w, "j", "r-00000", 0), task.InDir)
+	in := filepath.Join(attemptDirOf(w, "j", "r-00000", 0), spec.InDir)
 	_ = filepath.WalkDir(in, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type()&fs.ModeSymlink != 0 {
 			t.Errorf("the reduce's input %s is a symlink", p)

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // TestDamagedLocalMapOutputNamesTheMap: a map output on the reduce's own
@@ -20,7 +20,7 @@ func TestDamagedLocalMapOutputNamesTheMap(t *testing.T) {
 	art := putTestApp(t, s)
 	res := runMap(t, s, "j", 0, 1, art, "apple banana apple\n")
 	out := res.Outputs[0]
-	path := filepath.Join(attemptDirOf(w, "j", "m-00000", 0), task.OutDir, out.Name)
+	path := filepath.Join(attemptDirOf(w, "j", "m-00000", 0), spec.OutDir, out.Name)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

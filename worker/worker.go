@@ -216,7 +216,7 @@ func (w *Worker) identity(a net.Addr) (addr, id string, err error) {
 	return addr, id, nil
 }
 
-// safeHost maps a host name onto task.ValidName's alphabet.
+// safeHost maps a host name onto spec.ValidName's alphabet.
 func safeHost(h string) string {
 	h = strings.Map(func(r rune) rune {
 		switch {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -55,7 +55,7 @@ func TestHandshakeAndInfo(t *testing.T) {
 	secret := []byte("cluster secret")
 	w := newTestWorker(t, func(c *Config) { c.Secret = secret; c.Slots = 3 })
 
-	if !task.ValidName(w.ID()) {
+	if !spec.ValidName(w.ID()) {
 		t.Fatalf("generated id %q is not a safe name", w.ID())
 	}
 	_, port, _ := net.SplitHostPort(w.Addr())
@@ -280,11 +280,11 @@ func TestMapAttemptAndFetchPartition(t *testing.T) {
 		t.Fatalf("events %v", kinds)
 	}
 	res := final.Result
-	if res == nil || res.Status != task.StatusOK || len(res.Outputs) != 2 {
+	if res == nil || res.Status != spec.StatusOK || len(res.Outputs) != 2 {
 		t.Fatalf("result %+v", res)
 	}
 
-	if n := res.Counters[task.CounterInputRecords]; n != 2 {
+	if n := res.Counters[spec.CounterInputRecords]; n != 2 {
 		t.Fatalf("map read %d records, want 2", n)
 	}
 	var total int64
@@ -295,7 +295,7 @@ func TestMapAttemptAndFetchPartition(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.Name != task.MapPartName(o.Partition) || rep.Size != o.Size || rep.CRC32C != o.CRC32C ||
+		if o.Name != spec.MapPartName(o.Partition) || rep.Size != o.Size || rep.CRC32C != o.CRC32C ||
 			crc(body) != o.CRC32C || int64(len(body)) != o.Size {
 			t.Fatalf("partition %d: reply %+v, body crc %08x len %d, result %+v", o.Partition, rep, crc(body), len(body), o)
 		}
@@ -310,7 +310,7 @@ func TestMapAttemptAndFetchPartition(t *testing.T) {
 
 	// The task saw the scrubbed environment and its own directory.
 	dir := attemptDirOf(w, "job1", "m-00000", 0)
-	for _, f := range []string{task.ConfigFile, task.ResultFile, "stdout.log", "stderr.log", task.SplitFile} {
+	for _, f := range []string{spec.ConfigFile, spec.ResultFile, "stdout.log", "stderr.log", spec.SplitFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -389,7 +389,7 @@ func TestFailingAttempt(t *testing.T) {
 // startHanging launches a hanging map and waits until its processes run.
 func startHanging(t *testing.T, w *Worker, s *proto.Session, ctx context.Context, job string, index int, art, mode string) (*proto.Stream, []int) {
 	t.Helper()
-	taskID := task.TaskID(task.PhaseMap, index)
+	taskID := spec.TaskID(spec.PhaseMap, index)
 	putInput(t, s, job, taskID, 0, "x\n")
 	st := launch(t, ctx, s, mapRequest(job, index, 0, 1, art, map[string]string{"mode": mode}))
 	for _, want := range []string{proto.EventStaging, proto.EventRunning} {
@@ -483,7 +483,7 @@ func TestReduceAcrossWorkers(t *testing.T) {
 		res := runMap(t, s, "wc", i, reduces, art, in)
 		for _, o := range res.Outputs {
 			fetchs[o.Partition] = append(fetchs[o.Partition], proto.MapOutput{
-				WorkerID: w.ID(), Addr: w.Addr(), Task: task.TaskID(task.PhaseMap, i),
+				WorkerID: w.ID(), Addr: w.Addr(), Task: spec.TaskID(spec.PhaseMap, i),
 				Partition: o.Partition, Size: o.Size, CRC32C: o.CRC32C,
 			})
 		}
@@ -495,7 +495,7 @@ func TestReduceAcrossWorkers(t *testing.T) {
 		if final.Error != nil {
 			t.Fatalf("reduce %d: %v\n%s", r, final.Error, final.StderrTail)
 		}
-		out := string(fetchOutput(t, sb, "wc", task.TaskID(task.PhaseReduce, r), 0, task.PartName(r)))
+		out := string(fetchOutput(t, sb, "wc", spec.TaskID(spec.PhaseReduce, r), 0, spec.PartName(r)))
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			if l != "" {
 				all = append(all, l)
@@ -503,7 +503,7 @@ func TestReduceAcrossWorkers(t *testing.T) {
 		}
 		// The local map output was linked, the remote ones fetched.
 		for _, mo := range fetchs[r] {
-			if _, err := os.Stat(filepath.Join(attemptDirOf(b, "wc", task.TaskID(task.PhaseReduce, r), 0), inName(mo))); err != nil {
+			if _, err := os.Stat(filepath.Join(attemptDirOf(b, "wc", spec.TaskID(spec.PhaseReduce, r), 0), inName(mo))); err != nil {
 				t.Error(err)
 			}
 		}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // liveWorker is a `dist worker` process with a secret, talked to over
@@ -97,8 +97,8 @@ func launchMap(t *testing.T, s *proto.Session, job string, body []byte, params m
 		t.Fatal(err)
 	}
 	req := &proto.LaunchRequest{
-		Config: task.Config{Job: job, Task: "m-00000", Phase: task.PhaseMap, Reduces: 1, Params: params,
-			Split: task.Split{Name: "x.txt", Length: 6}},
+		Config: spec.Config{Job: job, Task: "m-00000", Phase: spec.PhaseMap, Reduces: 1, Params: params,
+			Split: spec.Split{Name: "x.txt", Length: 6}},
 		Artifact: proto.ArtifactRef{SHA256: sum, Kind: proto.KindBinary, Name: "app"},
 	}
 	st, err := s.Open(liveCtx(t), proto.OpLaunch, job, req)
@@ -392,8 +392,8 @@ func TestBadInputLiveWorker(t *testing.T) {
 					t.Fatal(err)
 				}
 				req := &proto.LaunchRequest{
-					Config: task.Config{Job: "busy", Task: taskID, Phase: task.PhaseMap, Reduces: 1,
-						Params: map[string]string{"stall": "1", "stall_secs": "120"}, Split: task.Split{Name: "x", Length: 2}},
+					Config: spec.Config{Job: "busy", Task: taskID, Phase: spec.PhaseMap, Reduces: 1,
+						Params: map[string]string{"stall": "1", "stall_secs": "120"}, Split: spec.Split{Name: "x", Length: 2}},
 					Artifact: proto.ArtifactRef{SHA256: sum, Kind: proto.KindBinary, Name: "crashy"},
 				}
 				st, err := s.Open(liveCtx(t), proto.OpLaunch, "busy", req)

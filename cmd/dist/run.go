@@ -16,7 +16,7 @@ import (
 	"github.com/distmr/dist/client"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 func runCommand() *cli.Command {
@@ -54,7 +54,7 @@ configuration, also when the job fails.`,
 			&cli.BoolFlag{Name: "early-reduces", Value: true, EnvVars: []string{"DIST_EARLY_REDUCES"}, Usage: "let reduces take idle slots and fetch map outputs before the last map ends (--early-reduces=false waits for every map)"},
 			&cli.DurationFlag{Name: "keepalive", Value: def.KeepAlive, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping workers this often; a worker that stops answering is lost"},
 			&cli.Int64Flag{Name: "split-size", Value: def.SplitSize, EnvVars: []string{"DIST_SPLIT_SIZE"}, Usage: "split input files larger than this many bytes at line boundaries"},
-			&cli.Int64Flag{Name: "sort-buffer", EnvVars: []string{"DIST_SORT_BUFFER"}, Usage: fmt.Sprintf("map-side sort buffer in bytes (0 = %d MB)", task.DefaultSortBuffer>>20)},
+			&cli.Int64Flag{Name: "sort-buffer", EnvVars: []string{"DIST_SORT_BUFFER"}, Usage: fmt.Sprintf("map-side sort buffer in bytes (0 = %d MB)", spec.DefaultSortBuffer>>20)},
 			&cli.IntFlag{Name: "local", EnvVars: []string{"DIST_LOCAL"}, Usage: "start `N` local workers for this job (no ZooKeeper needed)"},
 			&cli.IntFlag{Name: "local-slots", EnvVars: []string{"DIST_LOCAL_SLOTS"}, Usage: "slots per --local worker (0 = the cores shared among the workers, at least 1 each)"},
 			&cli.StringFlag{Name: "zk", EnvVars: []string{"DIST_ZK"}, Usage: "ZooKeeper `HOSTS[/chroot]` where workers register"},

@@ -19,7 +19,7 @@ import (
 
 	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/proto"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // The three ways to ship code (issue 3): binaries, Go plugins and any
@@ -235,11 +235,11 @@ func launchDirect(t *testing.T, addr, path, kind string) *proto.Event {
 	}
 	put(proto.OpPutArtifact, &proto.PutArtifactRequest{SHA256: sha, Size: int64(len(data))}, data)
 	input := []byte("the quick brown fox\njumps over the lazy dog\n")
-	ref := proto.AttemptRef{Job: job, Task: task.TaskID(task.PhaseMap, 0), Attempt: int(time.Now().UnixNano() % 1000000)}
+	ref := proto.AttemptRef{Job: job, Task: spec.TaskID(spec.PhaseMap, 0), Attempt: int(time.Now().UnixNano() % 1000000)}
 	put(proto.OpPutInput, &proto.PutInputRequest{AttemptRef: ref, Size: int64(len(input))}, input)
 	req := &proto.LaunchRequest{
-		Config: task.Config{Job: job, Task: ref.Task, Attempt: ref.Attempt, Phase: task.PhaseMap, Reduces: 1,
-			Split: task.Split{File: task.SplitFile, Name: "in.txt", Length: int64(len(input))}},
+		Config: spec.Config{Job: job, Task: ref.Task, Attempt: ref.Attempt, Phase: spec.PhaseMap, Reduces: 1,
+			Split: spec.Split{File: spec.SplitFile, Name: "in.txt", Length: int64(len(input))}},
 		Artifact: proto.ArtifactRef{SHA256: sha, Kind: kind, Name: filepath.Base(path)},
 	}
 	st, err := s.Open(ctx, proto.OpLaunch, job, req)

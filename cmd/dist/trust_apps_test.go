@@ -115,7 +115,7 @@ func TestPlainGoProgramRefusedBeforeShipping(t *testing.T) {
 
 // TestProgramNotCallingMainFailsOnFirstAttempt ships a program that links
 // task.Main but never calls it (testdata/nomain), so it passes the check
-// before shipping: the worker sees it exit without task.StartedFile and
+// before shipping: the worker sees it exit without spec.StartedFile and
 // the job fails at once, on the first attempt of each map, with one line
 // saying to call task.Main.
 func TestProgramNotCallingMainFailsOnFirstAttempt(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/io/recordio"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Every byte a reduce consumes is checked against its map's checksum, on
@@ -49,9 +49,9 @@ func heldJob(t *testing.T, workers []*testenv.Worker, books []string, out string
 // directory ("m-00000-0").
 func mapOutputs(w *testenv.Worker) map[string]string {
 	out := map[string]string{}
-	for _, d := range attemptDirs(w, task.ResultFile) {
+	for _, d := range attemptDirs(w, spec.ResultFile) {
 		if strings.HasPrefix(d, "m-") {
-			m, _ := filepath.Glob(filepath.Join(w.Dir, "tasks", "*", d, task.OutDir, task.MapPartName(0)))
+			m, _ := filepath.Glob(filepath.Join(w.Dir, "tasks", "*", d, spec.OutDir, spec.MapPartName(0)))
 			if len(m) == 1 {
 				out[d] = m[0]
 			}
@@ -72,7 +72,7 @@ func waitMapsDone(t *testing.T, workers []*testenv.Worker, maps int) {
 					done++
 				}
 			}
-			held = held || hasPrefix(attemptDirs(w, task.ConfigFile), "m-00001-0")
+			held = held || hasPrefix(attemptDirs(w, spec.ConfigFile), "m-00001-0")
 		}
 		return done == maps-1 && held
 	})

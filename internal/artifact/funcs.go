@@ -19,7 +19,7 @@ const TaskMain = TaskPackage + ".Main"
 // keeps them. A plain hello-world has no task.Main there. A program that
 // links task.Main but never calls it passes this check; the worker
 // catches it when it exits without the mark task.Main leaves (see
-// task.StartedFile).
+// spec.StartedFile).
 
 // scanChunk is how much of the function table is read at a time.
 const scanChunk = 64 << 10

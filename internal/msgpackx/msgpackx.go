@@ -1,7 +1,7 @@
 // Package msgpackx decodes msgpack from untrusted sources safely. It is
-// shared by the daemon side (proto, registry) and by package task, which
-// is linked into every shipped program, so it imports only the standard
-// library and msgpack.
+// shared by the daemon side (proto, registry) and by package task/spec,
+// which is linked into every shipped program, so it imports only the
+// standard library and msgpack.
 //
 // # Why
 //

@@ -7,23 +7,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
 // busyJob feeds d a job in full swing: three workers used, two attempts
 // running, three failed (retried) attempts, 465.9 KiB shuffled.
 func busyJob(d *Display) {
-	ok := tracker.Outcome{Result: &task.Result{Counters: map[string]int64{task.CounterInputBytes: 477119}}}
+	ok := tracker.Outcome{Result: &spec.Result{Counters: map[string]int64{spec.CounterInputBytes: 477119}}}
 	failed := tracker.Outcome{Err: errors.New("exit status 3")}
 	for i, w := range []string{"w1", "w2", "w3"} {
-		d.Event(ev(tracker.AttemptStarted, task.PhaseMap, i, 0, w, tracker.Outcome{}))
-		d.Event(ev(tracker.AttemptFailed, task.PhaseMap, i, 0, w, failed))
+		d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, i, 0, w, tracker.Outcome{}))
+		d.Event(ev(tracker.AttemptFailed, spec.PhaseMap, i, 0, w, failed))
 	}
-	d.Event(ev(tracker.AttemptStarted, task.PhaseReduce, 0, 0, "w1", tracker.Outcome{}))
-	d.Event(ev(tracker.AttemptSucceeded, task.PhaseReduce, 0, 0, "w1", ok))
-	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 0, 1, "w2", tracker.Outcome{}))
-	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 1, 1, "w3", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseReduce, 0, 0, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptSucceeded, spec.PhaseReduce, 0, 0, "w1", ok))
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 0, 1, "w2", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 1, 1, "w3", tracker.Outcome{}))
 }
 
 // lastStatus is the status line a terminal shows at the end of out: the
@@ -145,9 +145,9 @@ func TestPlurals(t *testing.T) {
 	var out syncBuffer
 	c := &clock{t: time.Unix(0, 0)}
 	d := New(Options{Out: &out, Live: true, Job: "j", Maps: 2, Reduces: 1, Width: func() int { return 200 }, Now: c.Now, Interval: time.Hour})
-	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
 	one := lastStatus(out.String())
-	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 1, 0, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 1, 0, "w1", tracker.Outcome{}))
 	two := lastStatus(out.String())
 	d.Close()
 	if !strings.Contains(one, "workers 1 (1 task running)") || !strings.Contains(two, "workers 1 (2 tasks running)") {

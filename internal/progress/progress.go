@@ -20,7 +20,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -151,8 +151,8 @@ func (d *Display) Event(ev tracker.Event) {
 	case tracker.AttemptSucceeded:
 		d.endedLocked(a)
 		st.done[a.Task] = true
-		if a.Task.Phase == task.PhaseReduce && ev.Outcome.Result != nil {
-			st.shuffled += ev.Outcome.Result.Counters[task.CounterInputBytes]
+		if a.Task.Phase == spec.PhaseReduce && ev.Outcome.Result != nil {
+			st.shuffled += ev.Outcome.Result.Counters[spec.CounterInputBytes]
 		}
 		if !d.o.Live {
 			d.lineLocked(fmt.Sprintf("%s done on %s  (%s)", a.Task.ID(), a.Worker.ID, d.countsLocked()))
@@ -290,7 +290,7 @@ func (d *Display) barLocked(n int) string {
 // doneLocked counts the maps and the reduces done.
 func (d *Display) doneLocked() (maps, reduces int) {
 	for t := range d.st.done {
-		if t.Phase == task.PhaseMap {
+		if t.Phase == spec.PhaseMap {
 			maps++
 		} else {
 			reduces++

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -45,7 +45,7 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
-func ev(kind tracker.EventKind, p task.Phase, i, n int, worker string, o tracker.Outcome) tracker.Event {
+func ev(kind tracker.EventKind, p spec.Phase, i, n int, worker string, o tracker.Outcome) tracker.Event {
 	return tracker.Event{Kind: kind, Outcome: o, Attempt: tracker.Attempt{
 		Task: tracker.TaskRef{Phase: p, Index: i}, N: n, Worker: registry.WorkerInfo{ID: worker, Slots: 2},
 	}}
@@ -54,15 +54,15 @@ func ev(kind tracker.EventKind, p task.Phase, i, n int, worker string, o tracker
 // script is a small job: two maps (one fails once), one reduce that
 // fetched 2048 bytes.
 func script(d *Display) {
-	ok := tracker.Outcome{Result: &task.Result{Counters: map[string]int64{task.CounterInputBytes: 2048}}}
-	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
-	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 1, 0, "w2", tracker.Outcome{}))
-	d.Event(ev(tracker.AttemptFailed, task.PhaseMap, 1, 0, "w2", tracker.Outcome{Err: errors.New("exit status 3\x1b[31m\nsecond line")}))
-	d.Event(ev(tracker.AttemptSucceeded, task.PhaseMap, 0, 0, "w1", ok))
-	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 1, 1, "w1", tracker.Outcome{}))
-	d.Event(ev(tracker.AttemptSucceeded, task.PhaseMap, 1, 1, "w1", ok))
-	d.Event(ev(tracker.AttemptStarted, task.PhaseReduce, 0, 0, "w2", tracker.Outcome{}))
-	d.Event(ev(tracker.AttemptSucceeded, task.PhaseReduce, 0, 0, "w2", ok))
+	ok := tracker.Outcome{Result: &spec.Result{Counters: map[string]int64{spec.CounterInputBytes: 2048}}}
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 1, 0, "w2", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptFailed, spec.PhaseMap, 1, 0, "w2", tracker.Outcome{Err: errors.New("exit status 3\x1b[31m\nsecond line")}))
+	d.Event(ev(tracker.AttemptSucceeded, spec.PhaseMap, 0, 0, "w1", ok))
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 1, 1, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptSucceeded, spec.PhaseMap, 1, 1, "w1", ok))
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseReduce, 0, 0, "w2", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptSucceeded, spec.PhaseReduce, 0, 0, "w2", ok))
 }
 
 func TestPlainLines(t *testing.T) {
@@ -152,9 +152,9 @@ func TestLiveLineFitsWidth(t *testing.T) {
 func TestRerunMapCountsAgain(t *testing.T) {
 	var out syncBuffer
 	d := New(Options{Out: &out, Maps: 1, Reduces: 1, Interval: time.Hour})
-	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
-	d.Event(ev(tracker.AttemptSucceeded, task.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
-	d.Event(ev(tracker.AttemptStarted, task.PhaseMap, 0, 1, "w2", tracker.Outcome{})) // w1 was lost
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptSucceeded, spec.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
+	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 0, 1, "w2", tracker.Outcome{})) // w1 was lost
 	d.mu.Lock()
 	counts := d.countsLocked()
 	d.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 
 	"github.com/distmr/dist/internal/progress"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Job is what the caller knows about the job beyond its attempts.
@@ -186,17 +186,17 @@ func stats(job Job, attempts []Attempt, counters map[string]int64) []Setting {
 		{"tasks", fmt.Sprintf("%d maps, %d reduces", job.Maps, job.Reduces)},
 		{"attempts", fmt.Sprintf("%d (%d failed, %d retries, %d backups, %d stopped)", len(attempts), failed, retries, backups, killed)},
 		{"workers used", fmt.Sprint(len(workers))},
-		{"records", fmt.Sprintf("%s in, %s out", number(counters["map."+task.CounterInputRecords]), number(outRecords(job, counters)))},
-		{"bytes shuffled", progress.Bytes(counters["reduce."+task.CounterInputBytes])},
+		{"records", fmt.Sprintf("%s in, %s out", number(counters["map."+spec.CounterInputRecords]), number(outRecords(job, counters)))},
+		{"bytes shuffled", progress.Bytes(counters["reduce."+spec.CounterInputBytes])},
 		{"output", job.Output},
 	}
 }
 
 func outRecords(job Job, c map[string]int64) int64 {
 	if job.Reduces == 0 {
-		return c["map."+task.CounterOutputRecords]
+		return c["map."+spec.CounterOutputRecords]
 	}
-	return c["reduce."+task.CounterOutputRecords]
+	return c["reduce."+spec.CounterOutputRecords]
 }
 
 func workerRows(attempts []Attempt, workers map[string]registry.WorkerInfo, end time.Time) []workerRow {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/distmr/dist/internal/progress"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Geometry of the timeline, in SVG user units (pixels at 100%).
@@ -146,7 +146,7 @@ func makeBar(a Attempt, lane, groupY int, x func(time.Time) float64, start, end 
 	}
 	b.W = math.Max(x(stop)-b.X, 2) // a very short attempt stays visible
 	phase := "map"
-	if a.Task.Phase == task.PhaseReduce {
+	if a.Task.Phase == spec.PhaseReduce {
 		phase = "reduce"
 	}
 	classes := []string{"bar", phase, a.Outcome}
@@ -190,8 +190,8 @@ func title(a Attempt, lane int, phase string, start, stop time.Time) string {
 	fmt.Fprintf(&b, "started at +%s, ran %s: %s", duration(a.Start.Sub(start)), duration(stop.Sub(a.Start)), outcomeText(a))
 	if a.Counters != nil {
 		c := a.Counters
-		fmt.Fprintf(&b, "\nrecords in %s, out %s", number(c[task.CounterInputRecords]), number(c[task.CounterOutputRecords]))
-		fmt.Fprintf(&b, "\nbytes in %s, out %s", progress.Bytes(c[task.CounterInputBytes]), progress.Bytes(c[task.CounterOutputBytes]))
+		fmt.Fprintf(&b, "\nrecords in %s, out %s", number(c[spec.CounterInputRecords]), number(c[spec.CounterOutputRecords]))
+		fmt.Fprintf(&b, "\nbytes in %s, out %s", progress.Bytes(c[spec.CounterInputBytes]), progress.Bytes(c[spec.CounterOutputBytes]))
 	}
 	if a.Err != "" {
 		fmt.Fprintf(&b, "\n%s", shorten(a.Err, 300))

@@ -13,7 +13,7 @@ import (
 
 	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -26,15 +26,15 @@ var workers = map[string]registry.WorkerInfo{
 	"w2": {ID: "w2", Addr: "127.0.0.1:7002", Slots: 2, Version: "0.1.0", OS: "linux", Arch: "amd64"},
 }
 
-func event(kind tracker.EventKind, ms int, p task.Phase, i, n int, w string, backup bool, o tracker.Outcome) tracker.Event {
+func event(kind tracker.EventKind, ms int, p spec.Phase, i, n int, w string, backup bool, o tracker.Outcome) tracker.Event {
 	return tracker.Event{Kind: kind, Time: at(ms), Outcome: o, Attempt: tracker.Attempt{
 		Task: tracker.TaskRef{Phase: p, Index: i}, N: n, Worker: workers[w], Backup: backup}}
 }
 
 func result(in, out int64) tracker.Outcome {
-	return tracker.Outcome{Result: &task.Result{Status: task.StatusOK, Counters: map[string]int64{
-		task.CounterInputRecords: in, task.CounterOutputRecords: out,
-		task.CounterInputBytes: in * 10, task.CounterOutputBytes: out * 10,
+	return tracker.Outcome{Result: &spec.Result{Status: spec.StatusOK, Counters: map[string]int64{
+		spec.CounterInputRecords: in, spec.CounterOutputRecords: out,
+		spec.CounterInputBytes: in * 10, spec.CounterOutputBytes: out * 10,
 	}}}
 }
 
@@ -43,7 +43,7 @@ func result(in, out int64) tracker.Outcome {
 // still running when the job ended (failed) if unfinished is set.
 func sample(unfinished bool) *Recorder {
 	r := NewRecorder()
-	m, red := task.PhaseMap, task.PhaseReduce
+	m, red := spec.PhaseMap, spec.PhaseReduce
 	for _, ev := range []tracker.Event{
 		event(tracker.AttemptStarted, 0, m, 0, 0, "w1", false, tracker.Outcome{}),
 		event(tracker.AttemptStarted, 0, m, 1, 0, "w1", false, tracker.Outcome{}),
@@ -214,7 +214,7 @@ func TestReportRendersInChromium(t *testing.T) {
 
 func TestOutputLostWithWorker(t *testing.T) {
 	r := NewRecorder()
-	m := task.PhaseMap
+	m := spec.PhaseMap
 	r.Event(event(tracker.AttemptStarted, 0, m, 0, 0, "w2", false, tracker.Outcome{}))
 	r.Event(event(tracker.AttemptSucceeded, 100, m, 0, 0, "w2", false, result(10, 10)))
 	// w2 dies; the tracker runs the finished map again elsewhere.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Command is one external program of a streaming job.
@@ -132,8 +133,8 @@ func link(c Command) string {
 	if name == "" {
 		name = filepath.Base(c.Path)
 	}
-	dir := os.Getenv(task.EnvTaskDir)
-	if dir == "" || !task.ValidName(name) {
+	dir := os.Getenv(spec.EnvTaskDir)
+	if dir == "" || !spec.ValidName(name) {
 		return c.Path
 	}
 	abs, err := filepath.Abs(c.Path)

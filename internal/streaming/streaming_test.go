@@ -13,6 +13,7 @@ import (
 
 	"github.com/distmr/dist/internal/testsupport/testenv"
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/task/tasktest"
 )
 
@@ -89,8 +90,8 @@ func TestWordCount(t *testing.T) {
 			}
 			var in, mapOut int64
 			for _, m := range out.Maps {
-				in += m.Counters[task.CounterInputRecords]
-				mapOut += m.Counters[task.CounterOutputRecords]
+				in += m.Counters[spec.CounterInputRecords]
+				mapOut += m.Counters[spec.CounterOutputRecords]
 			}
 			lines := 0
 			testenv.Lines(t, books, func(string, int64, string) { lines++ })
@@ -172,8 +173,8 @@ func TestMapperStopsEarly(t *testing.T) {
 	if _, err := task.Run(App(Commands{Mapper: Command{Path: mapper}, Reducer: Command{Path: mapper}}), dir); err != nil {
 		t.Fatalf("a mapper may stop reading and exit 0: %v", err)
 	}
-	res, err := task.ReadResult(filepath.Join(dir, task.ResultFile))
-	if err != nil || res.Counters[task.CounterOutputRecords] != 2 {
+	res, err := spec.ReadResult(filepath.Join(dir, spec.ResultFile))
+	if err != nil || res.Counters[spec.CounterOutputRecords] != 2 {
 		t.Fatalf("result %+v, %v", res, err)
 	}
 }
@@ -222,7 +223,7 @@ func TestKillStopsCommand(t *testing.T) {
 // mapDir makes a map task directory over data with one reduce partition.
 func mapDir(t *testing.T, data string) string {
 	t.Helper()
-	cfg := task.Config{Job: "job", Task: "m-00000", Phase: task.PhaseMap, Reduces: 1,
-		Split: task.Split{File: task.SplitFile, Name: "in.txt", Length: int64(len(data))}}
-	return tasktest.TaskDir(t, t.TempDir(), cfg, map[string][]byte{task.SplitFile: []byte(data)})
+	cfg := spec.Config{Job: "job", Task: "m-00000", Phase: task.PhaseMap, Reduces: 1,
+		Split: spec.Split{File: spec.SplitFile, Name: "in.txt", Length: int64(len(data))}}
+	return tasktest.TaskDir(t, t.TempDir(), cfg, map[string][]byte{spec.SplitFile: []byte(data)})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/distmr/dist/internal/streaming"
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Symbol is the name a plugin exports its App under.
@@ -64,8 +65,8 @@ func Exec(c streaming.Commands) {
 	// The config says which input format feeds the mapper and what the
 	// job's parameters are; task.Main reads it again, and reports it if it
 	// is unusable.
-	if dir := os.Getenv(task.EnvTaskDir); dir != "" {
-		if cfg, err := task.ReadConfig(filepath.Join(dir, task.ConfigFile)); err == nil {
+	if dir := os.Getenv(spec.EnvTaskDir); dir != "" {
+		if cfg, err := spec.ReadConfig(filepath.Join(dir, spec.ConfigFile)); err == nil {
 			c.KeyValueInput = cfg.InputFormat == "kv"
 			c.Params = cfg.Params
 		}
@@ -78,12 +79,12 @@ func Exec(c streaming.Commands) {
 // on stderr, and returns the exit status to use (1).
 func Fail(err error) int {
 	fmt.Fprintln(os.Stderr, "dist task-host:", err)
-	dir := os.Getenv(task.EnvTaskDir)
+	dir := os.Getenv(spec.EnvTaskDir)
 	if dir == "" {
 		return 1
 	}
-	res := &task.Result{Status: task.StatusFailed, Error: err.Error(), Fatal: true, Counters: map[string]int64{}}
-	if werr := task.WriteFile(filepath.Join(dir, task.ResultFile), res); werr != nil {
+	res := &spec.Result{Status: spec.StatusFailed, Error: err.Error(), Fatal: true, Counters: map[string]int64{}}
+	if werr := spec.WriteFile(filepath.Join(dir, spec.ResultFile), res); werr != nil {
 		fmt.Fprintln(os.Stderr, "dist task-host: write result:", werr)
 	}
 	return 1

@@ -14,7 +14,7 @@ import (
 
 	"github.com/distmr/dist/internal/gobuild"
 	"github.com/distmr/dist/internal/testsupport/testenv"
-	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/task/tasktest"
 )
 
@@ -109,13 +109,13 @@ func TestLoadNotAPlugin(t *testing.T) {
 
 func TestFailWritesFatalResult(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv(task.EnvTaskDir, dir)
+	t.Setenv(spec.EnvTaskDir, dir)
 	stderr := os.Stderr
 	os.Stderr, _ = os.Open(os.DevNull)
 	code := Fail(errors.New("cannot load"))
 	os.Stderr = stderr
-	res, err := task.ReadResult(filepath.Join(dir, task.ResultFile))
-	if code != 1 || err != nil || res.Status != task.StatusFailed || !res.Fatal || res.Error != "cannot load" {
+	res, err := spec.ReadResult(filepath.Join(dir, spec.ResultFile))
+	if code != 1 || err != nil || res.Status != spec.StatusFailed || !res.Fatal || res.Error != "cannot load" {
 		t.Fatalf("exit %d, result %+v, %v", code, res, err)
 	}
 }

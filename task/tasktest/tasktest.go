@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // Job describes a job to run.
@@ -28,7 +29,7 @@ type Job struct {
 	// SplitSize cuts inputs into splits of about this many bytes, at line
 	// ends; 0 means one split per input file.
 	SplitSize int64
-	// SortBuffer is each map task's Config.SortBuffer; 0 means the default.
+	// SortBuffer is each map task's spec.Config.SortBuffer; 0 means the default.
 	SortBuffer int64
 	// InputFormat and OutputFormat name the formats; "" means "text".
 	InputFormat  string
@@ -43,8 +44,8 @@ type Output struct {
 	// one per reduce, or one per map in a map-only job.
 	Parts []string
 	// Maps and Reduces are the results of the tasks, in task order.
-	Maps    []*task.Result
-	Reduces []*task.Result
+	Maps    []*spec.Result
+	Reduces []*spec.Result
 	// MapDirs and ReduceDirs are the task directories, in task order.
 	MapDirs    []string
 	ReduceDirs []string
@@ -65,7 +66,7 @@ func (o *Output) Lines() []string {
 // Counter sums a counter over every task of the job.
 func (o *Output) Counter(name string) int64 {
 	var n int64
-	for _, r := range append(append([]*task.Result{}, o.Maps...), o.Reduces...) {
+	for _, r := range append(append([]*spec.Result{}, o.Maps...), o.Reduces...) {
 		n += r.Counters[name]
 	}
 	return n
@@ -85,26 +86,26 @@ func Run(tb testing.TB, app task.App, job Job) *Output {
 		}
 		for _, sp := range splits {
 			i := len(mapDirs)
-			cfg := task.Config{
-				Job: "test", Task: task.TaskID(task.PhaseMap, i), Phase: task.PhaseMap, Index: i,
+			cfg := spec.Config{
+				Job: "test", Task: spec.TaskID(task.PhaseMap, i), Phase: task.PhaseMap, Index: i,
 				Reduces: job.Reduces, InputFormat: job.InputFormat, OutputFormat: job.OutputFormat,
 				Params: job.Params, SortBuffer: job.SortBuffer,
-				Split: task.Split{File: task.SplitFile, Name: in, Offset: sp.offset, Length: int64(len(sp.data))},
+				Split: spec.Split{File: spec.SplitFile, Name: in, Offset: sp.offset, Length: int64(len(sp.data))},
 			}
-			mapDirs = append(mapDirs, TaskDir(tb, root, cfg, map[string][]byte{task.SplitFile: sp.data}))
+			mapDirs = append(mapDirs, TaskDir(tb, root, cfg, map[string][]byte{spec.SplitFile: sp.data}))
 		}
 	}
 	out.MapDirs = mapDirs
 	out.Maps = runTasks(tb, app, mapDirs)
 	if job.Reduces == 0 {
 		for i, dir := range out.MapDirs {
-			out.Parts = append(out.Parts, readFile(tb, filepath.Join(dir, task.OutDir, task.PartName(i))))
+			out.Parts = append(out.Parts, readFile(tb, filepath.Join(dir, spec.OutDir, spec.PartName(i))))
 		}
 		return out
 	}
 	for p := range job.Reduces {
-		cfg := task.Config{
-			Job: "test", Task: task.TaskID(task.PhaseReduce, p), Phase: task.PhaseReduce, Index: p,
+		cfg := spec.Config{
+			Job: "test", Task: spec.TaskID(task.PhaseReduce, p), Phase: task.PhaseReduce, Index: p,
 			Reduces: job.Reduces, OutputFormat: job.OutputFormat, Params: job.Params,
 		}
 		for _, m := range out.MapDirs {
@@ -114,7 +115,7 @@ func Run(tb testing.TB, app task.App, job Job) *Output {
 	}
 	out.Reduces = runTasks(tb, app, out.ReduceDirs)
 	for p, dir := range out.ReduceDirs {
-		out.Parts = append(out.Parts, readFile(tb, filepath.Join(dir, task.OutDir, task.PartName(p))))
+		out.Parts = append(out.Parts, readFile(tb, filepath.Join(dir, spec.OutDir, spec.PartName(p))))
 	}
 	return out
 }
@@ -122,33 +123,33 @@ func Run(tb testing.TB, app task.App, job Job) *Output {
 // MapInput describes partition p of the finished map task in dir as a
 // reduce input, with the size and checksum its result reports, as a
 // worker stages it.
-func MapInput(tb testing.TB, dir string, p int) task.Input {
+func MapInput(tb testing.TB, dir string, p int) spec.Input {
 	tb.Helper()
-	cfg, err := task.ReadConfig(filepath.Join(dir, task.ConfigFile))
+	cfg, err := spec.ReadConfig(filepath.Join(dir, spec.ConfigFile))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	res, err := task.ReadResult(filepath.Join(dir, task.ResultFile))
+	res, err := spec.ReadResult(filepath.Join(dir, spec.ResultFile))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	name := task.MapPartName(p)
+	name := spec.MapPartName(p)
 	for _, o := range res.Outputs {
 		if o.Name == name {
-			return task.Input{File: filepath.Join(dir, task.OutDir, name), Map: cfg.Task, Attempt: cfg.Attempt,
+			return spec.Input{File: filepath.Join(dir, spec.OutDir, name), Map: cfg.Task, Attempt: cfg.Attempt,
 				Size: o.Size, CRC32C: o.CRC32C}
 		}
 	}
 	tb.Fatalf("map task in %s has no output %s", dir, name)
-	return task.Input{}
+	return spec.Input{}
 }
 
 // TaskDir makes the task directory root/<cfg.Task> holding task.msgpack
 // and files (paths relative to the task directory), as a worker would.
-func TaskDir(tb testing.TB, root string, cfg task.Config, files map[string][]byte) string {
+func TaskDir(tb testing.TB, root string, cfg spec.Config, files map[string][]byte) string {
 	tb.Helper()
 	dir := filepath.Join(root, cfg.Task)
-	if err := os.MkdirAll(filepath.Join(dir, task.InDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, spec.InDir), 0o755); err != nil {
 		tb.Fatal(err)
 	}
 	for name, data := range files {
@@ -156,7 +157,7 @@ func TaskDir(tb testing.TB, root string, cfg task.Config, files map[string][]byt
 			tb.Fatal(err)
 		}
 	}
-	if err := task.WriteFile(filepath.Join(dir, task.ConfigFile), &cfg); err != nil {
+	if err := spec.WriteFile(filepath.Join(dir, spec.ConfigFile), &cfg); err != nil {
 		tb.Fatal(err)
 	}
 	return dir
@@ -164,9 +165,9 @@ func TaskDir(tb testing.TB, root string, cfg task.Config, files map[string][]byt
 
 // runTasks runs the tasks in dirs, several at a time as workers would,
 // and fails the test if any fails.
-func runTasks(tb testing.TB, app task.App, dirs []string) []*task.Result {
+func runTasks(tb testing.TB, app task.App, dirs []string) []*spec.Result {
 	tb.Helper()
-	results := make([]*task.Result, len(dirs))
+	results := make([]*spec.Result, len(dirs))
 	errs := make([]error, len(dirs))
 	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
@@ -187,16 +188,16 @@ func runTasks(tb testing.TB, app task.App, dirs []string) []*task.Result {
 }
 
 // runTask runs one task and checks that result.msgpack agrees with Run.
-func runTask(app task.App, dir string) (*task.Result, error) {
+func runTask(app task.App, dir string) (*spec.Result, error) {
 	res, err := task.Run(app, dir)
 	if err != nil {
 		return nil, fmt.Errorf("task in %s failed: %w", dir, err)
 	}
-	onDisk, err := task.ReadResult(filepath.Join(dir, task.ResultFile))
+	onDisk, err := spec.ReadResult(filepath.Join(dir, spec.ResultFile))
 	if err != nil {
 		return nil, err
 	}
-	if onDisk.Status != task.StatusOK || len(onDisk.Outputs) != len(res.Outputs) {
+	if onDisk.Status != spec.StatusOK || len(onDisk.Outputs) != len(res.Outputs) {
 		return nil, fmt.Errorf("result.msgpack in %s disagrees with Run: %+v vs %+v", dir, onDisk, res)
 	}
 	return res, nil

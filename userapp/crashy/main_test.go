@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/task/tasktest"
 )
 
@@ -28,15 +29,15 @@ func TestMain(m *testing.M) {
 // taskDir makes a one-line map task with params.
 func taskDir(t *testing.T, attempt int, params map[string]string) string {
 	t.Helper()
-	cfg := task.Config{Job: "job1", Task: "m-00002", Attempt: attempt, Phase: task.PhaseMap, Reduces: 1, Params: params,
-		Split: task.Split{File: task.SplitFile, Name: "in.txt"}}
-	return tasktest.TaskDir(t, t.TempDir(), cfg, map[string][]byte{task.SplitFile: []byte("to be or not to be\n")})
+	cfg := spec.Config{Job: "job1", Task: "m-00002", Attempt: attempt, Phase: task.PhaseMap, Reduces: 1, Params: params,
+		Split: spec.Split{File: spec.SplitFile, Name: "in.txt"}}
+	return tasktest.TaskDir(t, t.TempDir(), cfg, map[string][]byte{spec.SplitFile: []byte("to be or not to be\n")})
 }
 
 func runProgram(t *testing.T, dir string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "CRASHY_AS_PROGRAM=1", task.EnvTaskDir+"="+dir)
+	cmd.Env = append(os.Environ(), "CRASHY_AS_PROGRAM=1", spec.EnvTaskDir+"="+dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -58,7 +59,7 @@ func TestExitAlwaysCrashes(t *testing.T) {
 		if code != 3 || stderr != want {
 			t.Fatalf("attempt %d: exit %d, stderr %q; want 3 and %q", attempt, code, stderr, want)
 		}
-		if _, err := os.Stat(filepath.Join(dir, task.ResultFile)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(dir, spec.ResultFile)); !os.IsNotExist(err) {
 			t.Errorf("a crashed attempt wrote a result (%v)", err)
 		}
 	}
@@ -69,8 +70,8 @@ func TestNoFaultsRunsLikeWordcount(t *testing.T) {
 	if code, stderr := runProgram(t, dir); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	res, err := task.ReadResult(filepath.Join(dir, task.ResultFile))
-	if err != nil || res.Status != task.StatusOK || res.Outputs[0].Records != 4 {
+	res, err := spec.ReadResult(filepath.Join(dir, spec.ResultFile))
+	if err != nil || res.Status != spec.StatusOK || res.Outputs[0].Records != 4 {
 		t.Fatalf("result %+v, %v", res, err)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/task/tasktest"
 )
 
@@ -41,9 +42,9 @@ func TestGrepPatternErrors(t *testing.T) {
 		{map[string]string{"pattern": "a("}, `map: setup: bad pattern "a(": error parsing regexp: missing closing ): ` + "`a(`"},
 	} {
 		root := t.TempDir()
-		cfg := task.Config{Job: "j", Task: "m-00000", Phase: task.PhaseMap, Params: c.params,
-			Split: task.Split{File: task.SplitFile, Name: "in.txt"}}
-		dir := tasktest.TaskDir(t, root, cfg, map[string][]byte{task.SplitFile: []byte("x\n")})
+		cfg := spec.Config{Job: "j", Task: "m-00000", Phase: task.PhaseMap, Params: c.params,
+			Split: spec.Split{File: spec.SplitFile, Name: "in.txt"}}
+		dir := tasktest.TaskDir(t, root, cfg, map[string][]byte{spec.SplitFile: []byte("x\n")})
 		res, err := task.Run(App, dir)
 		if err == nil || res.Error != c.want {
 			t.Errorf("params %v: error %q, want %q", c.params, res.Error, c.want)

@@ -24,6 +24,7 @@ import (
 	"unicode"
 
 	"github.com/distmr/dist/task"
+	"github.com/distmr/dist/task/spec"
 )
 
 // envSleeper marks the child a hanging task starts.
@@ -39,7 +40,7 @@ func main() {
 }
 
 func attack(ctx *task.Context) error {
-	dir := os.Getenv(task.EnvTaskDir)
+	dir := os.Getenv(spec.EnvTaskDir)
 	canary := ctx.Param("canary")
 	var err error
 	switch ctx.Param("mode") {
@@ -50,21 +51,21 @@ func attack(ctx *task.Context) error {
 		}
 	case "output-link":
 		if ctx.Phase() == task.PhaseReduce {
-			err = replaceWithLink(filepath.Join(dir, task.OutDir, task.PartName(ctx.Index())), canary)
+			err = replaceWithLink(filepath.Join(dir, spec.OutDir, spec.PartName(ctx.Index())), canary)
 			if err == nil {
 				err = succeed(dir, nil)
 			}
 		}
 	case "partition-link":
 		if ctx.Phase() == task.PhaseMap {
-			name := task.MapPartName(0)
-			err = replaceWithLink(filepath.Join(dir, task.OutDir, name), canary)
+			name := spec.MapPartName(0)
+			err = replaceWithLink(filepath.Join(dir, spec.OutDir, name), canary)
 			if err == nil {
 				var size int64
 				if fi, serr := os.Stat(canary); serr == nil {
 					size = fi.Size()
 				}
-				err = succeed(dir, []task.OutputFile{{Name: name, Partition: 0, Size: size}})
+				err = succeed(dir, []spec.OutputFile{{Name: name, Partition: 0, Size: size}})
 			}
 		}
 	case "hang":
@@ -82,9 +83,9 @@ func replaceWithLink(path, target string) error {
 
 // succeed writes a result saying the task succeeded with outputs, and
 // exits before task.Main writes its own.
-func succeed(dir string, outputs []task.OutputFile) error {
-	res := &task.Result{Status: task.StatusOK, Counters: map[string]int64{}, Outputs: outputs}
-	if err := task.WriteFile(filepath.Join(dir, task.ResultFile), res); err != nil {
+func succeed(dir string, outputs []spec.OutputFile) error {
+	res := &spec.Result{Status: spec.StatusOK, Counters: map[string]int64{}, Outputs: outputs}
+	if err := spec.WriteFile(filepath.Join(dir, spec.ResultFile), res); err != nil {
 		return err
 	}
 	os.Exit(0)

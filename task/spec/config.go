@@ -1,4 +1,4 @@
-package task
+package spec
 
 import (
 	"fmt"
@@ -29,10 +29,10 @@ const (
 	InDir      = "in"
 	OutDir     = "out"
 	SplitFile  = "in/split"
-	// StartedFile is the empty file Main creates before anything else, so
-	// that a worker can tell a program that never called Main (a plain
-	// hello-world shipped by mistake: no retry will help) from one that
-	// crashed while running its task.
+	// StartedFile is the empty file task.Main creates before anything
+	// else, so that a worker can tell a program that never called Main (a
+	// plain hello-world shipped by mistake: no retry will help) from one
+	// that crashed while running its task.
 	StartedFile = "started"
 	// EnvTaskDir names the environment variable that points a task program
 	// at its task directory.
@@ -80,7 +80,7 @@ type Split struct {
 	// directory (normally SplitFile).
 	File string `msgpack:"file"`
 	// Name is the input path exactly as `dist run` named it after glob
-	// expansion; Context.InputFile returns it.
+	// expansion; task.Context.InputFile returns it.
 	Name string `msgpack:"name"`
 	// Offset is the position of the split's first byte in the original
 	// file; text input keys are Offset plus the line's position in File.
