@@ -135,18 +135,6 @@ func (p *Proc) Stop(grace time.Duration) {
 // Exited is closed once the worker has exited and been waited for.
 func (p *Proc) Exited() <-chan struct{} { return p.exited }
 
-// Err is how the worker exited (exec.Cmd.Wait's error); valid once Exited
-// is closed.
-func (p *Proc) Err() error { return p.waitErr }
-
 // Draining is closed when the worker says it drains.
 func (p *Proc) Draining() <-chan struct{} { return p.out.draining }
 
-// Log is the path of the file holding the worker's stderr.
-func (p *Proc) Log() string { return p.log }
-
-// Logs returns what the worker wrote to stderr so far.
-func (p *Proc) Logs() string {
-	b, _ := os.ReadFile(p.log)
-	return string(b)
-}
