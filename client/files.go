@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/distmr/dist/io/input"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task/spec"
 )
@@ -54,6 +55,27 @@ func checkFiles(paths []string) ([]*artifact, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// checkDecompresses refuses a binary built against a task runtime that
+// predates compressed input, when an input is compressed: it would read
+// the compressed bytes as text and give a wrong answer without an error.
+// Plugins and exec jobs read input with the worker's own runtime.
+func (p *program) checkDecompresses(files []string) error {
+	if p.kind != proto.KindBinary {
+		return nil
+	}
+	g := p.parts[0].info.Go
+	if g == nil || !g.FuncTable || g.Decompresses {
+		return nil
+	}
+	for _, f := range files {
+		if input.Compressed(f) {
+			return badApp("--app %s was built with a dist older than compressed input, so it would read %s as text: rebuild it with this dist (dist build)",
+				p.parts[0].art.Path, f)
+		}
+	}
+	return nil
 }
 
 // fileRefs names the side files for a launch.
