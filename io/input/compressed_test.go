@@ -101,3 +101,22 @@ func TestCompressedName(t *testing.T) {
 		}
 	}
 }
+
+// failingFile fails every read, as a disk error would.
+type failingFile struct{}
+
+func (failingFile) Read([]byte) (int, error) { return 0, errors.New("input/output error") }
+func (failingFile) Close() error             { return nil }
+
+// An error reading the file is not called corrupt data (nor fatal).
+func TestDecompressReadError(t *testing.T) {
+	for _, name := range []string{"x.gz", "x.zst"} {
+		r, err := Decompress(name, failingFile{})
+		if err == nil {
+			_, err = r.Read(make([]byte, 10))
+		}
+		if err == nil || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "input/output error") {
+			t.Errorf("%s: %v, want the read error, not ErrCorrupt", name, err)
+		}
+	}
+}

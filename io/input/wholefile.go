@@ -8,7 +8,8 @@ import (
 )
 
 // WholeFile reads a split as one record: the key is the split's Name, the
-// value all of its bytes (decompressed, for a .gz or .zst input). An empty input still gives one record.
+// value all of its bytes (decompressed, for a .gz or .zst input). An
+// empty input still gives one record.
 type WholeFile struct {
 	// MaxSize bounds the size of the input; zero means DefaultMaxLine.
 	MaxSize int64
