@@ -8,7 +8,7 @@ GO      ?= go
 BUILD   := build
 BIN     := $(BUILD)/bin
 SAMPLE  := $(BUILD)/sample
-APPS    := wordcount indexer grep crashy
+APPS    := wordcount indexer grep crashy stopwords
 TOP     := 10
 
 .PHONY: help build sample run lint test bench fuzz clean

@@ -5,6 +5,7 @@ go 1.24.0
 require (
 	github.com/go-zookeeper/zk v1.0.4
 	github.com/hashicorp/yamux v0.1.2
+	github.com/klauspost/compress v1.18.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/urfave/cli/v2 v2.27.7
 	github.com/vmihailenco/msgpack/v5 v5.4.1

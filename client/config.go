@@ -32,6 +32,11 @@ type Config struct {
 	Overwrite bool
 	// Reduces is the number of reduce tasks; 0 makes a map-only job.
 	Reduces int
+	// Files are side files to ship with the program (a stop-word list, a
+	// lookup table); a task opens each by base name (Context.File). Base
+	// names must differ and be safe names ([A-Za-z0-9._-]). None by
+	// default.
+	Files []string
 	// Params are passed to the app (Context.Param).
 	Params map[string]string
 	// InputFormat names the input format; "" means "text".
@@ -131,6 +136,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: --app is required: the program to run (build one with `dist build ./userapp/wordcount -o wordcount`)", ErrNoApp)
 	case c.Mapper != "" || c.Reducer != "" || c.Combiner != "":
 		return fmt.Errorf("--mapper, --reducer and --combiner need --exec")
+	}
+	if err := checkFileNames(c.Files); err != nil {
+		return err
 	}
 	switch {
 	case len(c.Inputs) == 0:

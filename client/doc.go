@@ -8,7 +8,8 @@
 // mapper, reducer and combiner commands of an exec job (proto.KindExec).
 // Prepare inspects each file (package internal/artifact); before the first
 // upload every worker is checked against it, and workers that cannot run
-// it are left out (validate.go). Each worker gets every file once.
+// it are left out (validate.go). Each worker gets every file once, and so
+// the job's side files (--file, files.go), which are data, not checked.
 //
 // # Commit protocol
 //

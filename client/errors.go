@@ -15,6 +15,9 @@ var (
 	// ErrIncompatible marks a job no worker can run: the artifact was
 	// built for another platform, or a plugin for another plugin host.
 	ErrIncompatible = errors.New("no worker can run the artifact")
+	// ErrBadFile marks a --file that is missing, not a regular file, or
+	// whose base name is unsafe or taken by another --file.
+	ErrBadFile = errors.New("bad side file")
 )
 
 // Sentinel errors for an --output the job cannot have (output.go, lock.go).

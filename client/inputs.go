@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/distmr/dist/io/input"
 )
 
 // split is one map task's input: a byte range of one file.
@@ -93,7 +95,8 @@ func checkReadable(path string) error {
 
 // makeSplits cuts files into splits of at most about size bytes, each
 // ending just after a newline so no line is cut in two. whole keeps every
-// file in one split (for the wholefile format).
+// file in one split (for the wholefile format); so does a compressed file
+// (.gz, .zst), which cannot be entered at a byte offset.
 func makeSplits(files []string, size int64, whole bool) ([]split, error) {
 	var out []split
 	for _, path := range files {
@@ -101,7 +104,7 @@ func makeSplits(files []string, size int64, whole bool) ([]split, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNoInput, err)
 		}
-		if whole || st.Size() <= size {
+		if whole || st.Size() <= size || input.Compressed(path) {
 			out = append(out, split{Path: path, Name: path, Length: st.Size()})
 			continue
 		}

@@ -66,6 +66,9 @@ func Prepare(cfg Config) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := prog.checkDecompresses(files); err != nil {
+		return nil, err
+	}
 	out, err := newOutPaths(cfg.Output)
 	if err != nil {
 		return nil, err

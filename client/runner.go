@@ -59,6 +59,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 	}
 	req := proto.LaunchRequest{Config: cfg}
 	req.Artifact, req.Extra = r.pool.prog.refs(a.Task.Phase)
+	req.Files = r.pool.prog.fileRefs()
 	if a.Task.Phase == spec.PhaseMap {
 		sp := r.splits[a.Task.Index]
 		if err := r.putInput(ctx, s, ref, sp); err != nil {

@@ -29,6 +29,7 @@ import (
 type program struct {
 	kind  string
 	parts []part
+	files []*artifact // side files (files.go)
 }
 
 // part is one file of a program.
@@ -39,8 +40,11 @@ type part struct {
 }
 
 // checkProgram checks and hashes the files cfg names.
-func checkProgram(cfg Config) (*program, error) {
-	p := &program{kind: cfg.Kind}
+func checkProgram(cfg Config) (p *program, err error) {
+	p = &program{kind: cfg.Kind}
+	if p.files, err = checkFiles(cfg.Files); err != nil {
+		return nil, err
+	}
 	if cfg.Kind != proto.KindExec {
 		pt, err := checkPart("--app", cfg.App, cfg.Kind, "")
 		if err != nil {
@@ -132,15 +136,22 @@ func checkKind(flag, path, kind string, info *artinfo.Info) error {
 	return nil
 }
 
-// artifacts lists the files to ship, each once.
+// artifacts lists the files to ship, each once: the program's, then the
+// side files.
 func (p *program) artifacts() []*artifact {
 	var out []*artifact
 	seen := map[string]bool{}
-	for _, pt := range p.parts {
-		if !seen[pt.art.SHA256] {
-			seen[pt.art.SHA256] = true
-			out = append(out, pt.art)
+	add := func(a *artifact) {
+		if !seen[a.SHA256] {
+			seen[a.SHA256] = true
+			out = append(out, a)
 		}
+	}
+	for _, pt := range p.parts {
+		add(pt.art)
+	}
+	for _, f := range p.files {
+		add(f)
 	}
 	return out
 }

@@ -105,6 +105,8 @@ const (
 	KindBinary = "binary"
 	KindPlugin = "plugin"
 	KindExec   = "exec"
+	// KindFile is a side file (dist run --file): data, never run.
+	KindFile = "file"
 )
 
 // Roles of the commands of an exec job.
@@ -144,6 +146,10 @@ type LaunchRequest struct {
 	// Extra lists further artifacts the attempt needs, each shipped like
 	// Artifact: an exec job's combiner, for a map.
 	Extra []ArtifactRef `msgpack:"extra,omitempty"`
+	// Files lists the job's side files, each of kind KindFile, shipped
+	// like Artifact and placed in the attempt's spec.FilesDir under its
+	// Name, which must be a spec.ValidName; no two may share a Name.
+	Files []ArtifactRef `msgpack:"files,omitempty"`
 	Fetch []MapOutput   `msgpack:"fetch"`
 	// Maps is, for a reduce launched before every map finished, the
 	// number of map tasks whose output it needs; the rest arrive in

@@ -1,7 +1,11 @@
 package task
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,14 +17,15 @@ import (
 // Combine, Setup and Cleanup receive the same Context for the whole task.
 type Context struct {
 	cfg *spec.Config
+	dir string // the task directory
 
 	mu       sync.Mutex
 	counters map[string]*Counter
 	state    any
 }
 
-func newContext(cfg *spec.Config) *Context {
-	return &Context{cfg: cfg, counters: make(map[string]*Counter)}
+func newContext(cfg *spec.Config, dir string) *Context {
+	return &Context{cfg: cfg, dir: dir, counters: make(map[string]*Counter)}
 }
 
 // Param returns the value of a job parameter (`dist run --param k=v`), or
@@ -64,6 +69,21 @@ func badParam(name, value, want, placeholder string) error {
 // InputFile returns the input path the current map task reads, exactly as
 // `dist run` named it after glob expansion; "" in a reduce task.
 func (c *Context) InputFile() string { return c.cfg.Split.Name }
+
+// File opens the job's side file name (`dist run --file PATH` ships it;
+// name is PATH's base name) for reading. It is the same file in every
+// task of the job. A name the job did not ship is an error, marked
+// Fatal, that says so.
+func (c *Context) File(name string) (*os.File, error) {
+	if !spec.ValidName(name) {
+		return nil, Fatal(fmt.Errorf("side file %q: a side file is opened by its base name", name))
+	}
+	f, err := os.Open(filepath.Join(c.dir, spec.FilesDir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Fatal(fmt.Errorf("no side file %s: run with --file PATH/%s", name, name))
+	}
+	return f, err
+}
 
 // JobID returns the job's id.
 func (c *Context) JobID() string { return c.cfg.Job }

@@ -88,8 +88,10 @@ func Fatal(err error) error {
 }
 
 // isFatal reports whether err is marked fatal or is a config or format
-// error, which no other attempt could get past either.
+// error, which no other attempt could get past either. A corrupt .gz or
+// .zst input is one: the split was staged at its announced size, so
+// another attempt would decode the same bytes.
 func isFatal(err error) bool {
-	return errors.Is(err, ErrFatal) || errors.Is(err, spec.ErrBadConfig) ||
+	return errors.Is(err, ErrFatal) || errors.Is(err, spec.ErrBadConfig) || errors.Is(err, input.ErrCorrupt) ||
 		errors.Is(err, input.ErrUnknownFormat) || errors.Is(err, output.ErrUnknownFormat)
 }

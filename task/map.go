@@ -1,6 +1,7 @@
 package task
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,9 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 	s := r.cfg.Split
 	split := input.Split{Path: r.path(s.File), Name: s.Name, Offset: s.Offset, Length: s.Length}
 	in, err := r.inFmt.Open(split)
+	if errors.Is(err, input.ErrCorrupt) {
+		return nil, fmt.Errorf("read input: %w", err) // it names the file
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open input %s: %w", s.Name, err)
 	}

@@ -81,7 +81,7 @@ type runner struct {
 }
 
 func newRunner(app App, cfg *spec.Config, dir string) *runner {
-	r := &runner{app: app, cfg: cfg, dir: dir, ctx: newContext(cfg)}
+	r := &runner{app: app, cfg: cfg, dir: dir, ctx: newContext(cfg, dir)}
 	r.inputs = r.reduceInputs()
 	r.inRecords = r.ctx.Counter(spec.CounterInputRecords)
 	r.inBytes = r.ctx.Counter(spec.CounterInputBytes)

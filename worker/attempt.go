@@ -106,6 +106,9 @@ func (a *attempt) run(events io.Writer, req *proto.LaunchRequest, in *inbox) (pr
 	if err := prepareAttemptDir(a.dir); err != nil {
 		return fail(internalError("task directory: %v", err))
 	}
+	if err := a.placeSideFiles(req.Files); err != nil {
+		return fail(proto.ToError(err))
+	}
 	cfg := req.Config
 	if cfg.Phase == spec.PhaseReduce {
 		inputs, missing, err := a.stage(req, in)

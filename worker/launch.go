@@ -80,6 +80,9 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	if err := w.checkArtifact(req.Artifact); err != nil {
 		return err
 	}
+	if err := w.checkSideFiles(req.Files); err != nil {
+		return err
+	}
 	key := attemptKey{c.Job, c.Task, c.Attempt}
 	switch c.Phase {
 	case spec.PhaseMap:

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -27,6 +28,7 @@ import (
 //	stubborn  like hang, but the task itself ignores SIGTERM too
 //	noresult  exit 0 without result.msgpack
 //	badresult exit 0 with a malicious result.msgpack
+//	sidefile  also count the words of the side file named by param "file"
 const envSleeper = "DIST_WORKER_TEST_SLEEPER"
 
 func TestMain(m *testing.M) {
@@ -55,6 +57,13 @@ func TestMain(m *testing.M) {
 var testApp = task.App{
 	Map: func(ctx *task.Context, key, value string, emit task.Emit) error {
 		misbehave(ctx.Param("mode"))
+		if ctx.Param("mode") == "sidefile" {
+			b, err := readSideFile(ctx, ctx.Param("file"))
+			if err != nil {
+				return err
+			}
+			value += " " + string(b)
+		}
 		for _, w := range strings.Fields(value) {
 			emit(w, "1")
 		}
@@ -68,6 +77,15 @@ var testApp = task.App{
 		emit(key, strconv.Itoa(n))
 		return nil
 	},
+}
+
+func readSideFile(ctx *task.Context, name string) ([]byte, error) {
+	f, err := ctx.File(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 func misbehave(mode string) {

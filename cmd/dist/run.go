@@ -46,6 +46,7 @@ configuration, also when the job fails.`,
 			&cli.StringFlag{Name: "output", EnvVars: []string{"DIST_OUTPUT"}, Usage: "output directory (receives part-NNNNN and _SUCCESS)"},
 			&cli.BoolFlag{Name: "overwrite", EnvVars: []string{"DIST_OVERWRITE"}, Usage: "replace a finished job's output"},
 			&cli.IntFlag{Name: "reduces", Value: def.Reduces, EnvVars: []string{"DIST_REDUCES"}, Usage: "reduce tasks; 0 = map-only"},
+			&cli.StringSliceFlag{Name: "file", EnvVars: []string{"DIST_FILE"}, Usage: "a side file to ship with the app, opened by a task by its base name: ctx.File(NAME) (repeatable)"},
 			&cli.StringSliceFlag{Name: "param", EnvVars: []string{"DIST_PARAM"}, Usage: "k=v passed to the app (repeatable)"},
 			&cli.StringFlag{Name: "input-format", Value: def.InputFormat, EnvVars: []string{"DIST_INPUT_FORMAT"}, Usage: "text, wholefile or kv"},
 			&cli.IntFlag{Name: "max-attempts", Value: def.MaxAttempts, EnvVars: []string{"DIST_MAX_ATTEMPTS"}, Usage: "attempts per task before the job fails"},
@@ -93,7 +94,7 @@ func runAction(c *cli.Context) error {
 		kind = proto.KindExec
 	}
 	cfg := client.Config{
-		App: c.String("app"), Kind: kind, Mapper: c.String("mapper"), Reducer: c.String("reducer"), Combiner: c.String("combiner"), Inputs: c.StringSlice("input"), Output: c.String("output"),
+		App: c.String("app"), Kind: kind, Mapper: c.String("mapper"), Reducer: c.String("reducer"), Combiner: c.String("combiner"), Inputs: c.StringSlice("input"), Output: c.String("output"), Files: c.StringSlice("file"),
 		Overwrite: c.Bool("overwrite"), Reduces: c.Int("reduces"), Params: params,
 		InputFormat: c.String("input-format"), MaxAttempts: c.Int("max-attempts"),
 		TaskTimeout: c.Duration("task-timeout"), SplitSize: c.Int64("split-size"), SortBuffer: c.Int64("sort-buffer"),

@@ -11,6 +11,11 @@ import (
 // task the worker prepared and writes its result.
 const TaskMain = TaskPackage + ".Main"
 
+// Decompress is the function of the task runtime that reads .gz and .zst
+// inputs; a program built against an older runtime lacks it, and would
+// read compressed bytes as text.
+const Decompress = TaskModule + "/io/input.Decompress"
+
 // Whether a Go program calls task.Main is read from its function table.
 // The linker writes the name of every function it keeps, inlined ones
 // included, NUL-terminated into .gopclntab (.data.rel.ro.gopclntab when

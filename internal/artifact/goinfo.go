@@ -36,9 +36,10 @@ type GoInfo struct {
 	// and for a host that can load plugins, empty otherwise.
 	Hashes map[string]string
 	// FuncTable says whether Inspect found the program's function table
-	// (see funcs.go), and LinksTaskMain whether it names TaskMain. Both
-	// are false for a plugin, and from Self.
-	FuncTable, LinksTaskMain bool
+	// (see funcs.go), LinksTaskMain whether it names TaskMain, and
+	// Decompresses whether it names Decompress. All are false for a
+	// plugin, and from Self.
+	FuncTable, LinksTaskMain, Decompresses bool
 }
 
 // Module is one module a Go program was built from.

@@ -143,6 +143,9 @@ func inspectELF(path string, f *os.File, ef *elf.File) (*Info, error) {
 			if g.LinksTaskMain, err = namesFunc(sec, TaskMain); err != nil {
 				return nil, fmt.Errorf("%s: read function names: %w", path, err)
 			}
+			if g.Decompresses, err = namesFunc(sec, Decompress); err != nil {
+				return nil, fmt.Errorf("%s: read function names: %w", path, err)
+			}
 		}
 		info.Go = g
 	}

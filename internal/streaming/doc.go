@@ -26,7 +26,9 @@
 // the task's identity in the environment: DIST_TASK_ID, DIST_ATTEMPT,
 // DIST_REDUCES, DIST_INPUT_FILE (map tasks) and DIST_PARAM_<name> for
 // every job parameter whose name is made of letters, digits and '_'.
-// Their stderr goes to the task's stderr.log.
+// Their stderr goes to the task's stderr.log. They run in the task
+// directory, so a side file shipped with `dist run --file PATH` is
+// files/NAME, NAME being PATH's base name.
 //
 // # Pipes
 //

@@ -14,6 +14,14 @@
 //
 // An app adds its own formats by name through task.App.InputFormats.
 //
+// # Compressed input
+//
+// A split whose Name ends in ".gz" or ".zst" is decompressed as it is
+// read (Decompress, keyed on the name, so any storage can use it), under
+// every format: text keys are then offsets in the decompressed stream. Such
+// a file is always one split (Compressed). Data that does not decode is
+// an ErrCorrupt naming the file, which a task treats as fatal.
+//
 // # Limits
 //
 // Readers stream: memory does not grow with the size of the split, only

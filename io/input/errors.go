@@ -13,3 +13,7 @@ var (
 	// Length its config announced.
 	ErrSplitSize = errors.New("input split size mismatch")
 )
+
+// ErrCorrupt marks a .gz or .zst input whose compressed data does not
+// decode: corrupt or truncated. Reading the same bytes again fails again.
+var ErrCorrupt = errors.New("corrupt compressed input")

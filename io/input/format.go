@@ -2,6 +2,7 @@ package input
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/distmr/dist/io/named"
@@ -21,7 +22,9 @@ type Split struct {
 	// and errors mention it.
 	Name string
 	// Offset is the position of the split's first byte in the original
-	// file; text keys count from it.
+	// file; text keys count from it. A compressed input (see Compressed)
+	// is one split with Offset 0, and its text keys count bytes of the
+	// decompressed stream.
 	Offset int64
 	// Length is the number of bytes in the split. The file at Path must
 	// have exactly this size; zero means "whatever the file holds".
@@ -63,8 +66,15 @@ func (fs Formats) Lookup(name string) (Format, error) {
 // Names returns the names of the formats, sorted.
 func (fs Formats) Names() []string { return named.Names(fs) }
 
-// open opens the split's file and checks its size against Length.
-func open(s Split) (*os.File, int64, error) {
+// open opens the split's file, checks its size against Length, and
+// decompresses it when its Name says so (see Decompress). size is the
+// number of bytes the reader gives, or -1 when that is not known before
+// reading (a compressed file).
+func open(s Split) (r io.ReadCloser, size int64, err error) {
+	if Compressed(s.Name) && s.Offset != 0 {
+		return nil, 0, fmt.Errorf("%w: %s is compressed, so it is one split, but this split starts at byte %d",
+			ErrSplitSize, s.Name, s.Offset)
+	}
 	f, err := os.Open(s.Path)
 	if err != nil {
 		return nil, 0, err
@@ -79,5 +89,9 @@ func open(s Split) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("%w: %s holds %d bytes of %s but the split is %d bytes: the input was not staged completely",
 			ErrSplitSize, s.Path, st.Size(), s.Name, s.Length)
 	}
-	return f, st.Size(), nil
+	if !Compressed(s.Name) {
+		return f, st.Size(), nil
+	}
+	r, err = Decompress(s.Name, f)
+	return r, -1, err
 }

@@ -3,9 +3,9 @@ package input
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
 // lineBuffer is the read buffer of a line reader; longer lines are
@@ -14,7 +14,7 @@ const lineBuffer = 64 << 10
 
 // lines reads a split line by line, tracking each line's position.
 type lines struct {
-	f     *os.File
+	f     io.ReadCloser
 	br    *bufio.Reader
 	split Split
 	max   int
@@ -66,6 +66,9 @@ func (l *lines) next() (line []byte, start int64, err error) {
 			}
 			return l.check(trim(chunk), start)
 		default:
+			if errors.Is(err, ErrCorrupt) {
+				return l.fail(err) // it names the file
+			}
 			return l.fail(fmt.Errorf("read %s: %w", l.split.Name, err))
 		}
 	}

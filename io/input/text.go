@@ -4,7 +4,8 @@ import "strconv"
 
 // Text reads lines: the key is the decimal byte offset of the line in the
 // original file (the split's Offset plus the line's position in the
-// split), the value the line without "\n" or "\r\n".
+// split; for a .gz or .zst input, in the decompressed stream), the value
+// the line without "\n" or "\r\n".
 type Text struct {
 	// MaxLine bounds the length of one line; zero means DefaultMaxLine.
 	MaxLine int

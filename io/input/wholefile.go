@@ -1,14 +1,15 @@
 package input
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
 // WholeFile reads a split as one record: the key is the split's Name, the
-// value all of its bytes. An empty input still gives one record.
+// value all of its bytes (decompressed, for a .gz or .zst input). An
+// empty input still gives one record.
 type WholeFile struct {
 	// MaxSize bounds the size of the input; zero means DefaultMaxLine.
 	MaxSize int64
@@ -34,7 +35,7 @@ func (w WholeFile) Open(s Split) (Reader, error) {
 }
 
 type wholeReader struct {
-	f     *os.File
+	f     io.ReadCloser
 	split Split
 	size  int64
 	limit int64
@@ -47,9 +48,14 @@ func (r *wholeReader) Next() (key, value string, err error) {
 	}
 	r.done = true
 	var b strings.Builder
-	b.Grow(int(r.size))
+	if r.size > 0 {
+		b.Grow(int(r.size))
+	}
 	// Read at most one byte past the limit in case the file grew.
 	n, err := io.Copy(&b, io.LimitReader(r.f, r.limit+1))
+	if errors.Is(err, ErrCorrupt) {
+		return "", "", err // it names the file
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("read %s: %w", r.split.Name, err)
 	}

@@ -29,6 +29,9 @@ const (
 	InDir      = "in"
 	OutDir     = "out"
 	SplitFile  = "in/split"
+	// FilesDir holds the job's side files (dist run --file), each under
+	// its base name, read-only; the worker places them before the start.
+	FilesDir = "files"
 	// StartedFile is the empty file task.Main creates before anything
 	// else, so that a worker can tell a program that never called Main (a
 	// plain hello-world shipped by mistake: no retry will help) from one

@@ -15,6 +15,7 @@
 //	task.msgpack   ConfigFile: the Config, at most MaxConfigSize bytes
 //	in/            InDir: SplitFile (a map's split) or a reduce's Inputs
 //	out/           OutDir: what the program writes (MapPartName, PartName)
+//	files/         FilesDir: the job's side files by base name, read-only
 //	started        StartedFile: made by task.Main before anything else
 //	result.msgpack ResultFile: the Result, written last (WriteFile)
 //

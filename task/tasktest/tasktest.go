@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -36,6 +37,8 @@ type Job struct {
 	OutputFormat string
 	// Params are the job parameters.
 	Params map[string]string
+	// Files are the job's side files by base name (Context.File).
+	Files map[string][]byte
 }
 
 // Output is what a job produced.
@@ -92,7 +95,7 @@ func Run(tb testing.TB, app task.App, job Job) *Output {
 				Params: job.Params, SortBuffer: job.SortBuffer,
 				Split: spec.Split{File: spec.SplitFile, Name: in, Offset: sp.offset, Length: int64(len(sp.data))},
 			}
-			mapDirs = append(mapDirs, TaskDir(tb, root, cfg, map[string][]byte{spec.SplitFile: sp.data}))
+			mapDirs = append(mapDirs, TaskDir(tb, root, cfg, job.withFiles(map[string][]byte{spec.SplitFile: sp.data})))
 		}
 	}
 	out.MapDirs = mapDirs
@@ -111,7 +114,7 @@ func Run(tb testing.TB, app task.App, job Job) *Output {
 		for _, m := range out.MapDirs {
 			cfg.Inputs = append(cfg.Inputs, MapInput(tb, m, p))
 		}
-		out.ReduceDirs = append(out.ReduceDirs, TaskDir(tb, root, cfg, nil))
+		out.ReduceDirs = append(out.ReduceDirs, TaskDir(tb, root, cfg, job.withFiles(nil)))
 	}
 	out.Reduces = runTasks(tb, app, out.ReduceDirs)
 	for p, dir := range out.ReduceDirs {
@@ -149,8 +152,10 @@ func MapInput(tb testing.TB, dir string, p int) spec.Input {
 func TaskDir(tb testing.TB, root string, cfg spec.Config, files map[string][]byte) string {
 	tb.Helper()
 	dir := filepath.Join(root, cfg.Task)
-	if err := os.MkdirAll(filepath.Join(dir, spec.InDir), 0o755); err != nil {
-		tb.Fatal(err)
+	for _, d := range []string{spec.InDir, spec.FilesDir} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
@@ -161,6 +166,16 @@ func TaskDir(tb testing.TB, root string, cfg spec.Config, files map[string][]byt
 		tb.Fatal(err)
 	}
 	return dir
+}
+
+// withFiles adds the job's side files to a task directory's files.
+func (j Job) withFiles(files map[string][]byte) map[string][]byte {
+	out := map[string][]byte{}
+	maps.Copy(out, files)
+	for name, data := range j.Files {
+		out[spec.FilesDir+"/"+name] = data
+	}
+	return out
 }
 
 // runTasks runs the tasks in dirs, several at a time as workers would,
