@@ -1,7 +1,9 @@
 # dist — build, demo, test.
 #   make run    build everything and run word count on a local 3-worker cluster
 #   make test   make lint + go test -race over everything (needs ZooKeeper for
-#               the integration tests: apt-get install zookeeper)
+#               the integration tests: apt-get install zookeeper, and
+#               make weed for the S3 ones)
+#   make weed   build SeaweedFS's weed, the S3 store the tests start, once
 #   make lint   go vet, staticcheck and deadcode (Go tools pinned in go.mod)
 
 GO      ?= go
@@ -11,7 +13,7 @@ SAMPLE  := $(BUILD)/sample
 APPS    := wordcount indexer grep crashy stopwords
 TOP     := 10
 
-.PHONY: help build sample run lint test bench fuzz clean
+.PHONY: help build sample run lint test bench fuzz clean weed
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -61,6 +63,9 @@ test: lint ## make lint, then go test -race over every package
 	@# go-zookeeper v1.0.4 races on Conn.lastZxid when it re-sets watches after a
 	@# reconnect (go-zookeeper/zk#35); these tests skip under -race and run here.
 	$(GO) test -count=1 -run 'TestZKServerRestartKeepsRegistration|TestZKWatchSurvivesConnectionLoss' ./registry
+
+weed: ## build SeaweedFS's weed (the S3 store of tests and scripts/s3-local.sh) into ~/.cache/dist, once
+	scripts/s3-local.sh build
 
 bench: build ## word count vs a single-process baseline, warm jobs, shipping, Go benchmarks: writes BENCH.md
 	$(GO) build -trimpath -o $(BIN)/baseline-wordcount ./scripts/baseline-wordcount
