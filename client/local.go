@@ -139,7 +139,6 @@ func (lc *LocalCluster) followWorker(w *localWorker) {
 	}()
 }
 
-
 // Close stops every worker, waits for them and removes the cluster's
 // directory if it created it. Idempotent.
 func (lc *LocalCluster) Close() error {

@@ -297,4 +297,3 @@ func children(t testing.TB) []string {
 func attemptDirOf(w *Worker, job, taskID string, attempt int) string {
 	return w.attemptDir(attemptKey{job, taskID, attempt})
 }
-

@@ -324,8 +324,12 @@ func TestDrainingWorkerKeepsItsWork(t *testing.T) {
 	drainWhileItRuns(t, victim, gates)
 	r := job.wait(t)
 	checkDrained(t, r, out, victim)
-	if !strings.Contains(r.stderr, "why=\"its registry node says so\"") {
-		t.Errorf("the client did not learn from ZooKeeper that the worker drains:\n%s", r.stderr)
+	// The client learns of the drain from the worker's node or, when the
+	// tracker places a task there before the node's change arrives (a
+	// loaded machine), from the launch the worker refuses: either way it
+	// must have seen it (checkDrained checked that the work counted).
+	if !strings.Contains(r.stderr, "why=\"its registry node says so\"") && !strings.Contains(r.stderr, "why=\"it refused a launch\"") {
+		t.Errorf("the client did not learn that the worker drains:\n%s", r.stderr)
 	}
 }
 

@@ -137,4 +137,3 @@ func (p *Proc) Exited() <-chan struct{} { return p.exited }
 
 // Draining is closed when the worker says it drains.
 func (p *Proc) Draining() <-chan struct{} { return p.out.draining }
-
