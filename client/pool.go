@@ -42,6 +42,11 @@ type pool struct {
 	// is open: the worker is gone for this job.
 	onLost func(id, why string)
 
+	// dataIn and dataOut count the job's data bytes the client carried:
+	// input splits it sent to workers and output parts it fetched from
+	// them (every attempt's, also those that failed).
+	dataIn, dataOut atomic.Int64
+
 	mu       sync.Mutex
 	conns    map[string]*workerConn // by worker id
 	dialErrs map[string]error       // why dialing a worker failed, by id (unusable.go)

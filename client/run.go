@@ -32,8 +32,12 @@ type Summary struct {
 	RecordsOut    int64
 	BytesShuffled int64
 	BytesShipped  int64 // artifact bytes uploaded
-	Counters      map[string]int64
-	Wall          time.Duration
+	// ClientDataIn and ClientDataOut are the input and output bytes that
+	// went through the client: splits sent to workers, parts fetched back
+	// (retried attempts included).
+	ClientDataIn, ClientDataOut int64
+	Counters                    map[string]int64
+	Wall                        time.Duration
 }
 
 // Job is a checked job, ready to run: the artifact is hashed, the inputs
@@ -136,6 +140,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		RecordsIn:     rep.Counters["map."+spec.CounterInputRecords],
 		RecordsOut:    outputRecords(cfg, rep.Counters),
 		BytesShuffled: st.ShuffledBytes, BytesShipped: p.bytesShipped(),
+		ClientDataIn: p.dataIn.Load(), ClientDataOut: p.dataOut.Load(),
 		Counters: rep.Counters, Wall: time.Since(start),
 	}, nil
 }

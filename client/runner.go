@@ -140,6 +140,7 @@ func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.Attem
 	}
 	defer st.Close()
 	n, err := io.CopyBuffer(st, io.NewSectionReader(f, sp.Offset, sp.Length), make([]byte, 256<<10))
+	r.pool.dataIn.Add(n)
 	if err != nil {
 		return fmt.Errorf("send input %s to worker %s: %w", sp.Name, s.Addr, err)
 	}
@@ -213,7 +214,9 @@ func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.At
 		return err
 	}
 	h := crc32.New(castagnoli)
-	err = proto.ReadBody(io.MultiWriter(f, h), st, rep.Size, 1<<62)
+	cw := &countWriter{}
+	err = proto.ReadBody(io.MultiWriter(f, h, cw), st, rep.Size, 1<<62)
+	r.pool.dataOut.Add(cw.n)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -238,3 +241,11 @@ func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.At
 }
 
 var errChecksum = errors.New("checksum mismatch")
+
+// countWriter counts the bytes written to it.
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}

@@ -116,6 +116,7 @@ func (w *watcher) end(job *client.Job, settings []report.Setting, output string,
 	}
 	if sum != nil {
 		rj.Counters = sum.Counters
+		rj.ClientData = &report.ClientData{In: sum.ClientDataIn, Out: sum.ClientDataOut}
 	}
 	return w.rec.WriteFile(w.reportPath, rj)
 }

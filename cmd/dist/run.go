@@ -205,5 +205,6 @@ func printSummary(s *client.Summary) {
 		s.Maps, s.Reduces, s.Workers, s.Attempts, s.Failed, s.Backups, s.Killed, s.MapReruns)
 	fmt.Printf("  records in %d, records out %d, bytes shuffled %d, artifact bytes shipped %d\n",
 		s.RecordsIn, s.RecordsOut, s.BytesShuffled, s.BytesShipped)
+	fmt.Printf("  client data bytes: in %d, out %d\n", s.ClientDataIn, s.ClientDataOut)
 	fmt.Printf("  output %s\n", s.Output)
 }

@@ -34,7 +34,13 @@ type Job struct {
 	Counters map[string]int64
 	// Config lists the settings the job ran with, in display order.
 	Config []Setting
+	// ClientData is the input and output bytes that went through the
+	// client; nil when unknown (a failed job).
+	ClientData *ClientData
 }
+
+// ClientData counts the job's data bytes the client carried.
+type ClientData struct{ In, Out int64 }
 
 // Setting is one configuration entry.
 type Setting struct{ Name, Value string }
@@ -180,7 +186,7 @@ func stats(job Job, attempts []Attempt, counters map[string]int64) []Setting {
 	if job.Err != nil {
 		status = "failed"
 	}
-	return []Setting{
+	rows := []Setting{
 		{"status", status},
 		{"wall time", duration(job.End.Sub(job.Start))},
 		{"tasks", fmt.Sprintf("%d maps, %d reduces", job.Maps, job.Reduces)},
@@ -190,6 +196,10 @@ func stats(job Job, attempts []Attempt, counters map[string]int64) []Setting {
 		{"bytes shuffled", progress.Bytes(counters["reduce."+spec.CounterInputBytes])},
 		{"output", job.Output},
 	}
+	if d := job.ClientData; d != nil {
+		rows = append(rows, Setting{"client data bytes", fmt.Sprintf("in %s, out %s", progress.Bytes(d.In), progress.Bytes(d.Out))})
+	}
+	return rows
 }
 
 func outRecords(job Job, c map[string]int64) int64 {

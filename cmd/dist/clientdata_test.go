@@ -1,0 +1,59 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// The summary says what data went through the client: every input byte
+// sent to a worker and every output byte fetched back. With no retries
+// and no backups that is exactly the inputs' size and the parts' size.
+func TestSummarySaysClientDataBytes(t *testing.T) {
+	books := env.Corpus(t)
+	out := filepath.Join(t.TempDir(), "out")
+	report := filepath.Join(t.TempDir(), "report.html")
+	r := mustRun(t, "run", "--local", "2", "--app", env.App(t, "wordcount"), "--speculative=false",
+		"--input", filepath.Join(filepath.Dir(books[0]), "*.txt"), "--output", out, "--reduces", "2",
+		"--report", report)
+	checkWordCounts(t, out, books)
+	if !regexp.MustCompile(`\(failed 0, backups 0,`).MatchString(r.stdout) {
+		t.Skipf("the job retried an attempt, so its byte counts are not exact:\n%s", r.stdout)
+	}
+	m := regexp.MustCompile(`client data bytes: in (\d+), out (\d+)`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("the summary does not say what the client carried:\n%s", r.stdout)
+	}
+	var wantIn, wantOut int64
+	for _, b := range books {
+		wantIn += fileSize(t, b)
+	}
+	parts, _ := filepath.Glob(filepath.Join(out, "part-*"))
+	for _, p := range parts {
+		wantOut += fileSize(t, p)
+	}
+	if m[1] != strconv.FormatInt(wantIn, 10) || m[2] != strconv.FormatInt(wantOut, 10) {
+		t.Errorf("client data bytes: in %s, out %s; want in %d (the books), out %d (the parts)", m[1], m[2], wantIn, wantOut)
+	}
+	html, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`client data bytes`).Match(html) {
+		t.Errorf("the report does not show the client data bytes")
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Mode().IsRegular() {
+		t.Fatalf("%s is not a regular file", path)
+	}
+	return st.Size()
+}
