@@ -1,7 +1,6 @@
 package s3test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distmr/dist/internal/testsupport/logtail"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -307,17 +307,7 @@ func (s *Server) cleanup() {
 }
 
 // logTail returns the last lines of the server log.
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(s.LogPath())
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > logTailLines {
-		lines = lines[len(lines)-logTailLines:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
+func (s *Server) logTail() string { return logtail.Read(s.LogPath(), logTailLines) }
 
 // freePorts asks the kernel for eight distinct free ports on 127.0.0.1,
 // holding each until all are chosen. Another process may take one before

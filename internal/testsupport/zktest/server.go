@@ -1,7 +1,6 @@
 package zktest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/distmr/dist/internal/testsupport/logtail"
 )
 
 const (
@@ -242,17 +243,7 @@ func (s *Server) waitReady(p *process) error {
 }
 
 // logTail returns the last lines of the server log.
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(s.LogPath())
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > logTailLines {
-		lines = lines[len(lines)-logTailLines:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
+func (s *Server) logTail() string { return logtail.Read(s.LogPath(), logTailLines) }
 
 // freePort asks the kernel for a free port on 127.0.0.1. Another process
 // may take it before the server binds it; Start retries then.
