@@ -19,9 +19,9 @@ func TestSummarySaysClientDataBytes(t *testing.T) {
 		"--input", filepath.Join(filepath.Dir(books[0]), "*.txt"), "--output", out, "--reduces", "2",
 		"--report", report)
 	checkWordCounts(t, out, books)
-	if !regexp.MustCompile(`\(failed 0, backups 0,`).MatchString(r.stdout) {
-		t.Skipf("the job retried an attempt, so its byte counts are not exact:\n%s", r.stdout)
-	}
+	// A retried or backup attempt sends its split (or fetches its part)
+	// again: then the counts are only bounded below.
+	exact := regexp.MustCompile(`\(failed 0, backups 0,`).MatchString(r.stdout)
 	m := regexp.MustCompile(`client data bytes: in (\d+), out (\d+)`).FindStringSubmatch(r.stdout)
 	if m == nil {
 		t.Fatalf("the summary does not say what the client carried:\n%s", r.stdout)
@@ -34,8 +34,11 @@ func TestSummarySaysClientDataBytes(t *testing.T) {
 	for _, p := range parts {
 		wantOut += fileSize(t, p)
 	}
-	if m[1] != strconv.FormatInt(wantIn, 10) || m[2] != strconv.FormatInt(wantOut, 10) {
-		t.Errorf("client data bytes: in %s, out %s; want in %d (the books), out %d (the parts)", m[1], m[2], wantIn, wantOut)
+	in, _ := strconv.ParseInt(m[1], 10, 64)
+	out2, _ := strconv.ParseInt(m[2], 10, 64)
+	if (exact && (in != wantIn || out2 != wantOut)) || in < wantIn || out2 < wantOut {
+		t.Errorf("client data bytes: in %d, out %d; want in %d (the books), out %d (the parts); exact %v:\n%s",
+			in, out2, wantIn, wantOut, exact, r.stdout)
 	}
 	html, err := os.ReadFile(report)
 	if err != nil {
