@@ -17,6 +17,7 @@ const (
 	OpFetchOutput    = "FetchOutput"
 	OpEndJob         = "EndJob"
 	OpWaitSlot       = "WaitSlot"
+	OpListData       = "ListData"
 )
 
 // NonceSize is the length of each side's handshake nonce.
@@ -151,6 +152,12 @@ type LaunchRequest struct {
 	// Name, which must be a spec.ValidName; no two may share a Name.
 	Files []ArtifactRef `msgpack:"files,omitempty"`
 	Fetch []MapOutput   `msgpack:"fetch"`
+	// Input, for a map whose split the client does not send (PutInput),
+	// says where the worker reads it.
+	Input *InputSource `msgpack:"input,omitempty"`
+	// Output, when set, says where the attempt's part goes besides the
+	// worker's own out/ (which FetchOutput serves).
+	Output *OutputTarget `msgpack:"output,omitempty"`
 	// Maps is, for a reduce launched before every map finished, the
 	// number of map tasks whose output it needs; the rest arrive in
 	// FetchMore frames on the launch stream. 0 means Fetch is complete.
@@ -189,6 +196,84 @@ type Event struct {
 	// fetched.
 	MissingAttempt int    `msgpack:"missing_attempt,omitempty"`
 	Error          *Error `msgpack:"error"`
+	// Upload is, for a launch with an S3 Output, the attempt's part as an
+	// uploaded but uncompleted multipart upload: the job commit completes
+	// it or aborts it.
+	Upload *Upload `msgpack:"upload,omitempty"`
+	// Placed says the attempt's part was written to a Local Output's
+	// directory: the client has nothing to fetch.
+	Placed bool `msgpack:"placed,omitempty"`
+}
+
+// InputSource says where a map's split lives when the client does not
+// send it. Kind is a storage.Kind.
+type InputSource struct {
+	Kind string `msgpack:"kind"`
+	// Name is, for "local", the absolute path on the client's host; for
+	// "s3", s3://BUCKET/KEY; for "worker", the path under the worker's
+	// --data-dir.
+	Name string `msgpack:"name"`
+	// Offset and Length give the split's byte range in the object.
+	Offset int64 `msgpack:"offset"`
+	Length int64 `msgpack:"length"`
+	// Size and Version are the object's as listed when the job started
+	// (storage.Object); the reader refuses an object that no longer has
+	// them.
+	Size    int64  `msgpack:"size"`
+	Version string `msgpack:"version"`
+	// Lines says the range was not cut at line ends: the split is the
+	// lines that start inside it (storage.OwnedLines). Without it the
+	// range is exact.
+	Lines bool `msgpack:"lines,omitempty"`
+	// Host is, for "local", the client's storage.HostID: only a worker on
+	// the same host reads the file in place.
+	Host string `msgpack:"host,omitempty"`
+}
+
+// OutputTarget says where an attempt's part goes. Kind is a storage.Kind:
+// "local" or "s3".
+type OutputTarget struct {
+	// Name is, for "local", the attempt's staging directory on the
+	// client's host (absolute); for "s3", s3://BUCKET/KEY of the part.
+	Name string `msgpack:"name"`
+	Kind string `msgpack:"kind"`
+	// Host is, for "local", the client's storage.HostID.
+	Host string `msgpack:"host,omitempty"`
+}
+
+// Upload is an S3 multipart upload a task attempt made and left
+// uncompleted.
+type Upload struct {
+	Name     string       `msgpack:"name"` // s3://BUCKET/KEY
+	UploadID string       `msgpack:"upload_id"`
+	Parts    []UploadPart `msgpack:"parts"`
+	Size     int64        `msgpack:"size"`
+	CRC32C   uint32       `msgpack:"crc32c"`
+}
+
+// UploadPart is one part of an Upload.
+type UploadPart struct {
+	Number int    `msgpack:"number"`
+	ETag   string `msgpack:"etag"`
+	Size   int64  `msgpack:"size"`
+}
+
+// ListDataRequest asks a worker which files under its --data-dir match
+// Patterns (globs relative to the data dir, as given after "worker:").
+type ListDataRequest struct {
+	Patterns []string `msgpack:"patterns"`
+}
+
+// DataFile is one file under a worker's --data-dir.
+type DataFile struct {
+	Path    string `msgpack:"path"` // relative to the data dir
+	Size    int64  `msgpack:"size"`
+	ModTime int64  `msgpack:"mod_time"` // nanoseconds since the epoch
+}
+
+// ListDataReply lists the matches, sorted by Path.
+type ListDataReply struct {
+	Files []DataFile `msgpack:"files"`
 }
 
 // KillRequest kills one running attempt.

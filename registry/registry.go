@@ -27,6 +27,11 @@ type WorkerInfo struct {
 	// map outputs until the jobs using it end or its drain times out. It
 	// deletes its node only then.
 	Draining bool `msgpack:"draining,omitempty"`
+	// Host is the worker's storage.HostID: a client with the same one may
+	// let it read its files in place.
+	Host string `msgpack:"host,omitempty"`
+	// Data says the worker serves worker: inputs (dist worker --data-dir).
+	Data bool `msgpack:"data,omitempty"`
 }
 
 // Registrar is what a worker needs: announce itself, say it drains,

@@ -90,6 +90,12 @@ type Split struct {
 	Offset int64 `msgpack:"offset"`
 	// Length is the number of bytes in the split.
 	Length int64 `msgpack:"length"`
+	// FD, when not 0, says the worker opened the original file for the
+	// task (read in place, not staged) and passed it as this file
+	// descriptor: the split is bytes [Offset, Offset+Length) of it. File
+	// is then empty, so a program built before in-place reads refuses the
+	// config instead of reading the whole file.
+	FD int `msgpack:"fd,omitempty"`
 }
 
 // Input is one map output a reduce task reads: the file the worker staged
@@ -160,7 +166,7 @@ func (c *Config) Validate() error {
 	}
 	switch c.Phase {
 	case PhaseMap:
-		if c.Split.File == "" {
+		if c.Split.File == "" && c.Split.FD <= 2 {
 			return fmt.Errorf("%w: map task without an input split", ErrBadConfig)
 		}
 	case PhaseReduce:
