@@ -19,6 +19,18 @@ const (
 	CodeTaskFailed   = "task_failed"
 	CodeShuttingDown = "shutting_down"
 	CodeInternal     = "internal"
+	// CodeNotHere: the worker cannot read a client-local input in place
+	// (another host, another mount namespace, the file not visible): the
+	// client sends the split instead (PutInput). Not a failure.
+	CodeNotHere = "not_here"
+	// CodeInputChanged: an input is not as the job listed it (size,
+	// modification time or ETag differ, or it is gone). No retry helps:
+	// the job fails, naming the input.
+	CodeInputChanged = "input_changed"
+	// CodeStorage: the storage an input or output lives in refused or
+	// failed (wrong credentials, a missing bucket, the endpoint down);
+	// Retryable says whether another attempt may fare better.
+	CodeStorage = "storage"
 )
 
 // Sentinel errors for failures detected locally.
