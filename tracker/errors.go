@@ -22,4 +22,7 @@ var (
 	// ErrDraining: tasks wait for a slot, every worker drains, and none
 	// joined within WorkerWait.
 	ErrDraining = errors.New("no worker takes new tasks")
+	// ErrInputLost: the worker holding the only copy of an input
+	// (Config.Pins) was lost while the input was still needed.
+	ErrInputLost = errors.New("input lost with its worker")
 )

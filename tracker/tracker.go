@@ -99,6 +99,9 @@ type Tracker struct {
 	reduces []*taskInfo
 	workers map[string]*workerState
 	stats   Stats
+	// failure, once set (a pinned input lost with its worker), ends Run
+	// with it.
+	failure error
 	wg      sync.WaitGroup
 	start   time.Time
 	timer   Timer // next straggler check, if any
@@ -174,6 +177,9 @@ func (t *Tracker) Run(ctx context.Context) (*Report, error) {
 	for {
 		if t.finished() {
 			return t.report(), nil
+		}
+		if t.failure != nil {
+			return nil, t.failure
 		}
 		if err := t.schedule(ctx); err != nil {
 			return nil, err
@@ -258,6 +264,9 @@ func (t *Tracker) lose(id, why string) {
 	t.stats.WorkersLost++
 	t.cfg.Logger.Warn("worker lost", "worker", id, "why", why)
 	t.abandon(id, why)
+	if err := t.pinnedLost(id, why); err != nil && t.failure == nil {
+		t.failure = err
+	}
 	if len(t.reduces) == 0 || t.reducesDone() {
 		return
 	}
@@ -453,6 +462,16 @@ func (t *Tracker) anyUsable() bool {
 // not, when set, is a worker that must not be picked (the one running the
 // attempt a backup is for).
 func (t *Tracker) pickWorker(tk *taskInfo, not string) *workerState {
+	if pin := t.pin(tk); pin != "" {
+		// The input is on that worker only: it takes the map whatever
+		// its failures (MaxAttempts still bounds them), and nothing
+		// else can.
+		w := t.workers[pin]
+		if w == nil || w.gone || w.draining || w.full || w.running >= w.info.Slots || pin == not {
+			return nil
+		}
+		return w
+	}
 	fresh := false
 	for _, w := range t.workers {
 		if t.takes(w) && !tk.avoid[w.info.ID] {
@@ -470,6 +489,30 @@ func (t *Tracker) pickWorker(tk *taskInfo, not string) *workerState {
 		}
 	}
 	return best
+}
+
+// pin is the worker tk must run on, or "".
+func (t *Tracker) pin(tk *taskInfo) string {
+	if tk.ref.Phase != spec.PhaseMap || tk.ref.Index >= len(t.cfg.Pins) {
+		return ""
+	}
+	return t.cfg.Pins[tk.ref.Index].Worker
+}
+
+// pinnedLost fails the job when worker id, now lost, held the only copy
+// of an input still needed: a map's that has yet to run, or one whose
+// output reduces still need.
+func (t *Tracker) pinnedLost(id, why string) error {
+	needOutputs := len(t.reduces) > 0 && !t.reducesDone()
+	for _, m := range t.maps {
+		if t.pin(m) != id || (m.state == done && !needOutputs) {
+			continue
+		}
+		addr := t.workers[id].info.Addr
+		return &JobError{Msg: fmt.Sprintf("input %s is only on worker %s (%s), which was lost (%s): there is no other copy; run the job again once the worker is back",
+			t.cfg.Pins[m.ref.Index].Input, id, addr, why), Cause: ErrInputLost}
+	}
+	return nil
 }
 
 func betterWorker(a, b *workerState) bool {

@@ -45,6 +45,12 @@ type Config struct {
 	// for one, before every map is done, and fetch map outputs as they
 	// appear (see early.go). False places reduces only after the last map.
 	EarlyReduces bool
+	// Pins, when set, has one entry per map: a map whose Pin names a
+	// worker runs there and nowhere else (its input is that worker's own
+	// file, worker:PATH). If that worker is lost while the map still has
+	// to run, or while reduces still need its output, the job fails:
+	// there is no other copy of the input.
+	Pins []Pin
 	// Logger receives state changes; nil discards them.
 	Logger *slog.Logger
 	// OnEvent, when set, is called from the tracker goroutine for every
@@ -80,6 +86,12 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+}
+
+// Pin ties a map to the worker that holds its input.
+type Pin struct {
+	Worker string // the worker's id; "" means any worker
+	Input  string // the input, for the message when the worker is lost
 }
 
 // TaskRef names a task.
