@@ -101,6 +101,27 @@ func (s *staging) fetchedPart(taskID string, attempt int, p ManifestPart) {
 	s.fetched[attemptName(taskID, attempt)] = p
 }
 
+// placed records a part the worker wrote into the attempt's directory
+// itself (it shares the client's host), after checking it is there at the
+// size its task reported; the worker checked its CRC as it wrote it.
+func (s *staging) placed(taskID string, attempt int, name string, res *spec.Result) error {
+	for _, out := range res.Outputs {
+		if out.Name != name {
+			continue
+		}
+		st, err := os.Lstat(filepath.Join(s.attemptDir(taskID, attempt), name))
+		if err != nil {
+			return fmt.Errorf("%s attempt %d: the worker said it wrote %s: %w", taskID, attempt, name, err)
+		}
+		if !st.Mode().IsRegular() || st.Size() != out.Size {
+			return fmt.Errorf("%s attempt %d: %w: %s is %d bytes, its task reported %d", taskID, attempt, errChecksum, name, st.Size(), out.Size)
+		}
+		s.fetchedPart(taskID, attempt, ManifestPart{Name: name, Size: out.Size, CRC32C: out.CRC32C})
+		return nil
+	}
+	return fmt.Errorf("%s attempt %d reported no %s", taskID, attempt, name)
+}
+
 // commit publishes the job's output: the part of each committed attempt
 // (outputs: the reduces, or the maps of a map-only job) moves to the
 // staging root, _SUCCESS is written last, everything is synced, and one

@@ -23,10 +23,13 @@ type Config struct {
 	// internal/streaming. Mapper is required; Reducer too unless Reduces
 	// is 0; Combiner is optional.
 	Mapper, Reducer, Combiner string
-	// Inputs are paths, directories or glob patterns; at least one file
-	// must match.
+	// Inputs are paths, directories or glob patterns on this machine,
+	// s3://BUCKET/KEY (a glob over the last element, or a prefix ending in
+	// "/"), or worker:PATH (files under each worker's --data-dir); at
+	// least one file must match.
 	Inputs []string
-	// Output is the job output directory. Required.
+	// Output is the job output: a directory on this machine or
+	// s3://BUCKET/PREFIX. Required.
 	Output string
 	// Overwrite allows replacing a finished job's output.
 	Overwrite bool
@@ -72,6 +75,10 @@ type Config struct {
 	Logger *slog.Logger
 	// OnEvent, when set, sees every tracker event (must not block).
 	OnEvent func(tracker.Event)
+	// OnMaps, when set, hears the number of map tasks again when Run
+	// changes it: worker: inputs are listed on the workers when the job
+	// starts, after Prepare.
+	OnMaps func(maps int)
 }
 
 // DefaultSplitSize is the largest map split when Config.SplitSize is 0.

@@ -8,17 +8,25 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/distmr/dist/io/input"
+	"github.com/distmr/dist/io/storage"
 )
 
-// split is one map task's input: a byte range of one file.
+// split is one map task's input: a byte range of one file or object.
 type split struct {
-	Path   string // path to read on this machine
-	Name   string // as the user named it (task.Context.InputFile)
+	Obj    storage.Object // what the range is of, as listed
+	Path   string         // Local: the absolute path to read on this machine
+	Name   string         // as the user named it (task.Context.InputFile)
 	Offset int64
 	Length int64
+	// Lines says the range was cut without reading the data (S3,
+	// worker:): the split is the lines that start inside it
+	// (storage.OwnedLines), which the worker finds. Local files are cut
+	// on line ends here, and their ranges are exact.
+	Lines bool
 }
 
 // expandInputs turns --input arguments (files, directories, quoted globs)
@@ -93,34 +101,68 @@ func checkReadable(path string) error {
 	return f.Close()
 }
 
-// makeSplits cuts files into splits of at most about size bytes, each
-// ending just after a newline so no line is cut in two. whole keeps every
-// file in one split (for the wholefile format); so does a compressed file
-// (.gz, .zst), which cannot be entered at a byte offset.
+// makeSplits cuts local files into splits of at most about size bytes,
+// each ending just after a newline so no line is cut in two. whole keeps
+// every file in one split (for the wholefile format); so does a
+// compressed file (.gz, .zst), which cannot be entered at a byte offset.
+// Each split remembers its file's size and modification time: a worker
+// reading it in place, and the client sending it, refuse a file that
+// changed since.
 func makeSplits(files []string, size int64, whole bool) ([]split, error) {
 	var out []split
 	for _, path := range files {
-		st, err := os.Stat(path)
+		abs, err := filepath.Abs(path)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNoInput, err)
 		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNoInput, err)
+		}
+		obj := storage.Object{Name: path, Kind: storage.Local, Size: st.Size(), Version: fileVersion(st)}
+		one := split{Obj: obj, Path: abs, Name: path, Length: st.Size()}
 		if whole || st.Size() <= size || input.Compressed(path) {
-			out = append(out, split{Path: path, Name: path, Length: st.Size()})
+			out = append(out, one)
 			continue
 		}
-		cuts, err := lineCuts(path, st.Size(), size)
+		cuts, err := lineCuts(abs, st.Size(), size)
 		if err != nil {
 			return nil, err
 		}
 		prev := int64(0)
 		for _, c := range append(cuts, st.Size()) {
 			if c > prev {
-				out = append(out, split{Path: path, Name: path, Offset: prev, Length: c - prev})
+				one.Offset, one.Length = prev, c-prev
+				out = append(out, one)
 			}
 			prev = c
 		}
 	}
 	return out, nil
+}
+
+// fileVersion is what must still hold of a local file when it is read:
+// its modification time in nanoseconds.
+func fileVersion(st os.FileInfo) string { return strconv.FormatInt(st.ModTime().UnixNano(), 10) }
+
+// rangeSplits cuts listed objects (S3, worker:) into byte ranges of size
+// without reading them (Lines: the worker applies the line rule); whole
+// keeps each in one split, and so does a compressed one.
+func rangeSplits(objs []storage.Object, size int64, whole bool, name func(storage.Object) string) []split {
+	var out []split
+	for _, o := range objs {
+		one := split{Obj: o, Name: name(o), Length: o.Size}
+		if whole || o.Size <= size || input.Compressed(o.Name) {
+			out = append(out, one)
+			continue
+		}
+		one.Lines = true
+		for off := int64(0); off < o.Size; off += size {
+			one.Offset, one.Length = off, min(size, o.Size-off)
+			out = append(out, one)
+		}
+	}
+	return out
 }
 
 // lineCuts returns the offsets where splits of a file of total bytes start:

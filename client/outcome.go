@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/distmr/dist/proto"
@@ -72,7 +73,7 @@ func kindOf(e attemptEnd, alive func() bool) tracker.OutcomeKind {
 		return tracker.Busy
 	case refusedAs(e, proto.CodeShuttingDown):
 		return tracker.Draining
-	case fatalLaunch(e.ev):
+	case fatalLaunch(e.ev), errors.Is(e.err, errInputChanged), fatalStorage(e.err):
 		return tracker.Fatal
 	case !e.stopped && (proto.IsCode(e.err, proto.CodeShuttingDown) || !alive()):
 		return tracker.Lost // the worker is going away, not the task failing
@@ -117,6 +118,18 @@ func fatalLaunch(ev *proto.Event) bool {
 	}
 	e := ev.Error
 	return e != nil && !e.Retryable && (e.Code == proto.CodeVersion || e.Code == proto.CodeUnsupported)
+}
+
+// fatalStorage reports whether an attempt failed on its input or output
+// storage in a way no retry can fix: an input that changed or vanished
+// since the job listed it, credentials the store refuses, a missing
+// bucket.
+func fatalStorage(err error) bool {
+	var pe *proto.Error
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return pe.Code == proto.CodeInputChanged || pe.Code == proto.CodeStorage && !pe.Retryable
 }
 
 // mapIndex is the map number of a task id, or -1.

@@ -4,12 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/s3store"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task/spec"
@@ -41,18 +46,22 @@ type Summary struct {
 }
 
 // Job is a checked job, ready to run: the artifact is hashed, the inputs
-// are expanded and split, the output directory is free.
+// are listed and split, the output is free.
 type Job struct {
 	cfg    Config
 	prog   *program
-	splits []split
-	out    outPaths
+	splits []split  // local and S3 inputs'; worker: inputs' are added by Run
+	worker []string // worker: inputs, listed on the workers when the job runs
+	out    outPaths // a local --output
+	s3out  string   // an S3 --output: s3://BUCKET/PREFIX
+	store  *s3store.Store
 	id     string // the job id Run uses (jobinfo.go)
 }
 
 // Prepare checks everything about a job that needs no worker: the app,
-// the inputs, the output directory (and that no running job holds it).
-// It has no side effects, so a CLI can call it before starting a cluster.
+// the inputs (listing S3 ones), the output (and that no running job holds
+// a local one). It has no side effects, so a CLI can call it before
+// starting a cluster.
 func Prepare(cfg Config) (*Job, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -62,34 +71,78 @@ func Prepare(cfg Config) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := expandInputs(cfg.Inputs)
+	plan, err := planInputs(cfg.Inputs)
 	if err != nil {
 		return nil, err
 	}
-	splits, err := makeSplits(files, cfg.SplitSize, cfg.InputFormat == "wholefile")
+	j := &Job{cfg: cfg, prog: prog, worker: plan.worker, id: newJobID()}
+	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+	defer cancel()
+	whole := cfg.InputFormat == "wholefile"
+	var names []string
+	if len(plan.local) > 0 {
+		files, err := expandInputs(plan.local)
+		if err != nil {
+			return nil, err
+		}
+		if j.splits, err = makeSplits(files, cfg.SplitSize, whole); err != nil {
+			return nil, err
+		}
+		names = append(names, files...)
+	}
+	if len(plan.s3) > 0 || storage.KindOf(cfg.Output) == storage.S3 {
+		if j.store, err = s3store.New(); err != nil {
+			return nil, err
+		}
+	}
+	if len(plan.s3) > 0 {
+		objs, err := listS3(ctx, j.store, plan.s3)
+		if err != nil {
+			return nil, err
+		}
+		j.splits = append(j.splits, rangeSplits(objs, cfg.SplitSize, whole, func(o storage.Object) string { return o.Name })...)
+		for _, o := range objs {
+			names = append(names, o.Name)
+		}
+	}
+	if err := prog.checkDecompresses(names); err != nil {
+		return nil, err
+	}
+	if storage.KindOf(cfg.Output) == storage.S3 {
+		if j.s3out, err = s3OutputURL(cfg.Output); err != nil {
+			return nil, err
+		}
+		return j, checkS3Output(ctx, j.store, j.s3out, cfg.Overwrite)
+	}
+	if j.out, err = newOutPaths(cfg.Output); err != nil {
+		return nil, err
+	}
+	if err := checkOutput(j.out, cfg.Overwrite); err != nil {
+		return nil, err
+	}
+	if err := checkNotHeld(j.out); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// s3OutputURL checks an S3 --output and drops a trailing slash.
+func s3OutputURL(u string) (string, error) {
+	_, key, err := s3store.ParseURL(u)
+	if err == nil && strings.Trim(key, "/") == "" {
+		err = fmt.Errorf("name a prefix in the bucket, e.g. %s/out", strings.TrimSuffix(u, "/"))
+	}
 	if err != nil {
-		return nil, err
+		return "", outputErr(ErrOutputNotDir, "--output %s: %v", u, err)
 	}
-	if err := prog.checkDecompresses(files); err != nil {
-		return nil, err
-	}
-	out, err := newOutPaths(cfg.Output)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkOutput(out, cfg.Overwrite); err != nil {
-		return nil, err
-	}
-	if err := checkNotHeld(out); err != nil {
-		return nil, err
-	}
-	return &Job{cfg: cfg, prog: prog, splits: splits, out: out, id: newJobID()}, nil
+	return strings.TrimSuffix(u, "/"), nil
 }
 
 // Run runs the job on the workers the lister names, to its end, and
 // commits its output. It returns an error unless every task succeeded and
-// the output was committed. It holds the output from start to end (lock.go):
-// when another job holds it, Run fails at once with ErrOutputBusy.
+// the output was committed. It holds the output from start to end (lock.go,
+// s3store.Lock): when another job holds it, Run fails at once with
+// ErrOutputBusy.
 func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error) {
 	start := time.Now()
 	cfg := j.cfg
@@ -98,40 +151,94 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	}
 	job := j.id
 	log := cfg.Logger.With("job", job)
-	lock, err := lockOutput(j.out, holder{Job: job, PID: os.Getpid(), Host: hostname(), Started: start})
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		// release ends the lock even when it cannot remove the file;
-		// the next job takes a file left behind over.
-		if err := lock.release(); err != nil {
-			log.Warn("release the output lock", "err", err)
+	me := holder{Job: job, PID: os.Getpid(), Host: hostname(), Started: start}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var out *staging
+	var s3out *s3Output
+	if j.s3out != "" {
+		lock, err := j.store.Lock(ctx, j.s3out, s3store.Holder{Job: me.Job, PID: me.PID, Host: me.Host, Started: me.Started})
+		if err != nil {
+			if errors.Is(err, s3store.ErrLocked) {
+				err = fmt.Errorf("%w: %w", ErrOutputBusy, err)
+			}
+			return nil, err
 		}
-	}()
-	out, err := newStaging(j.out, job, cfg.Overwrite)
-	if err != nil {
-		return nil, err
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := lock.Release(cctx); err != nil {
+				log.Warn("release the output lock", "err", err)
+			}
+		}()
+		go func() {
+			select {
+			case <-lock.Lost():
+				cancel(fmt.Errorf("%w: the lock on --output %s was taken by another job", ErrOutputBusy, j.s3out))
+			case <-ctx.Done():
+			}
+		}()
+		if s3out, err = openS3Output(ctx, j.store, j.s3out, job, cfg.Overwrite); err != nil {
+			return nil, err
+		}
+	} else {
+		lock, err := lockOutput(j.out, me)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			// release ends the lock even when it cannot remove the file;
+			// the next job takes a file left behind over.
+			if err := lock.release(); err != nil {
+				log.Warn("release the output lock", "err", err)
+			}
+		}()
+		if out, err = newStaging(j.out, job, cfg.Overwrite); err != nil {
+			return nil, err
+		}
 	}
 	p := newPool(proto.Options{Secret: cfg.Secret, TLS: cfg.TLS, KeepAlive: cfg.KeepAlive}, j.prog, job)
-	defer func() {
+	closePool := sync.OnceFunc(func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		p.close(cctx)
-	}()
+	})
+	defer closePool()
 
-	rep, err := drive(ctx, cfg, workers, log, job, p, j.splits, out)
+	r := &runner{job: job, cfg: &cfg, pool: p, out: out, s3out: s3out, notInPlace: map[string]bool{}}
+	rep, err := j.drive(ctx, workers, log, r)
+	if err == nil {
+		outputs := rep.Reduces
+		if cfg.Reduces == 0 {
+			outputs = rep.Maps
+		}
+		if s3out != nil {
+			err = s3out.commit(ctx, outputs)
+		} else {
+			err = out.commit(outputs)
+		}
+	}
 	if err != nil {
-		out.abort()
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		}
+		closePool() // no worker still uploads for the job once it ended there
+		if s3out != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			s3out.abort(cctx)
+			cancel()
+		} else {
+			out.abort()
+		}
 		return nil, err
 	}
-	outputs := rep.Reduces
-	if cfg.Reduces == 0 {
-		outputs = rep.Maps
-	}
-	if err := out.commit(outputs); err != nil {
-		out.abort()
-		return nil, err
+	if s3out != nil {
+		// Attempts killed when the job ended may have left uploads; the
+		// job has ended on every worker once the pool is closed.
+		closePool()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		s3out.abort(cctx)
+		cancel()
 	}
 	st := rep.Stats
 	return &Summary{
@@ -152,9 +259,10 @@ func outputRecords(cfg Config, c map[string]int64) int64 {
 	return c["reduce."+spec.CounterOutputRecords]
 }
 
-// drive waits for workers, then runs the tracker while feeding it the
-// registry's view of the cluster.
-func drive(ctx context.Context, cfg Config, workers registry.Lister, log *slog.Logger, job string, p *pool, splits []split, out *staging) (*tracker.Report, error) {
+// drive waits for workers, lists the worker: inputs on them, then runs
+// the tracker while feeding it the registry's view of the cluster.
+func (j *Job) drive(ctx context.Context, workers registry.Lister, log *slog.Logger, r *runner) (*tracker.Report, error) {
+	cfg, p := j.cfg, r.pool
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	watch, err := workers.Watch(ctx)
@@ -165,19 +273,31 @@ func drive(ctx context.Context, cfg Config, workers registry.Lister, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{job: job, cfg: &cfg, pool: p, splits: splits, out: out}
-	tr := tracker.New(tracker.Config{
-		Maps: len(splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
-		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter, WorkerWait: cfg.WorkerWait,
-		EarlyReduces: !cfg.NoEarlyReduces,
-		Logger:       cfg.Logger.With("job", job), OnEvent: cfg.OnEvent,
-	}, r)
-	p.onLost = tr.WorkerLost
 	resolved, err := resolve(ctx, p, first)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("job starting", "maps", len(splits), "reduces", cfg.Reduces, "workers", len(resolved))
+	var pins []tracker.Pin
+	if len(j.worker) > 0 {
+		ws, wp, err := workerSplits(ctx, p, resolved, j.worker, cfg.SplitSize, cfg.InputFormat == "wholefile")
+		if err != nil {
+			return nil, err
+		}
+		pins = append(make([]tracker.Pin, len(j.splits)), wp...)
+		j.splits = append(j.splits, ws...)
+		if cfg.OnMaps != nil {
+			cfg.OnMaps(len(j.splits))
+		}
+	}
+	r.splits = j.splits
+	tr := tracker.New(tracker.Config{
+		Maps: len(j.splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
+		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter, WorkerWait: cfg.WorkerWait,
+		EarlyReduces: !cfg.NoEarlyReduces, Pins: pins,
+		Logger: cfg.Logger.With("job", j.id), OnEvent: cfg.OnEvent,
+	}, r)
+	p.onLost = tr.WorkerLost
+	log.Info("job starting", "maps", len(j.splits), "reduces", cfg.Reduces, "workers", len(resolved))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

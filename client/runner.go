@@ -8,7 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 
+	"github.com/distmr/dist/io/storage"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task/spec"
@@ -21,7 +24,11 @@ type runner struct {
 	cfg    *Config
 	pool   *pool
 	splits []split
-	out    *staging // where output-producing attempts are fetched to
+	out    *staging  // a local output: where parts are fetched or placed
+	s3out  *s3Output // an S3 output: where workers upload parts
+
+	mu         sync.Mutex
+	notInPlace map[string]bool // workers that said they cannot read the client's files in place
 }
 
 var (
@@ -62,12 +69,19 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 	req.Files = r.pool.prog.fileRefs()
 	if a.Task.Phase == spec.PhaseMap {
 		sp := r.splits[a.Task.Index]
-		if err := r.putInput(ctx, s, ref, sp); err != nil {
-			return attemptEnd{step: sendingInput, err: err}
+		req.Input = r.inputSource(sp, a.Worker)
+		if req.Input == nil {
+			if err := r.putInput(ctx, s, ref, sp); err != nil {
+				return attemptEnd{step: sendingInput, err: err}
+			}
 		}
 		req.Config.Split = spec.Split{File: spec.SplitFile, Name: sp.Name, Offset: sp.Offset, Length: sp.Length}
 	} else {
 		req.Fetch = fetchList(a)
+	}
+	part := spec.PartName(a.Task.Index)
+	if r.producesOutput(a.Task.Phase) {
+		req.Output = r.outputTarget(a.Worker, ref, part)
 	}
 	var sr *streamed
 	if a.Feed != nil {
@@ -75,6 +89,18 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 		req.Maps = a.Feed.Maps()
 	}
 	ev, ran, err := r.launch(ctx, s, &req, sr)
+	if proto.IsCode(err, proto.CodeNotHere) && !ran && req.Input != nil && req.Input.Kind == string(storage.Local) {
+		// The worker shares the client's host id but does not see its
+		// files (a container, another mount namespace): send the split.
+		r.mu.Lock()
+		r.notInPlace[a.Worker.ID] = true
+		r.mu.Unlock()
+		req.Input = nil
+		if err := r.putInput(ctx, s, ref, r.splits[a.Task.Index]); err != nil {
+			return attemptEnd{step: sendingInput, err: err}
+		}
+		ev, ran, err = r.launch(ctx, s, &req, sr)
+	}
 	if proto.IsCode(err, proto.CodeNotFound) && ev != nil && ev.ExitCode == 0 && r.pool.reship(c) {
 		// The worker's cache evicted the artifact since we shipped it.
 		// Shipping it again is part of the launch.
@@ -86,7 +112,16 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 		return attemptEnd{step: launching, err: err, ev: ev, ran: ran}
 	}
 	if r.producesOutput(a.Task.Phase) {
-		if err := r.fetchOutput(ctx, s, ref, a.Task.Index, ev.Result); err != nil {
+		var err error
+		switch {
+		case r.s3out != nil:
+			err = r.s3out.uploaded(ref.Task, ref.Attempt, part, ev.Result, ev.Upload)
+		case ev.Placed && req.Output != nil:
+			err = r.out.placed(ref.Task, ref.Attempt, part, ev.Result)
+		default:
+			err = r.fetchOutput(ctx, s, ref, a.Task.Index, ev.Result)
+		}
+		if err != nil {
 			return attemptEnd{step: fetching, err: err}
 		}
 	}
@@ -128,12 +163,54 @@ func mapOutput(in tracker.MapLoc, part int) proto.MapOutput {
 	return mo
 }
 
+// inputSource says where the worker reads a map's split itself, or nil
+// when the client sends it: S3 objects and worker: files are read where
+// they are, a local file in place by a worker on the client's host.
+func (r *runner) inputSource(sp split, w registry.WorkerInfo) *proto.InputSource {
+	src := &proto.InputSource{Kind: string(sp.Obj.Kind), Name: sp.Obj.Name, Offset: sp.Offset, Length: sp.Length,
+		Size: sp.Obj.Size, Version: sp.Obj.Version, Lines: sp.Lines}
+	switch sp.Obj.Kind {
+	case storage.S3:
+		return src
+	case storage.Worker:
+		src.Name = strings.TrimPrefix(sp.Obj.Name, storage.WorkerPrefix)
+		return src
+	}
+	r.mu.Lock()
+	refused := r.notInPlace[w.ID]
+	r.mu.Unlock()
+	if w.Host == "" || w.Host != storage.HostID() || refused {
+		return nil
+	}
+	src.Name, src.Host = sp.Path, w.Host
+	return src
+}
+
+// outputTarget says where the worker puts an attempt's part itself: an
+// S3 upload, or the staging directory when it shares the client's host;
+// nil when the client fetches it.
+func (r *runner) outputTarget(w registry.WorkerInfo, ref proto.AttemptRef, part string) *proto.OutputTarget {
+	if r.s3out != nil {
+		return r.s3out.target(w, ref.Task, ref.Attempt, part)
+	}
+	if w.Host == "" || w.Host != storage.HostID() {
+		return nil
+	}
+	return &proto.OutputTarget{Kind: string(storage.Local), Name: r.out.attemptDir(ref.Task, ref.Attempt), Host: w.Host}
+}
+
 func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, sp split) error {
+	if sp.Obj.Kind != storage.Local {
+		return fmt.Errorf("input %s is not on the client's machine", sp.Name)
+	}
 	f, err := os.Open(sp.Path)
 	if err != nil {
 		return fmt.Errorf("read input %s: %w", sp.Name, err)
 	}
 	defer f.Close()
+	if err := checkUnchanged(f, sp); err != nil {
+		return err
+	}
 	st, err := s.Open(ctx, proto.OpPutInput, ref.Job, &proto.PutInputRequest{AttemptRef: ref, Size: sp.Length})
 	if err != nil {
 		return err
@@ -145,7 +222,10 @@ func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.Attem
 		return fmt.Errorf("send input %s to worker %s: %w", sp.Name, s.Addr, err)
 	}
 	if n != sp.Length {
-		return fmt.Errorf("input %s shrank while being sent (%d of %d bytes)", sp.Name, n, sp.Length)
+		return fmt.Errorf("%w: input %s shrank while being sent (%d of %d bytes): rerun the job", errInputChanged, sp.Name, n, sp.Length)
+	}
+	if err := checkUnchanged(f, sp); err != nil {
+		return err
 	}
 	var rep proto.Reply
 	return s.ReadReply(ctx, st, proto.OpPutInput, &rep)
@@ -241,6 +321,25 @@ func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.At
 }
 
 var errChecksum = errors.New("checksum mismatch")
+
+// errInputChanged marks an input that is not as the job listed it: no
+// retry can help, the job fails (outcome.go).
+var errInputChanged = errors.New("input changed")
+
+// checkUnchanged refuses a local input whose size or modification time
+// differ from when the job listed it: its splits were cut on the old
+// contents, and reading the new would mix two versions into one answer.
+func checkUnchanged(f *os.File, sp split) error {
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read input %s: %w", sp.Name, err)
+	}
+	if st.Size() != sp.Obj.Size || fileVersion(st) != sp.Obj.Version {
+		return fmt.Errorf("%w: input %s changed since the job started (size %d → %d, modified %s): rerun the job",
+			errInputChanged, sp.Name, sp.Obj.Size, st.Size(), st.ModTime().Format("15:04:05.000"))
+	}
+	return nil
+}
 
 // countWriter counts the bytes written to it.
 type countWriter struct{ n int64 }

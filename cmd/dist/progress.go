@@ -69,6 +69,13 @@ func newWatcher(con *console, reportPath string) *watcher {
 	return w
 }
 
+// maps hears the job's number of maps when it changes (client.Config.OnMaps).
+func (w *watcher) maps(n int) {
+	if w.display != nil {
+		w.display.SetMaps(n)
+	}
+}
+
 func (w *watcher) event(ev tracker.Event) {
 	if w.display != nil {
 		w.display.Event(ev)

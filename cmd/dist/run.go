@@ -110,6 +110,7 @@ func runAction(c *cli.Context) error {
 	quiet := c.Bool("quiet")
 	watch := newWatcher(con, c.String("report"))
 	cfg.OnEvent = watch.event
+	cfg.OnMaps = watch.maps
 	job, err := client.Prepare(cfg)
 	if errors.Is(err, client.ErrOutputBusy) {
 		return cli.Exit(err.Error(), exitJobFailed) // not a usage error: another job is running

@@ -125,6 +125,14 @@ func (d *Display) tick() {
 	}
 }
 
+// SetMaps changes the number of map tasks shown: a job with worker:
+// inputs knows it only once it has listed them on the workers.
+func (d *Display) SetMaps(n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.o.Maps = n
+}
+
 // Event records one tracker event; use it as (part of) the tracker's
 // OnEvent. Safe from any goroutine.
 func (d *Display) Event(ev tracker.Event) {

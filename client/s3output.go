@@ -1,0 +1,223 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/s3store"
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task/spec"
+	"github.com/distmr/dist/tracker"
+)
+
+// An S3 output, s3://BUCKET/PREFIX, is committed in the manner of Hadoop's
+// S3A "magic" committer: every attempt that produces a part uploads it
+// itself (the worker, with its own credentials) as a multipart upload to
+// PREFIX/part-NNNNN, and leaves it uncompleted, which no reader sees. The
+// job commit completes exactly one attempt's upload per task, aborts the
+// others, removes parts an earlier output had that this one does not, and
+// writes _SUCCESS last. The manifest is the truth: a part it does not
+// list is not output. While the job runs it holds PREFIX/_dist-lock
+// (s3store.Lock); a job that dies leaves its uploads behind, and the next
+// job on the output, holding the lock, aborts every incomplete upload
+// under PREFIX/ before it starts.
+
+// s3Output is one job's S3 output while the job runs.
+type s3Output struct {
+	store *s3store.Store
+	url   string // s3://BUCKET/PREFIX, without a trailing slash
+	job   string
+
+	mu      sync.Mutex
+	uploads map[string]s3store.Upload // every attempt's, by attemptName
+}
+
+// s3Key returns the URL of name under the output.
+func (o *s3Output) s3Key(name string) string { return o.url + "/" + name }
+
+// checkS3Output checks that the job may write url: a finished output
+// (with _SUCCESS) only with overwrite, and never over objects dist did
+// not write (the commit deletes old parts).
+func checkS3Output(ctx context.Context, store *s3store.Store, url string, overwrite bool) error {
+	objs, err := store.ListAll(ctx, url+"/")
+	if err != nil {
+		return fmt.Errorf("--output %s: %w", url, err)
+	}
+	var foreign []string
+	finished := false
+	for _, o := range objs {
+		name := strings.TrimPrefix(o.Name, url+"/")
+		switch {
+		case name == SuccessFile:
+			finished = true
+		case name == s3LockName:
+		case !distName(name) || strings.Contains(name, "/"):
+			foreign = append(foreign, name)
+		}
+	}
+	if len(foreign) > 0 {
+		more := ""
+		if len(foreign) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(foreign)-1)
+		}
+		return outputErr(ErrOutputForeign, "--output %s holds %s%s, which dist did not write: move it away or choose another --output (the commit replaces the parts under it)",
+			url, foreign[0], more)
+	}
+	if finished && !overwrite {
+		return fmt.Errorf("%w: %s already holds %s: choose another --output or pass --overwrite", ErrOutputTaken, url, SuccessFile)
+	}
+	return nil
+}
+
+// s3LockName is the lock object under the output (s3store.Lock).
+const s3LockName = "_dist-lock"
+
+// openS3Output starts the job's output once it holds the lock: the
+// output is checked again (a job that ended since Prepare may have
+// finished it) and the uploads dead jobs left under it are aborted.
+func openS3Output(ctx context.Context, store *s3store.Store, url, job string, overwrite bool) (*s3Output, error) {
+	if err := checkS3Output(ctx, store, url, overwrite); err != nil {
+		return nil, err
+	}
+	if _, err := store.AbortUploads(ctx, url+"/"); err != nil {
+		return nil, fmt.Errorf("--output %s: abort what a dead job left: %w", url, err)
+	}
+	return &s3Output{store: store, url: url, job: job, uploads: map[string]s3store.Upload{}}, nil
+}
+
+// target asks the worker to upload the attempt's part.
+func (o *s3Output) target(_ registry.WorkerInfo, taskID string, attempt int, part string) *proto.OutputTarget {
+	return &proto.OutputTarget{Kind: string(storage.S3), Name: o.s3Key(part)}
+}
+
+// uploaded records an attempt's upload, checked against what its task
+// reported.
+func (o *s3Output) uploaded(taskID string, attempt int, part string, res *spec.Result, u *proto.Upload) error {
+	if u == nil {
+		return fmt.Errorf("%s attempt %d: the worker uploaded no part to %s (a worker without S3 output support?)", taskID, attempt, o.url)
+	}
+	up := s3store.Upload{URL: u.Name, UploadID: u.UploadID, Size: u.Size, CRC32C: u.CRC32C}
+	for _, p := range u.Parts {
+		up.Parts = append(up.Parts, s3store.Part{Number: p.Number, ETag: p.ETag, Size: p.Size})
+	}
+	o.mu.Lock()
+	o.uploads[attemptName(taskID, attempt)] = up
+	o.mu.Unlock()
+	if u.Name != o.s3Key(part) {
+		return fmt.Errorf("%s attempt %d uploaded to %s, not %s", taskID, attempt, u.Name, o.s3Key(part))
+	}
+	for _, out := range res.Outputs {
+		if out.Name == part && (out.Size != u.Size || out.CRC32C != u.CRC32C) {
+			return fmt.Errorf("%s attempt %d: %w: the task reported %d bytes CRC %08x, the upload holds %d bytes CRC %08x",
+				taskID, attempt, errChecksum, out.Size, out.CRC32C, u.Size, u.CRC32C)
+		}
+	}
+	return nil
+}
+
+// commit publishes the committed attempts' parts and writes _SUCCESS
+// last. Killed at any step it leaves no _SUCCESS (an old one is deleted
+// first), so the output reads as unfinished until the end; the next job
+// on it aborts what is left.
+func (o *s3Output) commit(ctx context.Context, outputs []tracker.Committed) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := Manifest{Job: o.job, Parts: []ManifestPart{}}
+	keep := map[string]bool{}
+	var chosen []s3store.Upload
+	for _, c := range outputs {
+		name := spec.PartName(c.Task.Index)
+		u, ok := o.uploads[attemptName(c.Task.ID(), c.Attempt)]
+		if !ok {
+			return fmt.Errorf("commit %s: %s attempt %d never uploaded it", name, c.Task.ID(), c.Attempt)
+		}
+		delete(o.uploads, attemptName(c.Task.ID(), c.Attempt))
+		chosen = append(chosen, u)
+		keep[name] = true
+		m.Parts = append(m.Parts, ManifestPart{Name: name, Size: u.Size, CRC32C: u.CRC32C})
+	}
+	sort.Slice(m.Parts, func(i, k int) bool { return m.Parts[i].Name < m.Parts[k].Name })
+	fail := func(step string, err error) error { return fmt.Errorf("commit output %s: %s: %w", o.url, step, err) }
+	if err := o.store.Delete(ctx, o.s3Key(SuccessFile)); err != nil {
+		return fail("remove the old "+SuccessFile, err)
+	}
+	for _, u := range o.uploads { // failed attempts', losing backups'
+		if err := o.store.Abort(ctx, u); err != nil {
+			return fail("abort "+u.URL, err)
+		}
+	}
+	o.uploads = map[string]s3store.Upload{}
+	for _, u := range chosen {
+		if err := o.store.Complete(ctx, u); err != nil {
+			return fail("complete "+path.Base(u.URL), err)
+		}
+	}
+	if err := o.removeOldParts(ctx, keep); err != nil {
+		return fail("remove old parts", err)
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := o.store.Put(ctx, o.s3Key(SuccessFile), append(b, '\n')); err != nil {
+		return fail("write "+SuccessFile, err)
+	}
+	return nil
+}
+
+// removeOldParts deletes the parts of an earlier output under the prefix
+// that this job did not write (it had more reduces).
+func (o *s3Output) removeOldParts(ctx context.Context, keep map[string]bool) error {
+	objs, err := o.store.ListAll(ctx, o.url+"/")
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		name := strings.TrimPrefix(obj.Name, o.url+"/")
+		if strings.HasPrefix(name, "part-") && !keep[name] {
+			if err := o.store.Delete(ctx, obj.Name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// abort aborts every upload the job's attempts made, and any other left
+// under the output (the job holds the lock: none is a live job's). What
+// fails here the next job on the output aborts.
+func (o *s3Output) abort(ctx context.Context) {
+	o.mu.Lock()
+	ups := o.uploads
+	o.uploads = map[string]s3store.Upload{}
+	o.mu.Unlock()
+	var errs []error
+	for _, u := range ups {
+		errs = append(errs, o.store.Abort(ctx, u))
+	}
+	if _, err := o.store.AbortUploads(ctx, o.url+"/"); err != nil {
+		errs = append(errs, err)
+	}
+	_ = errors.Join(errs...)
+}
+
+// ReadS3Manifest reads the _SUCCESS manifest of a finished S3 output.
+func ReadS3Manifest(ctx context.Context, store *s3store.Store, url string) (*Manifest, error) {
+	b, err := store.Get(ctx, strings.TrimSuffix(url, "/")+"/"+SuccessFile)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", url, SuccessFile, err)
+	}
+	return &m, nil
+}
