@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 // The summary says what data went through the client: every input byte
@@ -15,7 +17,14 @@ func TestSummarySaysClientDataBytes(t *testing.T) {
 	books := env.Corpus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	report := filepath.Join(t.TempDir(), "report.html")
-	r := mustRun(t, "run", "--local", "2", "--app", env.App(t, "wordcount"), "--speculative=false",
+	// Workers that say they are on another host: the client sends every
+	// split and fetches every part (on its own host it carries nothing:
+	// TestLocalInputsInPlace).
+	t.Setenv("DIST_HOST_ID", "elsewhere")
+	w1 := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
+	w2 := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
+	t.Setenv("DIST_HOST_ID", "")
+	r := mustRun(t, "run", "--workers", w1.Addr+","+w2.Addr, "--app", env.App(t, "wordcount"), "--speculative=false",
 		"--input", filepath.Join(filepath.Dir(books[0]), "*.txt"), "--output", out, "--reduces", "2",
 		"--report", report)
 	checkWordCounts(t, out, books)

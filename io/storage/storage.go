@@ -49,7 +49,16 @@ type Object struct {
 	Worker string
 }
 
+// EnvHostID, when set, is this process's HostID: an operator sets it to
+// keep a worker from reading its host's files in place (or to say two
+// containers share their files), and tests to make a worker on this
+// machine act as one elsewhere.
+const EnvHostID = "DIST_HOST_ID"
+
 var hostID = sync.OnceValue(func() string {
+	if id := os.Getenv(EnvHostID); id != "" {
+		return id
+	}
 	var parts []string
 	for _, p := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id", "/proc/sys/kernel/random/boot_id"} {
 		if b, err := os.ReadFile(p); err == nil {
