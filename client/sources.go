@@ -50,9 +50,9 @@ func planInputs(patterns []string) (inputPlan, error) {
 func checkWorkerPath(rel string) error {
 	switch {
 	case rel == "":
-		return fmt.Errorf("name files under the workers' --data-dir, e.g. worker:app/*.log")
+		return fmt.Errorf("name files under the workers' data dir (--data-dir), e.g. worker:app/*.log")
 	case path.IsAbs(rel):
-		return fmt.Errorf("path %q is absolute: worker: paths are relative to each worker's --data-dir (worker:app/*.log)", rel)
+		return fmt.Errorf("path %q is absolute: worker: paths are relative to each worker's data dir, its --data-dir (worker:app/*.log)", rel)
 	case slices.Contains(strings.Split(rel, "/"), ".."):
 		return fmt.Errorf("path %q leaves the data dir: name files under it (worker:app/*.log)", rel)
 	}
