@@ -28,13 +28,22 @@ func runCommand() *cli.Command {
 dist run --app ./wordcount --input 'books/*.txt' --output out --zk zk1:2181 --reduces 4
 dist run --plugin --app ./wordcount.so --input 'books/*.txt' --output out --local 3
 dist run --exec --mapper map.sh --reducer reduce.sh --input 'books/*.txt' --output out --local 3
-dist run --app ./crashy --param exit=0.2 --input 'books/*.txt' --output out --local 3 --report report.html`,
+dist run --app ./crashy --param exit=0.2 --input 'books/*.txt' --output out --local 3 --report report.html
+dist run --app ./wordcount --input 's3://books/*.txt' --output s3://out/wc --zk zk1:2181 --reduces 4
+dist run --app ./grep --param pattern=ERROR --input 'worker:app/*.log' --output hits --reduces 0 --zk zk1:2181`,
 		Description: `On a terminal, progress is one status line redrawn in place (maps and reduces
 done, bytes shuffled, workers in use, retries); otherwise each event is a plain
 timestamped line on stderr. The summary goes to stdout; --quiet prints only
 errors and, on success, the output directory. --report FILE writes an HTML
 page with a timeline of every attempt (one row per worker slot), counters and
-configuration, also when the job fails.`,
+configuration, also when the job fails.
+
+Data is read where it lives: s3://BUCKET/KEY inputs by each map from the store
+(the standard AWS_* variables on every machine), worker:PATH inputs by the maps
+on the workers that hold them (dist worker --data-dir), local files in place by
+workers on this host; an s3://BUCKET/PREFIX output is uploaded by the tasks
+and committed by this client. The summary's "client data bytes" says what
+still went through this client.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "app", EnvVars: []string{"DIST_APP"}, Usage: "the program to ship (a static Go binary built against package task)"},
 			&cli.BoolFlag{Name: "plugin", EnvVars: []string{"DIST_PLUGIN"}, Usage: "--app is a Go plugin (.so) exporting App (build it with dist build --plugin)"},
@@ -42,8 +51,8 @@ configuration, also when the job fails.`,
 			&cli.StringFlag{Name: "mapper", EnvVars: []string{"DIST_MAPPER"}, Usage: "with --exec: the map `CMD`, an executable or #! script to ship"},
 			&cli.StringFlag{Name: "reducer", EnvVars: []string{"DIST_REDUCER"}, Usage: "with --exec: the reduce `CMD`; it reads its partition's lines sorted by key"},
 			&cli.StringFlag{Name: "combiner", EnvVars: []string{"DIST_COMBINER"}, Usage: "with --exec: an optional `CMD` run over sorted batches of map output"},
-			&cli.StringSliceFlag{Name: "input", EnvVars: []string{"DIST_INPUT"}, Usage: "input files, directories or quoted globs (repeatable)"},
-			&cli.StringFlag{Name: "output", EnvVars: []string{"DIST_OUTPUT"}, Usage: "output directory (receives part-NNNNN and _SUCCESS)"},
+			&cli.StringSliceFlag{Name: "input", EnvVars: []string{"DIST_INPUT"}, Usage: "input files, directories or quoted globs; s3://BUCKET/KEY (a glob over the last element, or a prefix ending in /); worker:PATH under each worker's --data-dir (repeatable)"},
+			&cli.StringFlag{Name: "output", EnvVars: []string{"DIST_OUTPUT"}, Usage: "output directory, or s3://BUCKET/PREFIX (receives part-NNNNN and _SUCCESS)"},
 			&cli.BoolFlag{Name: "overwrite", EnvVars: []string{"DIST_OVERWRITE"}, Usage: "replace a finished job's output"},
 			&cli.IntFlag{Name: "reduces", Value: def.Reduces, EnvVars: []string{"DIST_REDUCES"}, Usage: "reduce tasks; 0 = map-only"},
 			&cli.StringSliceFlag{Name: "file", EnvVars: []string{"DIST_FILE"}, Usage: "a side file to ship with the app, opened by a task by its base name: ctx.File(NAME) (repeatable)"},
