@@ -1,0 +1,110 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/distmr/dist/internal/testsupport/s3test"
+	"github.com/distmr/dist/io/storage/s3store"
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/task/spec"
+	"github.com/distmr/dist/tracker"
+)
+
+// The S3 committer against a real store: of two attempts of one task that
+// both uploaded (an original and its backup), exactly the committed one
+// is published; the other's upload is aborted; parts of an older output
+// that this one does not have are removed; _SUCCESS lists exactly the
+// parts.
+func TestS3CommitOneAttemptPerTask(t *testing.T) {
+	srv := s3test.Start(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	mc := srv.Client()
+	if err := mc.MakeBucket(ctx, "out", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// An older finished output with three parts.
+	for _, k := range []string{"o/part-00000", "o/part-00001", "o/part-00002", "o/_SUCCESS"} {
+		if _, err := mc.PutObject(ctx, "out", k, strings.NewReader("old\n"), 4, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store, err := s3store.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkS3Output(ctx, store, "s3://out/o", false); err == nil {
+		t.Fatal("a finished output was taken without --overwrite")
+	}
+	o, err := openS3Output(ctx, store, "s3://out/o", "j1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload := func(task string, attempt, index int, body string) {
+		t.Helper()
+		part := spec.PartName(index)
+		u, err := store.Upload(ctx, o.s3Key(part), strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pu := &proto.Upload{Name: u.URL, UploadID: u.UploadID, Size: u.Size, CRC32C: u.CRC32C}
+		for _, p := range u.Parts {
+			pu.Parts = append(pu.Parts, proto.UploadPart{Number: p.Number, ETag: p.ETag, Size: p.Size})
+		}
+		res := &spec.Result{Outputs: []spec.OutputFile{{Name: part, Size: u.Size, CRC32C: u.CRC32C}}}
+		if err := o.uploaded(task, attempt, part, res, pu); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upload("r-00000", 0, 0, "zero from attempt 0\n")
+	upload("r-00000", 1, 0, "zero from the backup\n")
+	upload("r-00001", 0, 1, "one\n")
+	if _, err := mc.StatObject(ctx, "out", "o/part-00000", minio.StatObjectOptions{}); err != nil {
+		t.Fatal("the old part vanished before the commit")
+	}
+	committed := []tracker.Committed{
+		{Task: tracker.TaskRef{Phase: spec.PhaseReduce, Index: 0}, Attempt: 1},
+		{Task: tracker.TaskRef{Phase: spec.PhaseReduce, Index: 1}, Attempt: 0},
+	}
+	if err := o.commit(ctx, committed); err != nil {
+		t.Fatal(err)
+	}
+	read := func(key string) string {
+		obj, err := mc.GetObject(ctx, "out", key, minio.GetObjectOptions{})
+		if err != nil {
+			return "ERR " + err.Error()
+		}
+		defer obj.Close()
+		var b bytes.Buffer
+		if _, err := b.ReadFrom(obj); err != nil {
+			return "ERR " + err.Error()
+		}
+		return b.String()
+	}
+	if got := read("o/part-00000"); got != "zero from the backup\n" {
+		t.Errorf("part-00000 = %q, want the committed attempt's", got)
+	}
+	if got := read("o/part-00001"); got != "one\n" {
+		t.Errorf("part-00001 = %q", got)
+	}
+	if got := read("o/part-00002"); !strings.HasPrefix(got, "ERR") {
+		t.Errorf("the old part-00002 survived the overwrite: %q", got)
+	}
+	m, err := ReadS3Manifest(ctx, store, "s3://out/o")
+	if err != nil || m.Job != "j1" || len(m.Parts) != 2 || m.Parts[0].Name != "part-00000" || m.Parts[0].Size != int64(len("zero from the backup\n")) {
+		t.Fatalf("manifest %+v, %v", m, err)
+	}
+	for u := range mc.ListIncompleteUploads(ctx, "out", "o/", true) {
+		t.Errorf("upload left: %+v", u)
+	}
+}
