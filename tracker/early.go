@@ -196,6 +196,9 @@ func (t *Tracker) preempt(waiting []*taskInfo) {
 // slot free there.
 func (t *Tracker) mayRun(tk *taskInfo, id string) bool {
 	w := t.workers[id]
+	if pin := t.pin(tk); pin != "" {
+		return id == pin && w != nil && !w.gone && !w.draining // as in pickWorker
+	}
 	if w == nil || !t.takes(w) {
 		return false
 	}

@@ -105,7 +105,7 @@ func (t *Tracker) drains(w *workerState, why string) {
 func (t *Tracker) waitForSlots(ctx context.Context, tasksWait bool) {
 	for _, w := range t.workers {
 		switch {
-		case tasksWait && w.full && t.takes(w) && w.stopWaiting == nil:
+		case tasksWait && w.full && (t.takes(w) || t.pinWaits(w)) && w.stopWaiting == nil:
 			t.startWait(ctx, w)
 		case !tasksWait && w.stopWaiting != nil:
 			t.stopWait(w)

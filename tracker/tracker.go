@@ -509,10 +509,24 @@ func (t *Tracker) pinnedLost(id, why string) error {
 			continue
 		}
 		addr := t.workers[id].info.Addr
-		return &JobError{Msg: fmt.Sprintf("input %s is only on worker %s (%s), which was lost (%s): there is no other copy; run the job again once the worker is back",
+		return &JobError{Task: m.ref, Msg: fmt.Sprintf("input %s is only on worker %s (%s), which was lost (%s): there is no other copy; run the job again once the worker is back",
 			t.cfg.Pins[m.ref.Index].Input, id, addr, why), Cause: ErrInputLost}
 	}
 	return nil
+}
+
+// pinWaits reports whether a pending map is pinned to w and may go there
+// once it has a slot: pickWorker places it whatever w's failures.
+func (t *Tracker) pinWaits(w *workerState) bool {
+	if w.gone || w.draining {
+		return false
+	}
+	for _, m := range t.maps {
+		if m.state == pending && t.pin(m) == w.info.ID {
+			return true
+		}
+	}
+	return false
 }
 
 func betterWorker(a, b *workerState) bool {
