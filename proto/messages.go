@@ -274,6 +274,7 @@ type DataFile struct {
 // ListDataReply lists the matches, sorted by Path.
 type ListDataReply struct {
 	Files []DataFile `msgpack:"files"`
+	Error *Error     `msgpack:"error"`
 }
 
 // KillRequest kills one running attempt.
