@@ -5,7 +5,11 @@ import (
 	"compress/gzip"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -110,5 +114,31 @@ func TestMapInPlaceCutShort(t *testing.T) {
 	err := mustFail(t, task.App{}, dir)
 	if want := "in/input.txt ends at byte 4"; !bytes.Contains([]byte(err.Error()), []byte(want)) {
 		t.Fatalf("error %q does not say %q", err, want)
+	}
+}
+
+// What a task starts (an exec job's commands) does not inherit the
+// descriptor of its input.
+func TestMapInPlaceNotInherited(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "input.txt")
+	if err := os.WriteFile(path, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir, fd := inPlaceTask(t, "text", path, 0, 2)
+	app := task.App{Map: func(ctx *task.Context, _, _ string, emit task.Emit) error {
+		out, err := exec.Command("ls", "/proc/self/fd").Output()
+		if err != nil {
+			return err
+		}
+		for _, f := range strings.Fields(string(out)) {
+			emit(f, "")
+		}
+		return nil
+	}}
+	if _, err := task.Run(app, dir); err != nil {
+		t.Fatal(err)
+	}
+	if got := readOut(t, dir, spec.PartName(0)); slices.Contains(strings.Fields(got), strconv.Itoa(fd)) {
+		t.Fatalf("a child of the task holds descriptor %d: it lists %q", fd, got)
 	}
 }
