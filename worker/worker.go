@@ -166,7 +166,7 @@ func (w *Worker) Start(ctx context.Context) (err error) {
 	w.wg.Add(1)
 	go w.acceptLoop(ln)
 	w.mu.Unlock()
-	w.log.Info("worker listening", "addr", addr, "slots", w.cfg.Slots, "dir", w.cfg.Dir)
+	w.log.Info("worker listening", "addr", addr, "slots", w.cfg.Slots, "dir", w.cfg.Dir, "data_dir", w.cfg.DataDir)
 	w.warnExposure(ln.Addr().String())
 	if w.cfg.MetricsAddr != "" {
 		if err := w.metrics.serve(w, w.cfg.MetricsAddr); err != nil {

@@ -21,7 +21,8 @@ func workerCommand() *cli.Command {
 		Name:  "worker",
 		Usage: "run a worker daemon that executes shipped tasks",
 		UsageText: `dist worker --listen 127.0.0.1:7070 --zk 127.0.0.1:2181 --slots 4 --dir /var/lib/dist
-dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist run --workers ADDR`,
+dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist run --workers ADDR
+dist worker --zk 127.0.0.1:2181 --data-dir /var/log    # serve --input 'worker:nginx/*.log'`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", EnvVars: []string{"DIST_LISTEN"}, Usage: "`ADDR` to listen on (port 0 picks a free port)"},
 			&cli.StringFlag{Name: "advertise", EnvVars: []string{"DIST_ADVERTISE"}, Usage: "`ADDR` clients should dial (default: the listen address)"},
