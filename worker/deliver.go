@@ -158,7 +158,7 @@ func (a *attempt) upload(out *proto.OutputTarget, part spec.OutputFile) (*proto.
 	}
 	defer f.Close()
 	sum := newSum(f)
-	up, err := store.Upload(a.ctx, out.Name, readerOnly{sum})
+	up, err := store.Upload(a.ctx, out.Name, sum)
 	if err != nil {
 		return nil, a.w.storeError(store, out.Name, false, err)
 	}

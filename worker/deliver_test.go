@@ -68,6 +68,15 @@ func TestOutputPlaced(t *testing.T) {
 	}
 	dirHolds(t, staging, spec.PartName(0)) // no temporary file left
 
+	// A reduce's part goes the same way.
+	mo := runMapAttempt(t, w, s, "wc", 0, 0, art, "b a b\n")
+	reduce := reduceRequest("wc", 0, 1, art, []proto.MapOutput{mo})
+	reduce.Output = localTarget(filepath.Join(t.TempDir(), "r-00000-0"))
+	if ev, part := succeed(t, s, reduce); !ev.Placed || part != "a\t1\nb\t2\n" {
+		t.Fatalf("reduce placed %v its part %q", ev.Placed, part)
+	}
+	dirHolds(t, reduce.Output.Name, spec.PartName(0))
+
 	// Another host, or a directory the worker cannot write: the client
 	// fetches the part, and the attempt still succeeds.
 	other := localTarget(filepath.Join(t.TempDir(), "other"))
