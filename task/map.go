@@ -24,7 +24,8 @@ type collector interface {
 // runMap feeds the split's records to Map.
 func (r *runner) runMap() ([]spec.OutputFile, error) {
 	s := r.cfg.Split
-	split := input.Split{Path: r.path(s.File), Name: s.Name, Offset: s.Offset, Length: s.Length}
+	split, size, done := r.split()
+	defer done()
 	in, err := r.inFmt.Open(split)
 	if errors.Is(err, input.ErrCorrupt) {
 		return nil, fmt.Errorf("read input: %w", err) // it names the file
@@ -33,9 +34,7 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 		return nil, fmt.Errorf("open input %s: %w", s.Name, err)
 	}
 	defer in.Close() // read-only: a close error loses nothing
-	if st, err := os.Stat(split.Path); err == nil {
-		r.inBytes.Add(st.Size())
-	}
+	r.inBytes.Add(size)
 
 	col, err := r.collector()
 	if err != nil {
@@ -72,6 +71,28 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 		}
 	}
 	return col.finish()
+}
+
+// split is the map's input as its format reads it, with its size in
+// bytes (as stored: compressed, for a compressed input) and the function
+// that releases it. The worker either staged the split as a file
+// (Split.File) or opened the original input for the task as descriptor
+// Split.FD, to be read in place.
+func (r *runner) split() (input.Split, int64, func()) {
+	s := r.cfg.Split
+	split := input.Split{Name: s.Name, Offset: s.Offset, Length: s.Length}
+	if s.FD > 2 {
+		closeOnExec(s.FD)
+		f := os.NewFile(uintptr(s.FD), s.Name)
+		split.Source = f
+		return split, s.Length, func() { f.Close() }
+	}
+	split.Path = r.path(s.File)
+	var size int64
+	if st, err := os.Stat(split.Path); err == nil {
+		size = st.Size()
+	}
+	return split, size, func() {}
 }
 
 // collector picks where map output goes: straight to the job output in a

@@ -68,6 +68,10 @@ type attempt struct {
 	// for plugins and exec jobs, whose task host calls task.Main itself.
 	// Only run's goroutine sets and reads it.
 	app string
+	// input is the file the task reads its split from in place, passed to
+	// it as descriptor inputFD; nil when the split is staged. Only run's
+	// goroutine sets and reads it.
+	input *os.File
 
 	mu     sync.Mutex
 	state  attemptState
@@ -110,6 +114,15 @@ func (a *attempt) run(events io.Writer, req *proto.LaunchRequest, in *inbox) (pr
 		return fail(proto.ToError(err))
 	}
 	cfg := req.Config
+	var src *source
+	if req.Input != nil {
+		var err error
+		if src, cfg.Split, err = a.openSource(req.Input, cfg.Split); err != nil {
+			return fail(proto.ToError(err))
+		}
+		defer src.close()
+		a.input = src.f
+	}
 	if cfg.Phase == spec.PhaseReduce {
 		inputs, missing, err := a.stage(req, in)
 		if err != nil {
@@ -137,7 +150,38 @@ func (a *attempt) run(events io.Writer, req *proto.LaunchRequest, in *inbox) (pr
 	if !ok && a.ctx.Err() == nil {
 		blameMap(&ev, res, cfg.Inputs)
 	}
+	if state != nil {
+		ok = a.conclude(&ev, res, ok, src, req.Output)
+	}
 	return ev, res, ok
+}
+
+// conclude checks that an input read in place did not change while the
+// task ran, then delivers a successful attempt's part to its output
+// target. It reports whether the attempt still succeeded; ev says why
+// not.
+func (a *attempt) conclude(ev *proto.Event, res *spec.Result, ok bool, src *source, out *proto.OutputTarget) bool {
+	if a.ctx.Err() != nil {
+		return ok
+	}
+	// Whatever the task made of an input that changed under it, it is
+	// not an answer, and no retry reads the old version.
+	if err := src.recheck(); err != nil {
+		ev.Error, ev.Result = proto.ToError(err), nil
+		return false
+	}
+	if !ok || out == nil {
+		return ok
+	}
+	if err := a.deliver(ev, out, res); err != nil {
+		if a.ctx.Err() != nil { // killed while delivering: say so
+			*ev, _, _ = a.outcome(nil, nil)
+		} else {
+			ev.Error, ev.Result = err, nil
+		}
+		return false
+	}
+	return true
 }
 
 // prepareAttemptDir creates the attempt's directory with in/, out/, tmp/.

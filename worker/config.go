@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -109,6 +110,17 @@ type Config struct {
 	// this worker can load. "" means this process's own executable, which
 	// is right for the dist binary.
 	HostBinary string
+	// DataDir, when set, is the directory whose files the worker serves as
+	// worker: inputs (dist worker --data-dir), read only: a pattern names
+	// files beneath it and nothing outside it is reachable, symlinks
+	// included (data.go). "" means no worker: inputs: ListData is refused.
+	// A relative path is made absolute by New.
+	DataDir string
+	// ObjectStore opens the worker's own client of the S3-compatible
+	// store, with the worker's credentials; it is called once, at the
+	// first s3:// input or output. nil means this worker reads and writes
+	// no s3:// data: such a launch fails with a storage error.
+	ObjectStore func() (ObjectStore, error)
 	// Security: who may connect, what a peer may send, what a task may
 	// use (see security.go).
 	Security
@@ -153,6 +165,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: negative duration", ErrConfig)
 	case c.FetchParallel < 0:
 		return fmt.Errorf("%w: fetch parallelism is %d: use 0 (default) or more", ErrConfig, c.FetchParallel)
+	case c.DataDir != "" && !isDir(c.DataDir):
+		return fmt.Errorf("%w: --data-dir %s is not a directory: name the directory whose files worker: inputs read", ErrConfig, c.DataDir)
 	case c.TLS != nil && c.TLSClient == nil:
 		return fmt.Errorf("%w: TLS is set but TLSClient is not: peer workers serving map outputs need a client config", ErrConfig)
 	}
@@ -184,5 +198,15 @@ func (c Config) withDefaults() Config {
 	if abs, err := filepath.Abs(c.Dir); err == nil {
 		c.Dir = abs
 	}
+	if c.DataDir != "" {
+		if abs, err := filepath.Abs(c.DataDir); err == nil {
+			c.DataDir = abs
+		}
+	}
 	return c
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }

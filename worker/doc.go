@@ -21,6 +21,8 @@
 //	<Dir>/run/<pgid>                     a running attempt's process group
 //	<Dir>/failed/<job>/<task>-<attempt>/ logs of failed attempts (KeepFailed)
 //
+// DataDir, when set, is read and never written.
+//
 // One worker runs per Dir; one that starts kills what a dead predecessor's
 // tasks left running (workdir.go).
 //
@@ -44,6 +46,19 @@
 // outcome (outcome.go), with its state under its own lock. The Worker
 // keeps the collection of attempts by job (jobs.go) and the slot
 // accounting (slots.go).
+//
+// # Data where it lives
+//
+// A map whose launch names an Input reads it where it lives instead of a
+// split the client sent (source.go): a client's file on this host, or a
+// file under DataDir (worker: inputs, listed by ListData, data.go), is
+// opened by the worker and passed to the task as a descriptor, checked
+// against the size and modification time the job listed before the start
+// and after the exit; an S3 range is staged as in/split through the
+// worker's own ObjectStore. A launch that names an Output has its part
+// placed in the client's staging directory (same host) or uploaded to S3
+// as an uncompleted multipart upload once the task succeeds (deliver.go).
+// The worker's S3 credentials stay its own (objectstore.go).
 //
 // # Plugins and exec jobs
 //

@@ -29,6 +29,9 @@ func (w *Worker) handleLaunch(s *session, st *yamux.Stream, h proto.Header) erro
 	}
 	defer close(a.reported)
 	a.log.Info("launch", "phase", c.Phase, "artifact", req.Artifact.SHA256[:12], "fetch", len(req.Fetch))
+	if req.Input != nil {
+		a.log.Debug("input where it lives", "input", sourceName(req.Input), "offset", req.Input.Offset, "length", req.Input.Length)
+	}
 	inbox, stopWatch := w.watchStream(st, a)
 	defer stopWatch()
 
@@ -68,7 +71,9 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 		return err
 	}
 	if c.Phase == spec.PhaseMap {
-		c.Split.File = spec.SplitFile
+		// Where the task reads its split is the worker's to say; an input
+		// read in place gets its descriptor at the start (source.go).
+		c.Split.File, c.Split.FD = spec.SplitFile, 0
 	}
 	c.Inputs = nil
 	if err := c.Validate(); err != nil {
@@ -84,10 +89,23 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 		return err
 	}
 	key := attemptKey{c.Job, c.Task, c.Attempt}
+	if req.Input != nil {
+		if err := w.checkSource(c, req.Input); err != nil {
+			return err
+		}
+	}
+	if req.Output != nil {
+		if err := w.checkTarget(c, req.Output); err != nil {
+			return err
+		}
+	}
 	switch c.Phase {
 	case spec.PhaseMap:
 		if len(req.Fetch) > 0 || req.Maps != 0 {
 			return proto.Errorf(proto.CodeBadRequest, "map %s lists map outputs to fetch: only reduces fetch", key)
+		}
+		if req.Input != nil {
+			return nil // no PutInput came: the worker reads the input itself
 		}
 		if _, err := os.Stat(filepath.Join(w.attemptDir(key), spec.SplitFile)); err != nil {
 			return notFound("the input split of %s of job %s is not staged on worker %s: PutInput it first", key, c.Job, w.ID())

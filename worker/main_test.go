@@ -29,6 +29,9 @@ import (
 //	noresult  exit 0 without result.msgpack
 //	badresult exit 0 with a malicious result.msgpack
 //	sidefile  also count the words of the side file named by param "file"
+//	echo      emit each record as it is read: key, then InputFile|value
+//	env       emit each variable of the task's environment as a key
+//	plant     replace out/part-00000 with a symlink to param "secret"
 const envSleeper = "DIST_WORKER_TEST_SLEEPER"
 
 func TestMain(m *testing.M) {
@@ -57,6 +60,26 @@ func TestMain(m *testing.M) {
 var testApp = task.App{
 	Map: func(ctx *task.Context, key, value string, emit task.Emit) error {
 		misbehave(ctx.Param("mode"))
+		switch ctx.Param("mode") {
+		case "echo":
+			emit(key, ctx.InputFile()+"|"+value)
+			return nil
+		case "env":
+			for _, kv := range os.Environ() {
+				emit(kv, "")
+			}
+			return nil
+		case "plant":
+			dir := os.Getenv(spec.EnvTaskDir)
+			part := filepath.Join(dir, spec.OutDir, spec.PartName(0))
+			if _, err := os.Lstat(filepath.Join(dir, spec.OutDir, ".real")); err == nil {
+				return nil // planted already
+			}
+			if err := os.Rename(part, filepath.Join(dir, spec.OutDir, ".real")); err != nil {
+				return err
+			}
+			return os.Symlink(ctx.Param("secret"), part)
+		}
 		if ctx.Param("mode") == "sidefile" {
 			b, err := readSideFile(ctx, ctx.Param("file"))
 			if err != nil {

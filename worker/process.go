@@ -107,6 +107,9 @@ func (a *attempt) command(path string, args []string, stdout, stderr *os.File) *
 	cmd.Dir = a.dir
 	cmd.Env = taskEnv(a.dir)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if a.input != nil {
+		cmd.ExtraFiles = []*os.File{a.input} // inputFD in the task
+	}
 	cmd.SysProcAttr = taskProcAttr()
 	a.w.sandbox.apply(cmd)
 	cmd.Cancel = func() error {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/internal/testsupport/testcert"
+	"github.com/distmr/dist/io/storage"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task/spec"
 )
@@ -233,13 +234,31 @@ func TestRunAs(t *testing.T) {
 			break
 		}
 	}
-	w = newTestWorker(t, func(c *Config) { c.Dir = filepath.Join(base, "w"); c.RunAs = "nobody" })
+	data := filepath.Join(base, "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w = newTestWorker(t, func(c *Config) { c.Dir, c.DataDir, c.RunAs = filepath.Join(base, "w"), data, "nobody" })
 	s := connect(t, w, nil)
 	art := putTestApp(t, s)
 	// A whole map runs as nobody and its output is served.
 	res := runMap(t, s, "j", 1, 1, art, "a b a\n")
 	if len(res.Outputs) != 1 {
 		t.Fatalf("outputs %+v", res.Outputs)
+	}
+	// A worker: input reaches it through the shim as a descriptor, though
+	// nobody could not open the file; a client's file is not opened for
+	// it, nor a part written where the client says.
+	path := filepath.Join(data, "x.log")
+	putFile(t, path, "a\n")
+	_, out := succeed(t, s, echoRequest("data", art, fileSource(t, storage.Worker, path, "x.log", 0, 2), "worker:x.log"))
+	if out != "0\tworker:x.log|a\n" {
+		t.Fatalf("worker: input as nobody gave %q", out)
+	}
+	failWith(t, s, echoRequest("local", art, fileSource(t, storage.Local, path, path, 0, 2), path), proto.CodeNotHere, "runs tasks as nobody")
+	staging := filepath.Join(base, "staging")
+	if ev, _ := succeed(t, s, partRequest(t, s, "placed", art, nil, localTarget(staging))); ev.Placed {
+		t.Fatal("a worker running tasks as nobody placed a part where the client said")
 	}
 	st, pids := startHanging(t, w, s, testContext(t), "j", 0, art, "hang")
 	defer st.Close()

@@ -134,9 +134,11 @@ func (w *Worker) serveStream(s *session, st *yamux.Stream) {
 		err = w.handleEndJob(st, h)
 	case proto.OpWaitSlot:
 		err = w.handleWaitSlot(s, st, h)
+	case proto.OpListData:
+		err = w.handleListData(st)
 	default:
 		err = proto.Errorf(proto.CodeBadRequest,
-			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob, WaitSlot)",
+			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob, WaitSlot, ListData)",
 			h.Op, proto.ProtoVersion)
 	}
 	if err == nil {

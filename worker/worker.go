@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/distmr/dist/io/storage"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 )
@@ -37,6 +38,8 @@ type Worker struct {
 	host     *taskHost // runs plugins and exec commands (host.go)
 	metrics  *metrics  // Prometheus registry and /metrics server (metrics.go)
 	slots    *slots    // slots in use, waiting and reserved (slots.go)
+	// store is the S3 client, made at its first use (objectstore.go).
+	store func() (ObjectStore, error)
 
 	// ctx ends when Shutdown begins ("the daemon is stopping"); killing
 	// one attempt is a separate signal, see attempt.kill.
@@ -104,6 +107,7 @@ func New(cfg Config) (*Worker, error) {
 		jobs:     make(map[string]map[*session]struct{}),
 		changed:  make(chan struct{}),
 		slots:    newSlots(cfg.Slots),
+		store:    newStoreOnce(cfg.ObjectStore),
 	}
 	w.metrics = newMetrics(w)
 	return w, nil
@@ -162,7 +166,7 @@ func (w *Worker) Start(ctx context.Context) (err error) {
 	w.wg.Add(1)
 	go w.acceptLoop(ln)
 	w.mu.Unlock()
-	w.log.Info("worker listening", "addr", addr, "slots", w.cfg.Slots, "dir", w.cfg.Dir)
+	w.log.Info("worker listening", "addr", addr, "slots", w.cfg.Slots, "dir", w.cfg.Dir, "data_dir", w.cfg.DataDir)
 	w.warnExposure(ln.Addr().String())
 	if w.cfg.MetricsAddr != "" {
 		if err := w.metrics.serve(w, w.cfg.MetricsAddr); err != nil {
@@ -264,6 +268,8 @@ func (w *Worker) Info() registry.WorkerInfo {
 		Flags:     w.host.flags(),
 		Plugin:    w.host.published(),
 		Draining:  w.draining,
+		Host:      storage.HostID(),
+		Data:      w.cfg.DataDir != "",
 	}
 	info.Flags = append(info.Flags, w.securityFlags()...)
 	return info

@@ -21,7 +21,8 @@ func workerCommand() *cli.Command {
 		Name:  "worker",
 		Usage: "run a worker daemon that executes shipped tasks",
 		UsageText: `dist worker --listen 127.0.0.1:7070 --zk 127.0.0.1:2181 --slots 4 --dir /var/lib/dist
-dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist run --workers ADDR`,
+dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist run --workers ADDR
+dist worker --zk 127.0.0.1:2181 --data-dir /var/log    # serve --input 'worker:nginx/*.log'`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", EnvVars: []string{"DIST_LISTEN"}, Usage: "`ADDR` to listen on (port 0 picks a free port)"},
 			&cli.StringFlag{Name: "advertise", EnvVars: []string{"DIST_ADVERTISE"}, Usage: "`ADDR` clients should dial (default: the listen address)"},
@@ -29,6 +30,7 @@ dist worker --listen 127.0.0.1:0 --dir /tmp/w1        # no registry: use dist ru
 			&cli.IntFlag{Name: "slots", EnvVars: []string{"DIST_SLOTS"}, Usage: "concurrent tasks (default: number of CPUs)"},
 			&cli.StringFlag{Name: "dir", Value: "dist-worker", EnvVars: []string{"DIST_DIR"}, Usage: "work directory: artifact cache and task directories"},
 			&cli.StringFlag{Name: "id", EnvVars: []string{"DIST_WORKER_ID"}, Usage: "worker id (default: host-port-random)"},
+			&cli.StringFlag{Name: "data-dir", EnvVars: []string{"DIST_DATA_DIR"}, Usage: "serve the files under `DIR`, read only, as worker: inputs (--input 'worker:app/*.log'); none without it"},
 			&cli.DurationFlag{Name: "shutdown-timeout", Value: 60 * time.Second, EnvVars: []string{"DIST_SHUTDOWN_TIMEOUT"}, Usage: "how long shutdown may take in all (draining included)"},
 			&cli.DurationFlag{Name: "drain-timeout", Value: worker.DefaultDrainTimeout, EnvVars: []string{"DIST_DRAIN_TIMEOUT"}, Usage: "on SIGTERM, refuse new tasks but serve the jobs using this worker (running tasks finish, map outputs stay available) until they end, at most this long"},
 			&cli.StringFlag{Name: "cache-size", Value: sizeText(worker.DefaultCacheSize), EnvVars: []string{"DIST_CACHE_SIZE"}, Usage: "bound the artifact cache, least recently used out first (K, M, G suffixes; 0 = no bound)"},
@@ -60,7 +62,7 @@ func workerAction(c *cli.Context) error {
 	}
 	cfg.Secret, cfg.Logger = secret, log
 	cfg.DrainTimeout, cfg.KeepFailed, cfg.KeepAlive = c.Duration("drain-timeout"), c.Duration("keep-failed"), c.Duration("keepalive")
-	cfg.MetricsAddr = c.String("metrics-addr")
+	cfg.MetricsAddr, cfg.DataDir = c.String("metrics-addr"), c.String("data-dir")
 	if cfg.CacheSize, err = parseSize(c.String("cache-size")); err != nil {
 		return usageErr(fmt.Errorf("--cache-size: %w", err))
 	}

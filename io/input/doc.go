@@ -14,6 +14,13 @@
 //
 // An app adds its own formats by name through task.App.InputFormats.
 //
+// # In place
+//
+// A split is either a staged file (Path: the split's bytes alone) or a
+// byte range of the original input, read where it lies (Source: a file the
+// worker opened for the task). Every format reads both the same way; text
+// keys are Offset plus the position in the range either way.
+//
 // # Compressed input
 //
 // A split whose Name ends in ".gz" or ".zst" is decompressed as it is

@@ -17,7 +17,13 @@ const DefaultMaxLine = 64 << 20
 // Split is the piece of input one map task reads.
 type Split struct {
 	// Path is where the split's bytes are: the file the worker staged.
+	// It is not used when Source is set.
 	Path string
+	// Source, when set, holds the original input itself (a file the
+	// worker opened for the task, read in place): the split is its bytes
+	// [Offset, Offset+Length), exactly, so Length 0 is an empty split.
+	// Readers do not close it; whoever opened it does.
+	Source io.ReaderAt
 	// Name is the input path as the user named it; wholefile keys use it
 	// and errors mention it.
 	Name string
@@ -27,7 +33,8 @@ type Split struct {
 	// decompressed stream.
 	Offset int64
 	// Length is the number of bytes in the split. The file at Path must
-	// have exactly this size; zero means "whatever the file holds".
+	// have exactly this size; zero means "whatever the file holds" (with
+	// Source, zero bytes).
 	Length int64
 }
 
@@ -75,6 +82,14 @@ func open(s Split) (r io.ReadCloser, size int64, err error) {
 		return nil, 0, fmt.Errorf("%w: %s is compressed, so it is one split, but this split starts at byte %d",
 			ErrSplitSize, s.Name, s.Offset)
 	}
+	if s.Source != nil {
+		r = &inPlace{r: io.NewSectionReader(s.Source, s.Offset, s.Length), split: s}
+		if !Compressed(s.Name) {
+			return r, s.Length, nil
+		}
+		r, err = Decompress(s.Name, r)
+		return r, -1, err
+	}
 	f, err := os.Open(s.Path)
 	if err != nil {
 		return nil, 0, err
@@ -95,3 +110,26 @@ func open(s Split) (r io.ReadCloser, size int64, err error) {
 	r, err = Decompress(s.Name, f)
 	return r, -1, err
 }
+
+// inPlace reads a split of a Source. An input that ends before the split
+// does was cut short while the job ran: that is an ErrSplitSize, never a
+// quietly shorter split.
+type inPlace struct {
+	r     *io.SectionReader
+	split Split
+	n     int64 // bytes read so far
+}
+
+func (p *inPlace) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if err == io.EOF && p.n < p.split.Length {
+		s := p.split
+		err = fmt.Errorf("%w: %s ends at byte %d, inside the split [%d, %d): it changed while the task read it",
+			ErrSplitSize, s.Name, s.Offset+p.n, s.Offset, s.Offset+s.Length)
+	}
+	return n, err
+}
+
+// Close leaves the Source open: it is not the reader's.
+func (p *inPlace) Close() error { return nil }
