@@ -89,12 +89,17 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 		req.Maps = a.Feed.Maps()
 	}
 	ev, ran, err := r.launch(ctx, s, &req, sr)
-	if proto.IsCode(err, proto.CodeNotHere) && !ran && req.Input != nil && req.Input.Kind == string(storage.Local) {
+	if proto.IsCode(err, proto.CodeNotHere) && req.Input != nil && req.Input.Kind == string(storage.Local) {
 		// The worker shares the client's host id but does not see its
-		// files (a container, another mount namespace): send the split.
+		// files (a container, another mount namespace) or will not open
+		// them (--run-as): from now on it is sent its splits. Refused
+		// before it ran, this attempt is sent its split at once; refused
+		// later, the attempt fails and its retry is sent it.
 		r.mu.Lock()
 		r.notInPlace[a.Worker.ID] = true
 		r.mu.Unlock()
+	}
+	if proto.IsCode(err, proto.CodeNotHere) && !ran && req.Input != nil && req.Input.Kind == string(storage.Local) {
 		req.Input = nil
 		if err := r.putInput(ctx, s, ref, r.splits[a.Task.Index]); err != nil {
 			return attemptEnd{step: sendingInput, err: err}
@@ -204,6 +209,9 @@ func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.Attem
 		return fmt.Errorf("input %s is not on the client's machine", sp.Name)
 	}
 	f, err := os.Open(sp.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: input %s is gone since the job started: rerun the job", errInputChanged, sp.Name)
+	}
 	if err != nil {
 		return fmt.Errorf("read input %s: %w", sp.Name, err)
 	}
