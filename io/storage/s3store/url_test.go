@@ -1,6 +1,9 @@
 package s3store
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseURL(t *testing.T) {
 	for u, want := range map[string][2]string{
@@ -47,4 +50,32 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("parsePrefix(%q) = %q, %v; want %q", u, p, err, want)
 		}
 	}
+}
+
+// FuzzParseURL: a URL accepted names exactly its bucket and key, and a
+// key accepted has no element a path would resolve away.
+func FuzzParseURL(f *testing.F) {
+	for _, u := range []string{"s3://books/moby.txt", "s3://b0k/", "s3://b0k/a/../b", "s3://b0k//x", "s3:///x", "s3://a.b-c/d/*.log", "s3://x"} {
+		f.Add(u)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		bucket, key, err := ParseURL(u)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") && !strings.Contains(u, "\n") {
+				t.Fatalf("ParseURL(%q): a multi-line error %q", u, err)
+			}
+			return
+		}
+		if got := "s3://" + bucket + "/" + key; got != u && got != u+"/" {
+			t.Fatalf("ParseURL(%q) = %q, %q: does not rebuild the URL", u, bucket, key)
+		}
+		if checkBucket(bucket) != nil {
+			t.Fatalf("ParseURL(%q) accepted bucket %q", u, bucket)
+		}
+		for _, e := range strings.Split(strings.TrimSuffix(key, "/"), "/") {
+			if key != "" && (e == "" || e == "." || e == "..") {
+				t.Fatalf("ParseURL(%q) accepted key %q", u, key)
+			}
+		}
+	})
 }
