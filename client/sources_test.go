@@ -9,11 +9,11 @@ import (
 )
 
 func TestPlanInputs(t *testing.T) {
-	p, err := planInputs([]string{"a/*.txt", "s3://b/k/*.log", "worker:app/*.log", "b.txt", "s3://b/p/"})
+	p, err := planInputs([]string{"a/*.txt", "s3://bkt/k/*.log", "worker:app/*.log", "b.txt", "s3://bkt/p/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(p.local, " ") != "a/*.txt b.txt" || strings.Join(p.s3, " ") != "s3://b/k/*.log s3://b/p/" || strings.Join(p.worker, " ") != "app/*.log" {
+	if strings.Join(p.local, " ") != "a/*.txt b.txt" || strings.Join(p.s3, " ") != "s3://bkt/k/*.log s3://bkt/p/" || strings.Join(p.worker, " ") != "app/*.log" {
 		t.Fatalf("plan %+v", p)
 	}
 	for _, bad := range []string{"worker:", "worker:/etc/passwd", "worker:../x", "worker:app/../../x"} {

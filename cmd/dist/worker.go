@@ -63,6 +63,7 @@ func workerAction(c *cli.Context) error {
 	cfg.Secret, cfg.Logger = secret, log
 	cfg.DrainTimeout, cfg.KeepFailed, cfg.KeepAlive = c.Duration("drain-timeout"), c.Duration("keep-failed"), c.Duration("keepalive")
 	cfg.MetricsAddr, cfg.DataDir = c.String("metrics-addr"), c.String("data-dir")
+	cfg.ObjectStore = newS3Worker
 	if cfg.CacheSize, err = parseSize(c.String("cache-size")); err != nil {
 		return usageErr(fmt.Errorf("--cache-size: %w", err))
 	}
