@@ -17,6 +17,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/distmr/dist/internal/testsupport/s3test"
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 // Where data lives (DESIGN.md): S3 inputs and outputs, local files read
@@ -181,9 +182,9 @@ func TestS3WordCount(t *testing.T) {
 // S3 failures each end the job with one line naming the cause, exit
 // status not 0, no _SUCCESS, and never a credential in what dist prints.
 func TestS3Faults(t *testing.T) {
-	srv, mc := s3Store(t, "in", "out")
+	srv, mc := s3Store(t, "inp", "out")
 	books := env.Corpus(t)
-	putFiles(t, mc, "in", "", books[:2])
+	putFiles(t, mc, "inp", "", books[:2])
 	wc := env.App(t, "wordcount")
 	secret := os.Getenv("AWS_SECRET_ACCESS_KEY")
 	check := func(t *testing.T, r result, want ...string) {
@@ -205,22 +206,49 @@ func TestS3Faults(t *testing.T) {
 		check(t, r, "nobucket", "does not exist")
 	})
 	t.Run("missing bucket out", func(t *testing.T) {
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://in/*.txt", "--output", "s3://nobucket/o")
+		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://nobucket/o")
 		check(t, r, "nobucket", "does not exist")
 	})
 	t.Run("no match", func(t *testing.T) {
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://in/*.log", "--output", "s3://out/nm")
-		check(t, r, "s3://in/*.log")
+		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.log", "--output", "s3://out/nm")
+		check(t, r, "s3://inp/*.log")
 	})
 	t.Run("wrong credentials", func(t *testing.T) {
 		t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
 		start := time.Now()
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://in/*.txt", "--output", "s3://out/wrong")
+		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/wrong")
 		check(t, r, "credentials", "AWS_SECRET_ACCESS_KEY")
 		if strings.Count(r.stderr, "\n") > 3 {
 			t.Errorf("want one clear line, got:\n%s", r.stderr)
 		}
 		t.Logf("refused in %v", time.Since(start))
+	})
+	t.Run("worker with wrong credentials", func(t *testing.T) {
+		// The client lists with its own credentials; the worker reads
+		// with its own, which the store refuses: no attempt gets past
+		// that, so the job fails at once, not after four attempts.
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+		w := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+		r := dist(t, "run", "--workers", w.Addr, "--app", wc, "--input", "s3://inp/*.txt", "--output", filepath.Join(t.TempDir(), "o"))
+		check(t, r, "credentials", "AWS_SECRET_ACCESS_KEY")
+		if n := strings.Count(r.stderr, "attempt"); n > 4 {
+			t.Errorf("the refusal was retried (%d attempt lines):\n%s", n, r.stderr)
+		}
+	})
+	t.Run("credentials never printed", func(t *testing.T) {
+		report := filepath.Join(t.TempDir(), "report.html")
+		r := mustRun(t, "run", "--local", "2", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/creds",
+			"--reduces", "2", "--report", report, "--log-level", "debug")
+		html, err := os.ReadFile(report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{secret, os.Getenv("AWS_ACCESS_KEY_ID")} {
+			if strings.Contains(r.stdout+r.stderr+string(html), c) {
+				t.Errorf("a credential appears in dist's output or report")
+			}
+		}
 	})
 	t.Run("endpoint down", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -230,23 +258,23 @@ func TestS3Faults(t *testing.T) {
 		down := "http://" + l.Addr().String()
 		l.Close()
 		t.Setenv("AWS_ENDPOINT_URL", down)
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://in/*.txt", "--output", "s3://out/down")
+		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/down")
 		check(t, r, down, "unreachable")
 	})
 	t.Run("object changed mid-job", func(t *testing.T) {
 		// One worker, one slot: map 0 is held at its gate while object
 		// 1, listed already, is replaced; map 1 must refuse it.
 		gates := t.TempDir()
-		putObject(t, mc, "in", "ch/a.txt", []byte("alpha beta\n"))
-		putObject(t, mc, "in", "ch/b.txt", []byte("gamma delta\n"))
-		b := startDist(t, "run", "--local", "1", "--local-slots", "1", "--app", gateApp(t), "--input", "s3://in/ch/",
+		putObject(t, mc, "inp", "ch/a.txt", []byte("alpha beta\n"))
+		putObject(t, mc, "inp", "ch/b.txt", []byte("gamma delta\n"))
+		b := startDist(t, "run", "--local", "1", "--local-slots", "1", "--app", gateApp(t), "--input", "s3://inp/ch/",
 			"--output", "s3://out/changed", "--reduces", "1", "--speculative=false",
 			"--param", "gate=^m-00000/0$", "--param", "gate_dir="+gates)
 		waitFor(t, time.Minute, "m-00000 at its gate", func() bool { return len(atGate(gates, "m-00000-0")) == 1 })
-		putObject(t, mc, "in", "ch/b.txt", []byte("gamma delta epsilon\n"))
+		putObject(t, mc, "inp", "ch/b.txt", []byte("gamma delta epsilon\n"))
 		openGate(t, gates, "open")
 		r := b.wait(t)
-		check(t, r, "s3://in/ch/b.txt", "changed")
+		check(t, r, "s3://inp/ch/b.txt", "changed")
 		if _, err := getObject(t, mc, "out", "changed/_SUCCESS"); err == nil {
 			t.Errorf("a job whose input changed wrote _SUCCESS")
 		}
@@ -259,7 +287,7 @@ func TestS3Faults(t *testing.T) {
 		// after the first has uploaded, kill the client, then check the
 		// next job on the output cleans up and commits exactly.
 		gates := t.TempDir()
-		b := startDist(t, "run", "--local", "2", "--app", gateApp(t), "--input", "s3://in/*.txt",
+		b := startDist(t, "run", "--local", "2", "--app", gateApp(t), "--input", "s3://inp/*.txt",
 			"--output", "s3://out/killed", "--reduces", "3", "--speculative=false",
 			"--param", "gate=^r-0000[12]/", "--param", "gate_dir="+gates)
 		waitFor(t, 2*time.Minute, "a reduce's upload", func() bool { return incompleteUploads(t, mc, "out", "killed/") > 0 })
@@ -271,7 +299,7 @@ func TestS3Faults(t *testing.T) {
 		if _, err := getObject(t, mc, "out", "killed/part-00000"); err == nil {
 			t.Errorf("a killed job's part is visible")
 		}
-		r := mustRun(t, "run", "--local", "2", "--app", wc, "--input", "s3://in/*.txt", "--output", "s3://out/killed", "--reduces", "3")
+		r := mustRun(t, "run", "--local", "2", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/killed", "--reduces", "3")
 		checkWordCounts(t, readS3Output(t, mc, "out", "killed"), books[:2])
 		if n := incompleteUploads(t, mc, "out", "killed/"); n != 0 {
 			t.Errorf("%d incomplete uploads left after the next job:\n%s", n, r.stdout)
@@ -279,11 +307,11 @@ func TestS3Faults(t *testing.T) {
 	})
 	t.Run("second job refused", func(t *testing.T) {
 		gates := t.TempDir()
-		b := startDist(t, "run", "--local", "1", "--app", gateApp(t), "--input", "s3://in/*.txt",
+		b := startDist(t, "run", "--local", "1", "--app", gateApp(t), "--input", "s3://inp/*.txt",
 			"--output", "s3://out/busy", "--reduces", "1", "--param", "gate=^m-00000/0$", "--param", "gate_dir="+gates)
 		waitFor(t, time.Minute, "m-00000 at its gate", func() bool { return len(atGate(gates, "m-00000-0")) == 1 })
 		start := time.Now()
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://in/*.txt", "--output", "s3://out/busy", "--reduces", "1")
+		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/busy", "--reduces", "1")
 		check(t, r, "in use by job")
 		if d := time.Since(start); d > time.Minute {
 			t.Errorf("the second job took %v to be refused", d)
