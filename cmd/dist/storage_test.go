@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -167,6 +168,30 @@ func TestS3WordCount(t *testing.T) {
 		checkWordCounts(t, out, append(append([]string{}, books...), books[0]))
 		if in, o := clientData(t, r.stdout); in != 0 || o != 0 {
 			t.Errorf("client data bytes: in %d, out %d; want 0 and 0 on --local:\n%s", in, o, r.stdout)
+		}
+	})
+	t.Run("map-only to S3", func(t *testing.T) {
+		// Maps write their parts the same way: uploads the commit
+		// completes, one per map. grep names each match by object and
+		// byte offset, which the line rule must get right at every
+		// split edge.
+		mustRun(t, "run", "--local", "2", "--app", env.App(t, "grep"), "--input", "s3://books/*.txt", "--output", "s3://out/grep",
+			"--reduces", "0", "--split-size", "65536", "--param", "pattern=[Ww]hale|Holmes")
+		re := regexp.MustCompile("[Ww]hale|Holmes")
+		want := map[string]string{}
+		testenv.Lines(t, books, func(file string, off int64, line string) {
+			if re.MatchString(line) {
+				want[fmt.Sprintf("s3://books/%s:%d", filepath.Base(file), off)] = line
+			}
+		})
+		got := testenv.ReadOutput(t, readS3Output(t, mc, "out", "grep"))
+		if len(want) == 0 || len(got) != len(want) {
+			t.Fatalf("%d matches, want %d", len(got), len(want))
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("match %s = %q, want %q", k, got[k], v)
+			}
 		}
 	})
 	t.Run("zookeeper workers", func(t *testing.T) {

@@ -205,11 +205,32 @@ func (l *Lock) renew(ctx context.Context) error {
 	opts := minio.PutObjectOptions{}
 	opts.SetMatchETag(l.etag)
 	err := l.write(ctx, opts)
+	if status(err) == http.StatusPreconditionFailed && l.adopt(ctx) {
+		opts.SetMatchETag(l.etag)
+		err = l.write(ctx, opts)
+	}
 	if status(err) == http.StatusPreconditionFailed || code(err) == minio.NoSuchKey {
 		l.lostOnce.Do(func() { close(l.lost) })
 		return errLost
 	}
 	return err
+}
+
+// adopt reports whether the lock object, whose ETag is not the one l
+// last saw, is still l's own: a renewal whose answer was lost (its
+// context ended, a reply timed out) may have landed all the same. If so
+// l takes its ETag. The caller holds l.mu.
+func (l *Lock) adopt(ctx context.Context) bool {
+	data, info, err := l.s.get(ctx, l.bucket, l.key, minio.GetObjectOptions{})
+	if err != nil {
+		return false
+	}
+	var rec lockRecord
+	if json.Unmarshal(data, &rec) != nil || rec.Job != l.rec.Job || rec.PID != l.rec.PID || rec.Host != l.rec.Host {
+		return false
+	}
+	l.etag = info.ETag
+	return true
 }
 
 // Lost is closed when a renewal finds the lock taken over by another job
@@ -234,6 +255,9 @@ func (l *Lock) Release(ctx context.Context) error {
 	default:
 	}
 	err := l.s.remove(withIfMatch(ctx, l.etag), l.bucket, l.key)
+	if status(err) == http.StatusPreconditionFailed && l.adopt(ctx) {
+		err = l.s.remove(withIfMatch(ctx, l.etag), l.bucket, l.key)
+	}
 	if status(err) == http.StatusPreconditionFailed {
 		return nil // taken over since the last renewal
 	}

@@ -263,3 +263,43 @@ func testLockRenews(t *testing.T, f *fixture) {
 		t.Fatal("the lock outlived Release")
 	}
 }
+
+// A renewal whose answer was lost but which landed leaves the holder with
+// an old ETag: neither the next renewal nor Release may take the lock for
+// another job's (the holder would fail, or leave its lock behind).
+func testLockLostReply(t *testing.T, f *fixture) {
+	f.bucket(t, "lostreply")
+	const out = "s3://lostreply/out"
+	ctx := testCtx(t)
+	s := newStore(t)
+	s.LockLease = time.Hour // no renewal of its own during the test
+	l, err := s.Lock(ctx, out, Holder{Job: "job-a", Host: "host-a", PID: os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	landed := func() {
+		t.Helper()
+		rec := l.rec
+		rec.Renewed = rec.Renewed.Add(time.Second)
+		data, _ := json.Marshal(rec)
+		if err := s.Put(ctx, out+"/"+LockName, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	landed()
+	if err := l.renew(ctx); err != nil {
+		t.Fatalf("renewal after a landed one: %v", err)
+	}
+	select {
+	case <-l.Lost():
+		t.Fatal("the holder thinks it lost its own lock")
+	default:
+	}
+	landed()
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lockHolder(t, s, out); ok {
+		t.Fatal("the lock outlived Release")
+	}
+}

@@ -53,6 +53,7 @@ func TestStore(t *testing.T) {
 		{"LockStaleByClock", testLockStaleByClock},
 		{"LockStaleByDeadPID", testLockStaleByDeadPID},
 		{"LockRace", testLockRace},
+		{"LockLostReply", testLockLostReply},
 		{"WrongCredentials", testWrongCredentials},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })
