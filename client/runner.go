@@ -89,6 +89,12 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 		req.Maps = a.Feed.Maps()
 	}
 	ev, ran, err := r.launch(ctx, s, &req, sr)
+	if proto.IsCode(err, proto.CodeInputChanged) && req.Input != nil && req.Input.Kind == string(storage.Local) && unchanged(r.splits[a.Task.Index]) {
+		// The file is as the job listed it here: the worker, sharing the
+		// host's id, sees another file at that path (a container with
+		// its own mounts). It is not the input that changed.
+		err = &proto.Error{Code: proto.CodeNotHere, Message: fmt.Sprintf("worker %s sees another file at %s than the client: %v", a.Worker.ID, req.Input.Name, err)}
+	}
 	if proto.IsCode(err, proto.CodeNotHere) && req.Input != nil && req.Input.Kind == string(storage.Local) {
 		// The worker shares the client's host id but does not see its
 		// files (a container, another mount namespace) or will not open
@@ -333,6 +339,16 @@ var errChecksum = errors.New("checksum mismatch")
 // errInputChanged marks an input that is not as the job listed it: no
 // retry can help, the job fails (outcome.go).
 var errInputChanged = errors.New("input changed")
+
+// unchanged reports whether a local input is still as the job listed it.
+func unchanged(sp split) bool {
+	f, err := os.Open(sp.Path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return checkUnchanged(f, sp) == nil
+}
 
 // checkUnchanged refuses a local input whose size or modification time
 // differ from when the job listed it: its splits were cut on the old

@@ -272,6 +272,9 @@ func (w *Worker) Info() registry.WorkerInfo {
 		Data:      w.cfg.DataDir != "",
 	}
 	info.Flags = append(info.Flags, w.securityFlags()...)
+	if info.Data {
+		info.Flags = append(info.Flags, "data-dir") // it serves worker: inputs
+	}
 	return info
 }
 

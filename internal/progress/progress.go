@@ -95,7 +95,7 @@ func New(o Options) *Display {
 		quit:  make(chan struct{}),
 	}
 	d.mu.Lock()
-	d.lineLocked(fmt.Sprintf("job %s: %s, %s", o.Job, Count(o.Maps, "map"), Count(o.Reduces, "reduce")))
+	d.jobLineLocked() // again when SetMaps changes the count
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go d.tick()
@@ -130,7 +130,15 @@ func (d *Display) tick() {
 func (d *Display) SetMaps(n int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.o.Maps = n
+	if n != d.o.Maps {
+		d.o.Maps = n
+		d.jobLineLocked()
+	}
+}
+
+// jobLineLocked says what the job is: its id, maps and reduces.
+func (d *Display) jobLineLocked() {
+	d.lineLocked(fmt.Sprintf("job %s: %s, %s", d.o.Job, Count(d.o.Maps, "map"), Count(d.o.Reduces, "reduce")))
 }
 
 // Event records one tracker event; use it as (part of) the tracker's
