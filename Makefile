@@ -75,7 +75,8 @@ bench: build ## word count vs a single-process baseline, warm jobs, shipping, Go
 # Every decoder of bytes from the network or from a task: package:target.
 # make test runs their seed corpora (testdata/fuzz/...) as plain tests.
 FUZZ     := ./proto:FuzzHandshake ./proto:FuzzDecodeFrame ./task/spec:FuzzDecodeConfig \
-            ./io/recordio:FuzzReader ./internal/msgpackx:FuzzUnmarshal ./internal/artifact:FuzzInspect
+            ./io/recordio:FuzzReader ./internal/msgpackx:FuzzUnmarshal ./internal/artifact:FuzzInspect \
+            ./io/storage/s3store:FuzzParseURL
 FUZZTIME ?= 30s
 
 fuzz: ## run each fuzz target for FUZZTIME (30s; e.g. make fuzz FUZZTIME=5m)

@@ -3,7 +3,7 @@
 # (SeaweedFS) for development and tests.
 #
 #   eval "$(scripts/s3-local.sh start)"     # state in ./.s3
-#   aws s3 mb s3://books                     # or any S3 client
+#   go run ./scripts/s3 mb s3://books        # or any S3 client
 #   eval "$(scripts/s3-local.sh status)"
 #   scripts/s3-local.sh stop
 #
