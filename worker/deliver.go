@@ -64,10 +64,14 @@ func (a *attempt) deliver(ev *proto.Event, out *proto.OutputTarget, res *spec.Re
 			return err
 		}
 		ev.Upload = up
+		a.w.metrics.delivered.WithLabelValues("s3").Add(float64(part.Size))
 		return nil
 	}
 	placed, err := a.place(out, part)
 	ev.Placed = placed
+	if placed {
+		a.w.metrics.delivered.WithLabelValues("local").Add(float64(part.Size))
+	}
 	return err
 }
 

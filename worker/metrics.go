@@ -33,6 +33,9 @@ import (
 //	dist_artifact_cache_misses_total         ... that did not (the client uploads it)
 //	dist_shuffle_served_bytes_total          map output bytes served to reduces (FetchPartition)
 //	dist_output_served_bytes_total           task output bytes served to clients (FetchOutput)
+//	dist_output_delivered_bytes_total{to}    task output bytes this worker put where the job's
+//	                                         output lives: to="local" (the client's staging
+//	                                         directory, on its host) or "s3" (uploads)
 //	dist_worker_info{id,version,go_version}  1
 //	dist_worker_start_time_seconds           Unix time the worker started listening
 //
@@ -45,6 +48,7 @@ type metrics struct {
 	cacheMisses prometheus.Counter
 	shuffled    prometheus.Counter
 	output      prometheus.Counter
+	delivered   *prometheus.CounterVec
 
 	mu   sync.Mutex
 	srv  *http.Server // nil unless serving
@@ -79,7 +83,13 @@ func newMetrics(w *Worker) *metrics {
 			Name: "dist_output_served_bytes_total",
 			Help: "Task output bytes this worker served to clients (FetchOutput).",
 		}),
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dist_output_delivered_bytes_total",
+			Help: "Task output bytes this worker put where the job's output lives: the client's staging directory (to=local) or S3 uploads (to=s3).",
+		}, []string{"to"}),
 	}
+	m.delivered.WithLabelValues("local")
+	m.delivered.WithLabelValues("s3")
 	for _, p := range []spec.Phase{spec.PhaseMap, spec.PhaseReduce} {
 		for _, o := range []string{"ok", "failed", "killed"} {
 			m.finished.WithLabelValues(string(p), o) // show zeros from the start
@@ -89,7 +99,7 @@ func newMetrics(w *Worker) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.finished, m.duration, m.cacheHits, m.cacheMisses, m.shuffled, m.output,
+		m.finished, m.duration, m.cacheHits, m.cacheMisses, m.shuffled, m.output, m.delivered,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "dist_tasks_running",
 			Help: "Task attempts holding a slot on this worker now.",

@@ -114,6 +114,8 @@ func TestMetricsAndHealth(t *testing.T) {
 		"dist_artifact_cache_bytes":                               float64(len(b)),
 		"dist_shuffle_served_bytes_total":                         float64(served),
 		"dist_output_served_bytes_total":                          0,
+		`dist_output_delivered_bytes_total{to="local"}`:           0,
+		`dist_output_delivered_bytes_total{to="s3"}`:              0,
 		`dist_worker_info{go_version="` + runtime.Version() + `",id="` + w.ID() + `",version="` + proto.Version + `"}`: 1,
 	}
 	for k, v := range want {
