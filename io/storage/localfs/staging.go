@@ -8,8 +8,10 @@ import (
 	"hash/crc32"
 	"io"
 	iofs "io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/distmr/dist/io/storage"
 )
@@ -36,7 +38,7 @@ func (s Staging) Create(ctx context.Context, name string) (storage.Part, error) 
 	if err := os.MkdirAll(s.Stage, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(s.Stage, "."+name+".tmp-*")
+	f, err := createTemp(s.Stage, "."+name+".tmp-")
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +130,20 @@ func (s Staging) copy(ctx context.Context, name string, f *os.File) (storage.Pen
 		return storage.Pending{}, fmt.Errorf("stage %s: copy %s: %w", name, f.Name(), err)
 	}
 	return part.Finish()
+}
+
+// createTemp creates a new file dir/prefix<random> as os.Create would,
+// 0666 less the umask (os.CreateTemp's files are 0600: a part would
+// not be readable as the files beside it are).
+func createTemp(dir, prefix string) (*os.File, error) {
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, iofs.ErrExist) && try < 100 {
+			continue
+		}
+		return f, err
+	}
 }
 
 // checkPartName refuses a part name that is not one file name.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/distmr/dist/io/storage"
@@ -36,6 +37,11 @@ func TestStaging(t *testing.T) {
 	}
 	if got := entries(t, s.Stage); got != "part-00000" {
 		t.Fatalf("Stage holds %q, want the finished part only", got)
+	}
+	umask := syscall.Umask(0)
+	syscall.Umask(umask)
+	if fi, err := os.Stat(filepath.Join(s.Stage, "part-00000")); err != nil || fi.Mode().Perm() != 0o666&^os.FileMode(umask) {
+		t.Errorf("the part's mode is %v, want 0666 less the umask %03o, as os.Create makes", fi.Mode(), umask)
 	}
 	if _, err := os.Stat(filepath.Join(root, "part-00000")); !os.IsNotExist(err) {
 		t.Fatal("the part is visible before Commit")
