@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/localfs"
 	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
@@ -90,6 +93,12 @@ func removeStale(o outPaths) error {
 // attemptDir is the directory an attempt's part file is fetched into.
 func (s *staging) attemptDir(taskID string, attempt int) string {
 	return filepath.Join(s.path, attemptsDir, attemptName(taskID, attempt))
+}
+
+// parts is where an attempt's part is written (its attemptDir) and from
+// where the commit publishes it (the staging root).
+func (s *staging) parts(taskID string, attempt int) localfs.Staging {
+	return localfs.Staging{Root: s.path, Stage: s.attemptDir(taskID, attempt)}
 }
 
 func attemptName(taskID string, attempt int) string { return fmt.Sprintf("%s-%d", taskID, attempt) }
@@ -200,14 +209,14 @@ func (s *staging) at(name string) error {
 // describes it for the manifest.
 func (s *staging) take(c tracker.Committed) (ManifestPart, error) {
 	name := spec.PartName(c.Task.Index)
-	from := filepath.Join(s.attemptDir(c.Task.ID(), c.Attempt), name)
 	s.mu.Lock()
 	p, ok := s.fetched[attemptName(c.Task.ID(), c.Attempt)]
 	s.mu.Unlock()
 	if !ok || p.Name != name {
 		return p, fmt.Errorf("commit %s: %s attempt %d was never fetched", name, c.Task.ID(), c.Attempt)
 	}
-	if err := os.Rename(from, filepath.Join(s.path, name)); err != nil {
+	pending := storage.Pending{Name: name, Size: p.Size, CRC32C: p.CRC32C}
+	if err := s.parts(c.Task.ID(), c.Attempt).Commit(context.Background(), pending); err != nil {
 		return p, fmt.Errorf("commit %s: %w", name, err)
 	}
 	return p, nil

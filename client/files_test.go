@@ -50,7 +50,7 @@ func TestCompressedOneSplit(t *testing.T) {
 		}
 		files = append(files, p)
 	}
-	splits, err := makeSplits(files, 100, false)
+	splits, err := localSplits(t, files, 100, false)
 	if err != nil {
 		t.Fatal(err)
 	}

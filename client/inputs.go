@@ -2,17 +2,17 @@ package client
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/distmr/dist/io/input"
 	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/localfs"
 )
 
 // split is one map task's input: a byte range of one file or object.
@@ -29,108 +29,77 @@ type split struct {
 	Lines bool
 }
 
-// expandInputs turns --input arguments (files, directories, quoted globs)
-// into a sorted, de-duplicated list of regular files.
-func expandInputs(patterns []string) ([]string, error) {
-	seen := map[string]bool{}
-	var files []string
-	for _, p := range patterns {
-		matches, err := filepath.Glob(p)
-		if err != nil {
-			return nil, fmt.Errorf("%w: --input %q is not a valid glob: %v", ErrNoInput, p, err)
-		}
-		if len(matches) == 0 {
-			return nil, fmt.Errorf("%w: --input %q matched no file", ErrNoInput, p)
-		}
-		for _, m := range matches {
-			fs, err := regularFiles(m)
-			if err != nil {
-				return nil, err
-			}
-			for _, f := range fs {
-				if !seen[f] {
-					seen[f] = true
-					files = append(files, f)
-				}
-			}
-		}
+// listLocal lists the local --input arguments (files, directories,
+// quoted globs) through localfs: a sorted, de-duplicated list of regular
+// files with their sizes and versions.
+func listLocal(ctx context.Context, fsys *localfs.FS, patterns []string) ([]storage.Object, error) {
+	objs, err := listInputs(ctx, fsys, patterns)
+	if err != nil {
+		return nil, err
 	}
-	if len(files) == 0 {
+	if len(objs) == 0 {
 		return nil, fmt.Errorf("%w: --input %s named only empty directories", ErrNoInput, strings.Join(patterns, " "))
 	}
-	sort.Strings(files)
-	return files, nil
+	slices.SortFunc(objs, func(a, b storage.Object) int { return strings.Compare(a.Name, b.Name) })
+	return objs, nil
 }
 
-// regularFiles returns path itself, or the visible regular files directly
-// inside it when it is a directory.
-func regularFiles(path string) ([]string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: cannot read input: %v", ErrNoInput, err)
-	}
-	if st.Mode().IsRegular() {
-		return []string{path}, checkReadable(path)
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("%w: input %s is not a regular file", ErrNoInput, path)
-	}
-	ents, err := os.ReadDir(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: cannot list input directory: %v", ErrNoInput, err)
-	}
-	var out []string
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") || !e.Type().IsRegular() {
-			continue
+// listInputs lists every pattern in store, each object once, in the
+// order listed.
+func listInputs(ctx context.Context, store storage.Store, patterns []string) ([]storage.Object, error) {
+	seen := map[string]bool{}
+	var out []storage.Object
+	for _, p := range patterns {
+		objs, err := store.List(ctx, p)
+		if err != nil {
+			return nil, inputError(p, err)
 		}
-		p := filepath.Join(path, e.Name())
-		if err := checkReadable(p); err != nil {
-			return nil, err
+		for _, o := range objs {
+			if !seen[o.Name] {
+				seen[o.Name] = true
+				out = append(out, o)
+			}
 		}
-		out = append(out, p)
 	}
 	return out, nil
 }
 
-func checkReadable(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("%w: cannot read input: %v", ErrNoInput, err)
+// inputError words a failure to list --input p: localfs's errors name
+// the pattern or the file, s3store's the object.
+func inputError(p string, err error) error {
+	switch {
+	case storage.KindOf(p) != storage.Local:
+		return fmt.Errorf("%w: --input %s: %w", ErrNoInput, p, err)
+	case errors.Is(err, storage.ErrNoMatch), errors.Is(err, localfs.ErrBadPattern):
+		return fmt.Errorf("%w: --input %w", ErrNoInput, err)
 	}
-	return f.Close()
+	return fmt.Errorf("%w: %w", ErrNoInput, err)
 }
 
-// makeSplits cuts local files into splits of at most about size bytes,
-// each ending just after a newline so no line is cut in two. whole keeps
-// every file in one split (for the wholefile format); so does a
-// compressed file (.gz, .zst), which cannot be entered at a byte offset.
-// Each split remembers its file's size and modification time: a worker
-// reading it in place, and the client sending it, refuse a file that
-// changed since.
-func makeSplits(files []string, size int64, whole bool) ([]split, error) {
+// makeSplits cuts listed local files into splits of at most about size
+// bytes, each ending just after a newline so no line is cut in two.
+// whole keeps every file in one split (for the wholefile format); so
+// does a compressed file (.gz, .zst), which cannot be entered at a byte
+// offset. Each split keeps its file as listed: a worker reading it in
+// place, and the client sending it, refuse a file that changed since.
+func makeSplits(ctx context.Context, fsys *localfs.FS, objs []storage.Object, size int64, whole bool) ([]split, error) {
 	var out []split
-	for _, path := range files {
-		abs, err := filepath.Abs(path)
+	for _, obj := range objs {
+		abs, err := filepath.Abs(obj.Name)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNoInput, err)
 		}
-		st, err := os.Stat(abs)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNoInput, err)
-		}
-		obj := storage.Object{Name: path, Kind: storage.Local, Size: st.Size(), Version: fileVersion(st)}
-		one := split{Obj: obj, Path: abs, Name: path, Length: st.Size()}
-		if whole || st.Size() <= size || input.Compressed(path) {
+		one := split{Obj: obj, Path: abs, Name: obj.Name, Length: obj.Size}
+		if whole || obj.Size <= size || input.Compressed(obj.Name) {
 			out = append(out, one)
 			continue
 		}
-		cuts, err := lineCuts(abs, st.Size(), size)
+		cuts, err := lineCuts(ctx, fsys, obj, size)
 		if err != nil {
 			return nil, err
 		}
 		prev := int64(0)
-		for _, c := range append(cuts, st.Size()) {
+		for _, c := range append(cuts, obj.Size) {
 			if c > prev {
 				one.Offset, one.Length = prev, c-prev
 				out = append(out, one)
@@ -140,10 +109,6 @@ func makeSplits(files []string, size int64, whole bool) ([]split, error) {
 	}
 	return out, nil
 }
-
-// fileVersion is what must still hold of a local file when it is read:
-// its modification time in nanoseconds.
-func fileVersion(st os.FileInfo) string { return strconv.FormatInt(st.ModTime().UnixNano(), 10) }
 
 // rangeSplits cuts listed objects (S3, worker:) into byte ranges of size
 // without reading them (Lines: the worker applies the line rule); whole
@@ -165,14 +130,15 @@ func rangeSplits(objs []storage.Object, size int64, whole bool, name func(storag
 	return out
 }
 
-// lineCuts returns the offsets where splits of a file of total bytes start:
-// the first byte after the first newline at or past each multiple of size.
-func lineCuts(path string, total, size int64) ([]int64, error) {
-	f, err := os.Open(path)
+// lineCuts returns the offsets where splits of a listed file start: the
+// first byte after the first newline at or past each multiple of size.
+func lineCuts(ctx context.Context, fsys *localfs.FS, obj storage.Object, size int64) ([]int64, error) {
+	f, err := fsys.OpenFile(ctx, obj)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoInput, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoInput, err)
 	}
 	defer f.Close()
+	total := obj.Size
 	var cuts []int64
 	last := int64(0)
 	for at := size; at < total; at += size {
@@ -182,7 +148,7 @@ func lineCuts(path string, total, size int64) ([]int64, error) {
 		r := bufio.NewReaderSize(io.NewSectionReader(f, at-1, total-at+1), 64<<10)
 		n, err := skipLine(r)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: reading %s: %v", ErrNoInput, path, err)
+			return nil, fmt.Errorf("%w: reading %s: %v", ErrNoInput, obj.Name, err)
 		}
 		cut := at - 1 + n
 		if cut >= total {

@@ -2,12 +2,15 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/distmr/dist/io/storage/localfs"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -18,6 +21,26 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// expandInputs lists local inputs and returns their names.
+func expandInputs(patterns []string) ([]string, error) {
+	objs, err := listLocal(context.Background(), localfs.New(), patterns)
+	var names []string
+	for _, o := range objs {
+		names = append(names, o.Name)
+	}
+	return names, err
+}
+
+// localSplits lists files and cuts them into splits.
+func localSplits(t *testing.T, files []string, size int64, whole bool) ([]split, error) {
+	t.Helper()
+	objs, err := listLocal(context.Background(), localfs.New(), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return makeSplits(context.Background(), localfs.New(), objs, size, whole)
 }
 
 func TestExpandInputs(t *testing.T) {
@@ -60,7 +83,7 @@ func TestSplitsCutAtLineBoundaries(t *testing.T) {
 		writeFile(t, p, content)
 		paths = append(paths, p)
 	}
-	splits, err := makeSplits(paths, 4096, false)
+	splits, err := localSplits(t, paths, 4096, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +116,7 @@ func TestSplitsCutAtLineBoundaries(t *testing.T) {
 	if n := len(byFile[filepath.Join(dir, "empty.txt")]); n != 1 {
 		t.Fatalf("empty file gave %d splits, want 1", n)
 	}
-	whole, _ := makeSplits(paths, 4096, true)
+	whole, _ := localSplits(t, paths, 4096, true)
 	if len(whole) != len(paths) {
 		t.Fatalf("wholefile: %d splits for %d files", len(whole), len(paths))
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/localfs"
 	"github.com/distmr/dist/io/storage/s3store"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
@@ -55,7 +56,8 @@ type Job struct {
 	out    outPaths // a local --output
 	s3out  string   // an S3 --output: s3://BUCKET/PREFIX
 	store  *s3store.Store
-	id     string // the job id Run uses (jobinfo.go)
+	local  *localfs.FS // the client's own files
+	id     string      // the job id Run uses (jobinfo.go)
 }
 
 // Prepare checks everything about a job that needs no worker: the app,
@@ -75,20 +77,22 @@ func Prepare(cfg Config) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &Job{cfg: cfg, prog: prog, worker: plan.worker, id: newJobID()}
+	j := &Job{cfg: cfg, prog: prog, worker: plan.worker, local: localfs.New(), id: newJobID()}
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
 	whole := cfg.InputFormat == "wholefile"
 	var names []string
 	if len(plan.local) > 0 {
-		files, err := expandInputs(plan.local)
+		objs, err := listLocal(ctx, j.local, plan.local)
 		if err != nil {
 			return nil, err
 		}
-		if j.splits, err = makeSplits(files, cfg.SplitSize, whole); err != nil {
+		if j.splits, err = makeSplits(ctx, j.local, objs, cfg.SplitSize, whole); err != nil {
 			return nil, err
 		}
-		names = append(names, files...)
+		for _, o := range objs {
+			names = append(names, o.Name)
+		}
 	}
 	if len(plan.s3) > 0 || storage.KindOf(cfg.Output) == storage.S3 {
 		if j.store, err = s3store.New(); err != nil {
@@ -96,7 +100,7 @@ func Prepare(cfg Config) (*Job, error) {
 		}
 	}
 	if len(plan.s3) > 0 {
-		objs, err := listS3(ctx, j.store, plan.s3)
+		objs, err := listInputs(ctx, j.store, plan.s3)
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +209,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	})
 	defer closePool()
 
-	r := &runner{job: job, cfg: &cfg, pool: p, out: out, s3out: s3out, notInPlace: map[string]bool{}}
+	r := &runner{job: job, cfg: &cfg, pool: p, local: j.local, out: out, s3out: s3out, notInPlace: map[string]bool{}}
 	rep, err := j.drive(ctx, workers, log, r)
 	if err == nil {
 		outputs := rep.Reduces

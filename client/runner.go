@@ -7,11 +7,11 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/localfs"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task/spec"
@@ -24,8 +24,9 @@ type runner struct {
 	cfg    *Config
 	pool   *pool
 	splits []split
-	out    *staging  // a local output: where parts are fetched or placed
-	s3out  *s3Output // an S3 output: where workers upload parts
+	local  *localfs.FS // reads the splits of local inputs it sends
+	out    *staging    // a local output: where parts are fetched or placed
+	s3out  *s3Output   // an S3 output: where workers upload parts
 
 	mu         sync.Mutex
 	notInPlace map[string]bool // workers that said they cannot read the client's files in place
@@ -210,36 +211,35 @@ func (r *runner) outputTarget(w registry.WorkerInfo, ref proto.AttemptRef, part 
 	return &proto.OutputTarget{Kind: string(storage.Local), Name: r.out.attemptDir(ref.Task, ref.Attempt), Host: w.Host}
 }
 
+// putInput sends a local split to the worker. localfs refuses a file
+// whose size or modification time differ from when the job listed it,
+// when it opens the range and again at its end: its splits were cut on
+// the old contents, and reading the new would mix two versions into one
+// answer.
 func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, sp split) error {
 	if sp.Obj.Kind != storage.Local {
 		return fmt.Errorf("input %s is not on the client's machine", sp.Name)
 	}
-	f, err := os.Open(sp.Path)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: input %s is gone since the job started: rerun the job", errInputChanged, sp.Name)
+	rc, err := r.local.Open(ctx, sp.Obj, sp.Offset, sp.Length)
+	if errors.Is(err, storage.ErrChanged) {
+		return fmt.Errorf("%w: %w", errInputChanged, err)
 	}
 	if err != nil {
 		return fmt.Errorf("read input %s: %w", sp.Name, err)
 	}
-	defer f.Close()
-	if err := checkUnchanged(f, sp); err != nil {
-		return err
-	}
+	defer rc.Close()
 	st, err := s.Open(ctx, proto.OpPutInput, ref.Job, &proto.PutInputRequest{AttemptRef: ref, Size: sp.Length})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	n, err := io.CopyBuffer(st, io.NewSectionReader(f, sp.Offset, sp.Length), make([]byte, 256<<10))
+	n, err := io.CopyBuffer(st, rc, make([]byte, 256<<10))
 	r.pool.dataIn.Add(n)
+	if errors.Is(err, storage.ErrChanged) {
+		return fmt.Errorf("%w: %w", errInputChanged, err)
+	}
 	if err != nil {
 		return fmt.Errorf("send input %s to worker %s: %w", sp.Name, s.Addr, err)
-	}
-	if n != sp.Length {
-		return fmt.Errorf("%w: input %s shrank while being sent (%d of %d bytes): rerun the job", errInputChanged, sp.Name, n, sp.Length)
-	}
-	if err := checkUnchanged(f, sp); err != nil {
-		return err
 	}
 	var rep proto.Reply
 	return s.ReadReply(ctx, st, proto.OpPutInput, &rep)
@@ -290,10 +290,6 @@ func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.Launch
 // directory (commit.go), synced, and records its size and checksum.
 func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, index int, res *spec.Result) error {
 	name := spec.PartName(index)
-	dir := r.out.attemptDir(ref.Task, ref.Attempt)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	st, err := s.Open(ctx, proto.OpFetchOutput, ref.Job, &proto.FetchOutputRequest{AttemptRef: ref, Name: name})
 	if err != nil {
 		return err
@@ -303,19 +299,18 @@ func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.At
 	if err := s.ReadReply(ctx, st, proto.OpFetchOutput, &rep); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, name))
+	part, err := r.out.parts(ref.Task, ref.Attempt).Create(ctx, name)
 	if err != nil {
 		return err
 	}
-	h := crc32.New(castagnoli)
 	cw := &countWriter{}
-	err = proto.ReadBody(io.MultiWriter(f, h, cw), st, rep.Size, 1<<62)
+	err = proto.ReadBody(io.MultiWriter(part, cw), st, rep.Size, 1<<62)
 	r.pool.dataOut.Add(cw.n)
+	var p storage.Pending
 	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+		p, err = part.Finish()
+	} else {
+		part.Abort()
 	}
 	if err != nil {
 		return fmt.Errorf("fetch %s of %s from worker %s: %w", name, ref.Task, s.Addr, err)
@@ -326,11 +321,11 @@ func (r *runner) fetchOutput(ctx context.Context, s *proto.Session, ref proto.At
 				name, ref.Task, s.Addr, errChecksum, out.Size, out.CRC32C, rep.Size, rep.CRC32C)
 		}
 	}
-	if h.Sum32() != rep.CRC32C {
+	if p.CRC32C != rep.CRC32C {
 		return fmt.Errorf("fetch %s of %s from worker %s: %w: CRC-32C %08x, worker said %08x",
-			name, ref.Task, s.Addr, errChecksum, h.Sum32(), rep.CRC32C)
+			name, ref.Task, s.Addr, errChecksum, p.CRC32C, rep.CRC32C)
 	}
-	r.out.fetchedPart(ref.Task, ref.Attempt, ManifestPart{Name: name, Size: rep.Size, CRC32C: h.Sum32()})
+	r.out.fetchedPart(ref.Task, ref.Attempt, ManifestPart{Name: name, Size: p.Size, CRC32C: p.CRC32C})
 	return nil
 }
 
@@ -347,22 +342,7 @@ func unchanged(sp split) bool {
 		return false
 	}
 	defer f.Close()
-	return checkUnchanged(f, sp) == nil
-}
-
-// checkUnchanged refuses a local input whose size or modification time
-// differ from when the job listed it: its splits were cut on the old
-// contents, and reading the new would mix two versions into one answer.
-func checkUnchanged(f *os.File, sp split) error {
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("read input %s: %w", sp.Name, err)
-	}
-	if st.Size() != sp.Obj.Size || fileVersion(st) != sp.Obj.Version {
-		return fmt.Errorf("%w: input %s changed since the job started (size %d → %d, modified %s): rerun the job",
-			errInputChanged, sp.Name, sp.Obj.Size, st.Size(), st.ModTime().Format("15:04:05.000"))
-	}
-	return nil
+	return localfs.Check(f, sp.Obj) == nil
 }
 
 // countWriter counts the bytes written to it.

@@ -37,7 +37,7 @@ type s3Output struct {
 	job   string
 
 	mu      sync.Mutex
-	uploads map[string]s3store.Upload // every attempt's, by attemptName
+	uploads map[string]storage.Pending // every attempt's, by attemptName
 }
 
 // s3Key returns the URL of name under the output.
@@ -90,7 +90,7 @@ func openS3Output(ctx context.Context, store *s3store.Store, url, job string, ov
 	if _, err := store.AbortUploads(ctx, url+"/"); err != nil {
 		return nil, fmt.Errorf("--output %s: abort what a dead job left: %w", url, err)
 	}
-	return &s3Output{store: store, url: url, job: job, uploads: map[string]s3store.Upload{}}, nil
+	return &s3Output{store: store, url: url, job: job, uploads: map[string]storage.Pending{}}, nil
 }
 
 // target asks the worker to upload the attempt's part.
@@ -104,10 +104,7 @@ func (o *s3Output) uploaded(taskID string, attempt int, part string, res *spec.R
 	if u == nil {
 		return fmt.Errorf("%s attempt %d: the worker uploaded no part to %s (a worker without S3 output support?)", taskID, attempt, o.url)
 	}
-	up := s3store.Upload{URL: u.Name, UploadID: u.UploadID, Size: u.Size, CRC32C: u.CRC32C}
-	for _, p := range u.Parts {
-		up.Parts = append(up.Parts, s3store.Part{Number: p.Number, ETag: p.ETag, Size: p.Size})
-	}
+	up := u.Pending()
 	o.mu.Lock()
 	o.uploads[attemptName(taskID, attempt)] = up
 	o.mu.Unlock()
@@ -132,7 +129,7 @@ func (o *s3Output) commit(ctx context.Context, outputs []tracker.Committed) erro
 	defer o.mu.Unlock()
 	m := Manifest{Job: o.job, Parts: []ManifestPart{}}
 	keep := map[string]bool{}
-	var chosen []s3store.Upload
+	var chosen []storage.Pending
 	for _, c := range outputs {
 		name := spec.PartName(c.Task.Index)
 		u, ok := o.uploads[attemptName(c.Task.ID(), c.Attempt)]
@@ -151,13 +148,13 @@ func (o *s3Output) commit(ctx context.Context, outputs []tracker.Committed) erro
 	}
 	for _, u := range o.uploads { // failed attempts', losing backups'
 		if err := o.store.Abort(ctx, u); err != nil {
-			return fail("abort "+u.URL, err)
+			return fail("abort "+u.Name, err)
 		}
 	}
-	o.uploads = map[string]s3store.Upload{}
+	o.uploads = map[string]storage.Pending{}
 	for _, u := range chosen {
-		if err := o.store.Complete(ctx, u); err != nil {
-			return fail("complete "+path.Base(u.URL), err)
+		if err := o.store.Commit(ctx, u); err != nil {
+			return fail("complete "+path.Base(u.Name), err)
 		}
 	}
 	if err := o.removeOldParts(ctx, keep); err != nil {
@@ -197,7 +194,7 @@ func (o *s3Output) removeOldParts(ctx context.Context, keep map[string]bool) err
 func (o *s3Output) abort(ctx context.Context) {
 	o.mu.Lock()
 	ups := o.uploads
-	o.uploads = map[string]s3store.Upload{}
+	o.uploads = map[string]storage.Pending{}
 	o.mu.Unlock()
 	var errs []error
 	for _, u := range ups {

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -53,14 +54,18 @@ func TestS3CommitOneAttemptPerTask(t *testing.T) {
 	upload := func(task string, attempt, index int, body string) {
 		t.Helper()
 		part := spec.PartName(index)
-		u, err := store.Upload(ctx, o.s3Key(part), strings.NewReader(body))
+		w, err := store.Create(ctx, o.s3Key(part))
 		if err != nil {
 			t.Fatal(err)
 		}
-		pu := &proto.Upload{Name: u.URL, UploadID: u.UploadID, Size: u.Size, CRC32C: u.CRC32C}
-		for _, p := range u.Parts {
-			pu.Parts = append(pu.Parts, proto.UploadPart{Number: p.Number, ETag: p.ETag, Size: p.Size})
+		if _, err := io.WriteString(w, body); err != nil {
+			t.Fatal(err)
 		}
+		u, err := w.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pu := proto.UploadOf(u)
 		res := &spec.Result{Outputs: []spec.OutputFile{{Name: part, Size: u.Size, CRC32C: u.CRC32C}}}
 		if err := o.uploaded(task, attempt, part, res, pu); err != nil {
 			t.Fatal(err)

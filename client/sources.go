@@ -59,25 +59,6 @@ func checkWorkerPath(rel string) error {
 	return nil
 }
 
-// listS3 lists every s3:// input, each object once.
-func listS3(ctx context.Context, store *s3store.Store, urls []string) ([]storage.Object, error) {
-	seen := map[string]bool{}
-	var out []storage.Object
-	for _, u := range urls {
-		objs, err := store.List(ctx, u)
-		if err != nil {
-			return nil, fmt.Errorf("%w: --input %s: %w", ErrNoInput, u, err)
-		}
-		for _, o := range objs {
-			if !seen[o.Name] {
-				seen[o.Name] = true
-				out = append(out, o)
-			}
-		}
-	}
-	return out, nil
-}
-
 // workerSplits lists the worker: inputs on every worker that serves them
 // (--data-dir) and cuts them into splits, each pinned to its worker: a
 // worker's matches are its own data. Workers that join later are not

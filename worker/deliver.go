@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/localfs"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task/spec"
 )
@@ -19,12 +20,14 @@ import (
 // Output), so that the client need not fetch it:
 //
 //	local  the client's staging directory, when this worker shares the
-//	       client's host and can write there: the final event says Placed.
-//	       Otherwise the client fetches the part as before; that is no
-//	       failure.
-//	s3     a multipart upload the worker starts and leaves uncompleted
-//	       (the job commit completes or aborts it): the final event
-//	       carries it as Upload. A failed upload fails the attempt.
+//	       client's host and can write there (a hard link of the part
+//	       when the two share a file system, else a copy): the final
+//	       event says Placed. Otherwise the client fetches the part as
+//	       before; that is no failure.
+//	s3     a multipart upload the worker streams the part into and
+//	       leaves uncompleted (storage.PartStore.Create; the job commit
+//	       completes or aborts it): the final event carries it as
+//	       Upload. A failed upload fails the attempt.
 //
 // Either way the part is read from out/ as taskfs.go reads a task's files
 // (no symlink followed) and its size and CRC-32C must be what the task's
@@ -75,9 +78,12 @@ func (a *attempt) deliver(ev *proto.Event, out *proto.OutputTarget, res *spec.Re
 	return err
 }
 
-// place copies the part into the client's staging directory out.Name,
-// when this worker can: it reports whether it did. Only a part that is
-// not what the task reported is an error.
+// place stages the part in the client's staging directory out.Name,
+// when this worker can, and reports whether it did: as a hard link of
+// out/<part> where the two share a file system (no byte is written
+// again), else as a copy (localfs.Staging.Link). Either way its bytes are
+// read and must be what the task reported. Only a part that is not is an
+// error; failing to stage it leaves the client to fetch it.
 func (a *attempt) place(out *proto.OutputTarget, part spec.OutputFile) (bool, *proto.Error) {
 	// With RunAs the worker would write with its own rights where the
 	// client says, not the client's.
@@ -89,65 +95,17 @@ func (a *attempt) place(out *proto.OutputTarget, part spec.OutputFile) (bool, *p
 		return false, perr
 	}
 	defer f.Close()
-	tmp, err := writeTemp(out.Name, part.Name)
+	stage := localfs.Staging{Stage: out.Name}
+	p, err := stage.Link(a.ctx, part.Name, f)
 	if err != nil {
 		a.log.Info("part not placed: the client fetches it", "dir", out.Name, "err", err)
 		return false, nil
 	}
-	defer os.Remove(tmp.Name()) // once renamed, this removes nothing
-	sum := newSum(f)
-	_, err = io.Copy(writerOnly{tmp}, sum)
-	var we *writeError
-	if errors.As(err, &we) {
-		tmp.Close()
-		a.log.Info("part not placed: the client fetches it", "dir", out.Name, "err", we.err)
-		return false, nil
-	}
-	if err != nil {
-		tmp.Close()
-		return false, internalError("%s: read its part: %v", a.key, err)
-	}
-	if err := a.checkPart(part, sum.n, sum.crc()); err != nil {
-		tmp.Close()
+	if err := a.checkPart(part, p.Size, p.CRC32C); err != nil {
+		_ = stage.Abort(a.ctx, p)
 		return false, proto.ToError(err)
 	}
-	if err := commitTemp(tmp, filepath.Join(out.Name, part.Name)); err != nil {
-		a.log.Info("part not placed: the client fetches it", "dir", out.Name, "err", err)
-		return false, nil
-	}
 	return true, nil
-}
-
-// writeTemp creates dir if needed and a temporary file in it for name.
-func writeTemp(dir, name string) (*os.File, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	return os.CreateTemp(dir, "."+name+".tmp-*")
-}
-
-// commitTemp makes tmp durable as path: fsync, close, rename, fsync the
-// directory. tmp is closed either way.
-func commitTemp(tmp *os.File, path string) error {
-	err := tmp.Sync()
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // upload writes the part to S3 as an uncompleted multipart upload.
@@ -161,19 +119,40 @@ func (a *attempt) upload(out *proto.OutputTarget, part spec.OutputFile) (*proto.
 		return nil, perr
 	}
 	defer f.Close()
-	sum := newSum(f)
-	up, err := store.Upload(a.ctx, out.Name, sum)
+	w, err := store.Create(a.ctx, out.Name)
 	if err != nil {
 		return nil, a.w.storeError(store, out.Name, false, err)
 	}
-	if err := a.checkPart(part, sum.n, sum.crc()); err != nil {
+	sum := newSum(f)
+	_, err = io.Copy(writerOnly{w}, readerOnly{sum})
+	var we *writeError
+	var p storage.Pending
+	switch {
+	case errors.As(err, &we):
+		err = a.w.storeError(store, out.Name, false, we.err)
+	case err != nil:
+		err = internalError("%s: read its part: %v", a.key, err)
+	default:
+		if p, err = w.Finish(); err != nil {
+			err = a.w.storeError(store, out.Name, false, err)
+		}
+	}
+	if err != nil {
+		if aerr := w.Abort(); aerr != nil {
+			a.log.Info("abort a failed upload: the job's cleanup aborts it", "url", out.Name, "err", aerr)
+		}
 		return nil, proto.ToError(err)
 	}
-	if up.Size != part.Size || up.CRC32C != part.CRC32C {
-		return nil, proto.Retryablef(proto.CodeChecksum, "%s: the store received %d bytes (CRC-32C %08x) of %s for %s, the task wrote %d (%08x)",
-			a.key, up.Size, up.CRC32C, part.Name, out.Name, part.Size, part.CRC32C)
+	if err := a.checkPart(part, sum.n, sum.crc()); err != nil {
+		_ = store.Abort(a.ctx, p)
+		return nil, proto.ToError(err)
 	}
-	return &up, nil
+	if p.Size != part.Size || p.CRC32C != part.CRC32C {
+		_ = store.Abort(a.ctx, p)
+		return nil, proto.Retryablef(proto.CodeChecksum, "%s: the store received %d bytes (CRC-32C %08x) of %s for %s, the task wrote %d (%08x)",
+			a.key, p.Size, p.CRC32C, part.Name, out.Name, part.Size, part.CRC32C)
+	}
+	return proto.UploadOf(p), nil
 }
 
 // openPart opens out/<part> as the task left it, following no symlink.

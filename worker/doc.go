@@ -50,15 +50,18 @@
 // # Data where it lives
 //
 // A map whose launch names an Input reads it where it lives instead of a
-// split the client sent (source.go): a client's file on this host, or a
-// file under DataDir (worker: inputs, listed by ListData, data.go), is
-// opened by the worker and passed to the task as a descriptor, checked
+// split the client sent (source.go), through the stores of io/storage: a
+// client's file on this host (localfs.New), or a file under DataDir
+// (worker: inputs, listed by ListData through localfs.Beneath, data.go),
+// is opened by the worker and passed to the task as a descriptor, checked
 // against the size and modification time the job listed before the start
 // and after the exit; an S3 range is staged as in/split through the
 // worker's own ObjectStore. A launch that names an Output has its part
-// placed in the client's staging directory (same host) or uploaded to S3
-// as an uncompleted multipart upload once the task succeeds (deliver.go).
-// The worker's S3 credentials stay its own (objectstore.go).
+// staged in the client's staging directory (same host: a hard link of
+// out/<part> where they share a file system, localfs.Staging) or written
+// to S3 as an uncompleted multipart upload (ObjectStore.Create) once the
+// task succeeds (deliver.go). The worker's S3 credentials stay its own
+// (objectstore.go).
 //
 // # Plugins and exec jobs
 //

@@ -9,12 +9,11 @@ import (
 	"sync"
 
 	"github.com/distmr/dist/io/storage"
-	"github.com/distmr/dist/proto"
 )
 
 // fakeStore is an ObjectStore over bytes in memory that keeps the
 // contract: Open refuses an object whose ETag or size is not the one
-// listed, Upload reports what it received. Its errors say what they mean
+// listed, a part reports what it received. Its errors say what they mean
 // through StoreErrors, as a real store's must.
 type fakeStore struct {
 	mu      sync.Mutex
@@ -26,7 +25,7 @@ type fakeStore struct {
 	// closed (or the object is closed); opened is told of each Open.
 	hold   chan struct{}
 	opened chan struct{}
-	// received, when set, replaces the size an Upload reports.
+	// received, when set, replaces the size a finished part reports.
 	received int64
 }
 
@@ -83,25 +82,50 @@ func (s *fakeStore) Open(ctx context.Context, obj storage.Object, off, n int64) 
 	return r, nil
 }
 
-func (s *fakeStore) Upload(ctx context.Context, url string, r io.Reader) (proto.Upload, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return proto.Upload{}, err
-	}
+// List is not the worker's to call.
+func (s *fakeStore) List(context.Context, string) ([]storage.Object, error) {
+	return nil, errors.New("fake store: a worker does not list")
+}
+
+func (s *fakeStore) Create(ctx context.Context, url string) (storage.Part, error) {
+	return &fakePart{s: s, url: url}, nil
+}
+
+// Commit and Abort are the client's to call.
+func (s *fakeStore) Commit(context.Context, storage.Pending) error {
+	return errors.New("fake store: a worker does not commit")
+}
+
+func (s *fakeStore) Abort(context.Context, storage.Pending) error { return nil }
+
+// fakePart is an upload in memory, kept once finished.
+type fakePart struct {
+	s   *fakeStore
+	url string
+	buf bytes.Buffer
+}
+
+func (p *fakePart) Write(b []byte) (int, error) { return p.buf.Write(b) }
+
+func (p *fakePart) Finish() (storage.Pending, error) {
+	s := p.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
-		return proto.Upload{}, s.fail
+		return storage.Pending{}, s.fail
 	}
+	b := p.buf.Bytes()
 	id := fmt.Sprintf("upload-%d", len(s.uploads)+1)
 	s.uploads[id] = b
 	size := int64(len(b))
 	if s.received != 0 {
 		size = s.received
 	}
-	return proto.Upload{Name: url, UploadID: id, Parts: []proto.UploadPart{{Number: 1, ETag: "e1", Size: size}},
+	return storage.Pending{Name: p.url, UploadID: id, Parts: []storage.UploadPart{{Number: 1, ETag: "e1", Size: size}},
 		Size: size, CRC32C: crc(b)}, nil
 }
+
+func (p *fakePart) Abort() error { return nil }
 
 func (s *fakeStore) Changed(err error) bool   { return errors.Is(err, errFakeChanged) }
 func (s *fakeStore) Retryable(err error) bool { return errors.Is(err, errFakeUnreachable) }

@@ -1,9 +1,7 @@
 package worker
 
 import (
-	"context"
 	"errors"
-	"io"
 	"sync"
 
 	"github.com/distmr/dist/io/storage"
@@ -15,16 +13,16 @@ import (
 // with the worker's own credentials: none travel in dist's protocol, and
 // none reach a task (its environment is scrubbed, process.go).
 
-// ObjectStore is the worker's client of an S3-compatible store.
+// ObjectStore is the worker's client of an S3-compatible store. A map
+// reads its range with Open, which fails rather than give other bytes
+// when the object is no longer the version listed (its ETag or size
+// differ, or it is gone). A task's part is written with Create, as a
+// multipart upload left uncompleted: the Pending its Finish returns says
+// what the store received (parts, size, CRC-32C), and the job commit
+// completes or aborts it. The worker itself never lists or commits.
 type ObjectStore interface {
-	// Open reads n bytes of obj from byte off on (n < 0: to its end). It
-	// fails, rather than give other bytes, when the object is no longer
-	// the version obj names (its ETag or size differ, or it is gone).
-	Open(ctx context.Context, obj storage.Object, off, n int64) (io.ReadCloser, error)
-	// Upload writes r to url (s3://BUCKET/KEY) as a multipart upload it
-	// does not complete: the job commit completes or aborts it. The
-	// Upload says what the store received: its parts, size and CRC-32C.
-	Upload(ctx context.Context, url string, r io.Reader) (proto.Upload, error)
+	storage.Store
+	storage.PartStore
 }
 
 // StoreErrors is what an ObjectStore implements besides to say what its

@@ -7,14 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/localfs"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task/spec"
 )
@@ -59,7 +57,7 @@ func (w *Worker) checkSource(c *spec.Config, in *proto.InputSource) error {
 			return proto.Errorf(proto.CodeNotHere, "worker %s runs tasks as %s: it does not open the client's files for them", w.ID(), w.sandbox.runAs)
 		}
 	case storage.Worker:
-		if w.cfg.DataDir == "" {
+		if w.data == nil {
 			return w.noDataDir()
 		}
 		return checkDataPath(in.Name)
@@ -76,44 +74,43 @@ func (w *Worker) checkSource(c *spec.Config, in *proto.InputSource) error {
 // source is a map attempt's input as the worker opened it.
 type source struct {
 	in   *proto.InputSource
-	name string   // as messages name it
-	f    *os.File // the file the task reads in place; nil when staged
+	obj  storage.Object // as listed, in its store's terms
+	name string         // as messages name it
+	f    *os.File       // the file the task reads in place; nil when staged
 }
 
 // openSource opens the attempt's input, or for S3 stages its range, and
 // returns it with the split the task reads. The split keeps the Name the
 // client gave (task.Context.InputFile).
 func (a *attempt) openSource(in *proto.InputSource, split spec.Split) (*source, spec.Split, error) {
-	src := &source{in: in, name: in.Name}
+	src := &source{in: in, name: in.Name,
+		obj: storage.Object{Name: in.Name, Kind: storage.Kind(in.Kind), Size: in.Size, Version: in.Version}}
 	split.Offset, split.Length = in.Offset, in.Length
+	var err error
 	switch storage.Kind(in.Kind) {
 	case storage.S3:
 		split, err := a.stageObject(in, split)
 		return src, split, err
 	case storage.Local:
-		f, err := openRegular(in.Name)
-		if err != nil {
+		src.f, err = a.w.local.OpenFile(a.ctx, src.obj)
+		var changed *localfs.ChangedError
+		if err != nil && !errors.As(err, &changed) {
 			return nil, split, proto.Errorf(proto.CodeNotHere, "worker %s cannot open %s in place: %v", a.w.ID(), in.Name, err)
 		}
-		src.f = f
 	case storage.Worker:
 		src.name = storage.WorkerPrefix + in.Name + " on worker " + a.w.ID()
-		f, err := a.w.openData(in.Name)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, split, proto.Errorf(proto.CodeInputChanged, "input %s is gone since the job started: rerun the job", src.name)
-			}
-			return nil, split, a.w.unreadable(in.Name, err)
-		}
-		src.f = f
-		if err := checkRegular(f); err != nil {
-			f.Close()
+		src.obj.Name = storage.WorkerPrefix + in.Name
+		src.f, err = a.w.data.OpenFile(a.ctx, src.obj)
+		var changed *localfs.ChangedError
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, split, proto.Errorf(proto.CodeInputChanged, "input %s is gone since the job started: rerun the job", src.name)
+		case err != nil && !errors.As(err, &changed):
 			return nil, split, a.w.unreadable(in.Name, err)
 		}
 	}
-	if err := src.check(); err != nil {
-		src.close()
-		return nil, split, err
+	if err != nil {
+		return nil, split, src.changed(err, "since the job started")
 	}
 	if in.Lines {
 		start, end, err := storage.Cut(src.f, in.Size, in.Offset, in.Length)
@@ -127,59 +124,19 @@ func (a *attempt) openSource(in *proto.InputSource, split spec.Split) (*source, 
 	return src, split, nil
 }
 
-// openRegular opens a regular file read only, following symlinks.
-func openRegular(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), path)
-	if err := checkRegular(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// checkRegular accepts a regular file, and makes its reads blocking
-// again for the task.
-func checkRegular(f *os.File) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return errors.New("not a regular file")
-	}
-	return unix.SetNonblock(int(f.Fd()), false)
-}
-
-// check fails with input_changed unless the open file still has the size
-// and modification time the job listed it with.
-func (s *source) check() error {
-	fi, err := s.f.Stat()
-	if err != nil {
+// changed words a file's *localfs.ChangedError (any other error is the
+// worker's): the input changed when, and the job fails.
+func (s *source) changed(err error, when string) error {
+	var c *localfs.ChangedError
+	if !errors.As(err, &c) {
 		return internalError("stat %s: %v", s.name, err)
 	}
-	mtime := strconv.FormatInt(fi.ModTime().UnixNano(), 10)
-	switch {
-	case fi.Size() != s.in.Size:
-		return proto.Errorf(proto.CodeInputChanged, "input %s changed since the job started (size %d → %d): rerun the job",
-			s.name, s.in.Size, fi.Size())
-	case mtime != s.in.Version:
-		return proto.Errorf(proto.CodeInputChanged, "input %s changed since the job started (modified %s, listed as of %s): rerun the job",
-			s.name, fi.ModTime().UTC().Format(time.RFC3339Nano), versionTime(s.in.Version))
+	if c.Size != s.in.Size {
+		return proto.Errorf(proto.CodeInputChanged, "input %s changed %s (size %d → %d): rerun the job",
+			s.name, when, s.in.Size, c.Size)
 	}
-	return nil
-}
-
-// versionTime shows a file version (mtime in nanoseconds) as a time.
-func versionTime(v string) string {
-	ns, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return strconv.Quote(v)
-	}
-	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+	return proto.Errorf(proto.CodeInputChanged, "input %s changed %s (modified %s, listed as of %s): rerun the job",
+		s.name, when, c.ModTime.UTC().Format(time.RFC3339Nano), localfs.VersionTime(s.in.Version))
 }
 
 // close closes the file read in place, if any.
@@ -278,15 +235,10 @@ func (s *source) recheck() error {
 	if s == nil || s.f == nil {
 		return nil
 	}
-	err := s.check()
-	if err == nil {
-		return nil
+	if err := localfs.Check(s.f, s.obj); err != nil {
+		return s.changed(err, "while the task read it")
 	}
-	e := proto.ToError(err)
-	if e.Code == proto.CodeInputChanged {
-		e = proto.Errorf(proto.CodeInputChanged, "%s", strings.Replace(e.Message, "since the job started", "while the task read it", 1))
-	}
-	return e
+	return nil
 }
 
 // sourceName names an input in a log line.

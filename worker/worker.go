@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/localfs"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 )
@@ -40,6 +41,9 @@ type Worker struct {
 	slots    *slots    // slots in use, waiting and reserved (slots.go)
 	// store is the S3 client, made at its first use (objectstore.go).
 	store func() (ObjectStore, error)
+	// local reads the client's files in place (source.go); data reads
+	// the --data-dir beneath it, nil without one (data.go).
+	local, data *localfs.FS
 
 	// ctx ends when Shutdown begins ("the daemon is stopping"); killing
 	// one attempt is a separate signal, see attempt.kill.
@@ -108,6 +112,10 @@ func New(cfg Config) (*Worker, error) {
 		changed:  make(chan struct{}),
 		slots:    newSlots(cfg.Slots),
 		store:    newStoreOnce(cfg.ObjectStore),
+		local:    localfs.New(),
+	}
+	if cfg.DataDir != "" {
+		w.data = localfs.Beneath(cfg.DataDir)
 	}
 	w.metrics = newMetrics(w)
 	return w, nil
@@ -163,6 +171,9 @@ func (w *Worker) Start(ctx context.Context) (err error) {
 	}
 	w.ln, w.addr, w.id, w.startedAt = ln, addr, id, time.Now()
 	w.log = w.cfg.Logger.With("worker", id) // before the first goroutine
+	if w.data != nil {
+		w.data.Logger = w.log
+	}
 	w.wg.Add(1)
 	go w.acceptLoop(ln)
 	w.mu.Unlock()

@@ -12,6 +12,31 @@
 // that changes under a running job fails the job instead of mixing two
 // versions into one answer.
 //
+// # Stores
+//
+// Each kind of storage is reached through the same small interfaces, so
+// that the client, tracker and worker speak of splits and parts, not of
+// paths:
+//
+//	Store       List a pattern (sizes, versions); Open a byte range of
+//	            what was listed, refusing an object that changed
+//	FileOpener  OpenFile: a file a task reads in place (fd passing)
+//	PartStore   Create a part where no reader looks; the job commit
+//	            publishes one attempt's part per task (Commit) and drops
+//	            the others (Abort). A finished part is a Pending, which
+//	            travels on the wire as proto.Upload.
+//
+// Three implementations:
+//
+//	localfs.New()          the client's files: Store, FileOpener
+//	localfs.Beneath(dir)   a worker's --data-dir, read only, nothing
+//	                       outside dir reachable: Store, FileOpener
+//	localfs.Staging        a directory output's staging directory:
+//	                       PartStore (and Link: a part staged without a
+//	                       copy when it is on the same file system)
+//	s3store.Store          S3-compatible object storage: Store, PartStore
+//	                       (a part is a multipart upload left uncompleted)
+//
 // # The line rule
 //
 // A split is a byte range [Offset, Offset+Length) of an object. When the

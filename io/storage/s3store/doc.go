@@ -1,8 +1,9 @@
 // Package s3store reads and writes job data in S3-compatible object
 // storage: the client lists inputs and locks, commits and cleans up an
 // output; workers read their splits' byte ranges and upload their parts.
-// It is built on minio-go (lighter than aws-sdk-go-v2, and it speaks to
-// AWS, MinIO and SeaweedFS alike).
+// Store is a storage.Store and a storage.PartStore. It is built on
+// minio-go (lighter than aws-sdk-go-v2, and it speaks to AWS, MinIO and
+// SeaweedFS alike).
 //
 // # Configuration
 //
@@ -34,10 +35,11 @@
 // # Uploads
 //
 // A task attempt writes its part as a multipart upload it does not
-// complete (Upload): nothing is visible until the job commit completes
-// exactly one attempt's upload per task (Complete) and aborts the others
-// (Abort). AbortUploads removes what killed attempts and jobs left under
-// an output.
+// complete (Create, whose part uploads every PartSize bytes as they are
+// written; Upload copies a reader into one): nothing is visible until
+// the job commit completes exactly one attempt's upload per task
+// (Commit) and aborts the others (Abort). AbortUploads removes what
+// killed attempts and jobs left under an output.
 //
 // # The output lock
 //

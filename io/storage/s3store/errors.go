@@ -9,17 +9,20 @@ import (
 	"net/url"
 	"syscall"
 
+	"github.com/distmr/dist/io/storage"
 	"github.com/minio/minio-go/v7"
 )
 
 // Sentinel errors; every error the Store returns that has one of these
 // causes wraps it (test with errors.Is).
 var (
-	// ErrNoMatch marks an --input URL that names no object.
-	ErrNoMatch = errors.New("no S3 object matches")
+	// ErrNoMatch marks an --input URL that names no object. It wraps
+	// storage.ErrNoMatch.
+	ErrNoMatch error = &kindError{"no S3 object matches", storage.ErrNoMatch}
 	// ErrChanged marks an object that changed or was deleted after it was
-	// listed: reading on would mix two versions into one answer.
-	ErrChanged = errors.New("S3 object changed since it was listed")
+	// listed: reading on would mix two versions into one answer. It
+	// wraps storage.ErrChanged.
+	ErrChanged error = &kindError{"S3 object changed since it was listed", storage.ErrChanged}
 	// ErrNotExist marks a missing object (Get).
 	ErrNotExist = errors.New("S3 object does not exist")
 	// ErrLocked marks an output held by a live job.
@@ -31,6 +34,15 @@ var (
 	// ErrUnreachable marks an endpoint that did not answer, after retries.
 	ErrUnreachable = errors.New("S3 endpoint unreachable")
 )
+
+// kindError is a sentinel that is also one of storage's.
+type kindError struct {
+	msg string
+	of  error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.of }
 
 // storeError is an error whose text is written for the user and which
 // wraps a sentinel and the cause (a minio.ErrorResponse, a net error).

@@ -37,7 +37,7 @@ func testList(t *testing.T, f *fixture) {
 	} {
 		objs, err := s.List(ctx, tc.url)
 		if tc.want == nil {
-			if !errors.Is(err, ErrNoMatch) {
+			if !errors.Is(err, ErrNoMatch) || !errors.Is(err, storage.ErrNoMatch) {
 				t.Errorf("List(%s) = %v, %v; want ErrNoMatch", tc.url, objs, err)
 			}
 			continue

@@ -128,7 +128,7 @@ func testOpenChanged(t *testing.T, f *fixture) {
 		{empty, 0, "S3 object s3://changed/empty.txt changed since the job listed it (ETag " + empty.Version + "): rerun the job on input that stays put"},
 	} {
 		got, err := readAt(t, s, tc.obj, tc.off, -1)
-		if !errors.Is(err, ErrChanged) || err.Error() != tc.want || Retryable(err) {
+		if !errors.Is(err, ErrChanged) || !errors.Is(err, storage.ErrChanged) || err.Error() != tc.want || Retryable(err) {
 			t.Errorf("Open(%s, %d) read %q, %v\nwant ErrChanged saying %s", tc.obj.Name, tc.off, got, err, tc.want)
 		}
 	}

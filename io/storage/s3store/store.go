@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/distmr/dist/io/storage"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -45,6 +46,11 @@ type Store struct {
 	partSize int
 	now      func() time.Time // the clock that judges a lock stale
 }
+
+var (
+	_ storage.Store     = (*Store)(nil)
+	_ storage.PartStore = (*Store)(nil)
+)
 
 // New connects using the standard AWS configuration of this process:
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION

@@ -46,6 +46,7 @@ func TestStore(t *testing.T) {
 		{"UploadComplete", testUploadComplete},
 		{"UploadEmpty", testUploadEmpty},
 		{"UploadAbort", testUploadAbort},
+		{"Create", testCreate},
 		{"AbortUploadsOfKilledUploader", testAbortKilledUploader},
 		{"PutGetDelete", testPutGetDelete},
 		{"Lock", testLock},

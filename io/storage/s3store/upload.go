@@ -5,13 +5,16 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/distmr/dist/io/storage"
 	"github.com/minio/minio-go/v7"
 )
 
@@ -21,94 +24,159 @@ const abortTimeout = 30 * time.Second
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Upload is a multipart upload that Upload left uncompleted: its parts
-// are stored and invisible until Complete publishes them as one object.
-type Upload struct {
-	URL      string // s3://bucket/key
-	UploadID string
-	Parts    []Part
-	Size     int64  // of all the parts
-	CRC32C   uint32 // Castagnoli, of all the parts' bytes in order
-}
-
-// Part is one uploaded part.
-type Part struct {
-	Number int
-	ETag   string
-	Size   int64
-}
-
-// Upload uploads r to url (s3://bucket/key) as a multipart upload that it
-// does not complete: a task attempt's output, which the job commit
-// completes (Complete) or drops (Abort). Parts are PartSize bytes, the
-// last smaller; an empty r gives one empty part. It counts the bytes and
-// their CRC-32C. On failure it aborts the upload it started.
-func (s *Store) Upload(ctx context.Context, url string, r io.Reader) (Upload, error) {
+// Create starts a multipart upload to url (s3://bucket/key) and returns
+// the part that streams into it: every PartSize bytes written are
+// uploaded as one part, and Finish uploads the rest (an empty part when
+// nothing was written) and leaves the upload uncompleted, invisible,
+// for the job commit to complete (Commit) or drop (Abort). The part
+// counts the bytes and their CRC-32C. A write or Finish that fails
+// leaves the upload for Abort (the part's, or AbortUploads). ctx bounds
+// the part's requests.
+func (s *Store) Create(ctx context.Context, url string) (storage.Part, error) {
 	bucket, key, err := parseObject(url)
 	if err != nil {
-		return Upload{}, err
+		return nil, err
 	}
-	up := Upload{URL: url}
+	u := &upload{s: s, ctx: ctx, bucket: bucket, key: key, crc: crc32.New(castagnoli), p: storage.Pending{Name: url}}
 	err = s.do(ctx, bucket, func(ctx context.Context) (err error) {
-		up.UploadID, err = s.core.NewMultipartUpload(ctx, bucket, key, minio.PutObjectOptions{})
+		u.p.UploadID, err = s.core.NewMultipartUpload(ctx, bucket, key, minio.PutObjectOptions{})
 		return err
 	})
 	if err != nil {
-		return Upload{}, failed("starting an upload to", url, err)
+		return nil, failed("starting an upload to", url, err)
 	}
-	if err := s.uploadParts(ctx, &up, bucket, key, r); err != nil {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
-		defer cancel()
-		if aerr := s.Abort(actx, up); aerr != nil {
-			return Upload{}, fmt.Errorf("%w (aborting the upload failed too: %v)", err, aerr)
-		}
-		return Upload{}, err
-	}
-	return up, nil
+	return u, nil
 }
 
-// uploadParts reads r a part at a time and uploads each.
-func (s *Store) uploadParts(ctx context.Context, up *Upload, bucket, key string, r io.Reader) error {
-	buf := make([]byte, s.partSize)
-	crc := crc32.New(castagnoli)
-	for num := 1; ; num++ {
-		n, rerr := io.ReadFull(r, buf)
-		last := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
-		if rerr != nil && !last {
-			return fmt.Errorf("uploading %s: %w", up.URL, rerr)
-		}
-		if n == 0 && num > 1 {
-			break // the data ended with the part before
-		}
-		crc.Write(buf[:n])
-		var part minio.ObjectPart
-		err := s.do(ctx, bucket, func(ctx context.Context) (err error) {
-			part, err = s.core.PutObjectPart(ctx, bucket, key, up.UploadID, num, bytes.NewReader(buf[:n]), int64(n), minio.PutObjectPartOptions{})
-			return err
-		})
-		if err != nil {
-			return failed(fmt.Sprintf("uploading part %d of", num), up.URL, err)
-		}
-		up.Parts = append(up.Parts, Part{Number: num, ETag: strings.Trim(part.ETag, `"`), Size: int64(n)})
-		up.Size += int64(n)
-		if last {
-			break
+// upload is a multipart upload being written (Create).
+type upload struct {
+	s           *Store
+	ctx         context.Context
+	bucket, key string
+	p           storage.Pending
+	buf         []byte // the part being filled, up to s.partSize
+	crc         hash.Hash32
+	done        bool  // finished or aborted
+	err         error // sticky: the upload broke
+}
+
+func (u *upload) Write(b []byte) (int, error) {
+	if u.err != nil {
+		return 0, u.err
+	}
+	if u.done {
+		return 0, fmt.Errorf("uploading %s: written after it was finished", u.p.Name)
+	}
+	if u.buf == nil {
+		u.buf = make([]byte, 0, u.s.partSize)
+	}
+	written := 0
+	for len(b) > 0 {
+		n := copy(u.buf[len(u.buf):cap(u.buf)], b)
+		u.buf = u.buf[:len(u.buf)+n]
+		b = b[n:]
+		written += n
+		if len(u.buf) == cap(u.buf) {
+			if err := u.flush(); err != nil {
+				return written, err
+			}
 		}
 	}
-	up.CRC32C = crc.Sum32()
+	return written, nil
+}
+
+// flush uploads the buffered bytes as the next part.
+func (u *upload) flush() error {
+	num := len(u.p.Parts) + 1
+	var part minio.ObjectPart
+	err := u.s.do(u.ctx, u.bucket, func(ctx context.Context) (err error) {
+		part, err = u.s.core.PutObjectPart(ctx, u.bucket, u.key, u.p.UploadID, num, bytes.NewReader(u.buf), int64(len(u.buf)), minio.PutObjectPartOptions{})
+		return err
+	})
+	if err != nil {
+		u.err = failed(fmt.Sprintf("uploading part %d of", num), u.p.Name, err)
+		return u.err
+	}
+	u.crc.Write(u.buf)
+	u.p.Parts = append(u.p.Parts, storage.UploadPart{Number: num, ETag: strings.Trim(part.ETag, `"`), Size: int64(len(u.buf))})
+	u.p.Size += int64(len(u.buf))
+	u.buf = u.buf[:0]
 	return nil
 }
 
-// Complete publishes an upload's parts as its object. An upload aborted
-// meanwhile (by a cleanup) fails the call; one that an earlier try
-// completed, the answer lost, does not.
-func (s *Store) Complete(ctx context.Context, u Upload) error {
-	bucket, key, err := parseObject(u.URL)
+// Finish uploads what is buffered as the last part and returns the
+// uncompleted upload.
+func (u *upload) Finish() (storage.Pending, error) {
+	switch {
+	case u.err != nil:
+		return storage.Pending{}, u.err
+	case u.done:
+		return storage.Pending{}, fmt.Errorf("uploading %s: finished twice", u.p.Name)
+	}
+	if len(u.buf) > 0 || len(u.p.Parts) == 0 {
+		if err := u.flush(); err != nil {
+			return storage.Pending{}, err
+		}
+	}
+	u.done = true
+	u.buf = nil
+	u.p.CRC32C = u.crc.Sum32()
+	return u.p, nil
+}
+
+// Abort drops the upload unless it was finished, even when the part's
+// context is done.
+func (u *upload) Abort() error {
+	if u.done {
+		return nil
+	}
+	u.done = true
+	u.buf = nil
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(u.ctx), abortTimeout)
+	defer cancel()
+	return u.s.Abort(ctx, u.p)
+}
+
+// Upload uploads r to url as Create does, and finishes it: a task
+// attempt's output, which the job commit completes (Commit) or drops
+// (Abort). On failure it aborts the upload it started.
+func (s *Store) Upload(ctx context.Context, url string, r io.Reader) (storage.Pending, error) {
+	part, err := s.Create(ctx, url)
+	if err != nil {
+		return storage.Pending{}, err
+	}
+	p, err := copyFinish(part, r)
+	if err != nil {
+		if aerr := part.Abort(); aerr != nil {
+			return storage.Pending{}, fmt.Errorf("%w (aborting the upload failed too: %v)", err, aerr)
+		}
+		var se *storeError
+		if !errors.As(err, &se) {
+			err = fmt.Errorf("uploading %s: %w", url, err)
+		}
+		return storage.Pending{}, err
+	}
+	return p, nil
+}
+
+// copyFinish copies r into part and finishes it.
+func copyFinish(part storage.Part, r io.Reader) (storage.Pending, error) {
+	if _, err := io.Copy(part, r); err != nil {
+		return storage.Pending{}, err
+	}
+	return part.Finish()
+}
+
+// Commit completes an upload (Create), publishing its parts as its
+// object. An upload aborted meanwhile (by a cleanup) fails the call; one
+// that an earlier try completed, the answer lost, does not.
+func (s *Store) Commit(ctx context.Context, u storage.Pending) error {
+	bucket, key, err := parseObject(u.Name)
 	if err != nil {
 		return err
 	}
 	if len(u.Parts) == 0 {
-		return fmt.Errorf("completing the upload of %s: it has no parts", u.URL)
+		return fmt.Errorf("completing the upload of %s: it has no parts", u.Name)
 	}
 	parts := make([]minio.CompletePart, len(u.Parts))
 	for i, p := range u.Parts {
@@ -124,10 +192,10 @@ func (s *Store) Complete(ctx context.Context, u Upload) error {
 		if sent > 1 && s.completed(ctx, bucket, key, u) {
 			return nil
 		}
-		return newError(fmt.Sprintf("the upload of %s is gone: a cleanup aborted it (did another job take over the output?): rerun the job", u.URL), err)
+		return newError(fmt.Sprintf("the upload of %s is gone: a cleanup aborted it (did another job take over the output?): rerun the job", u.Name), err)
 	}
 	if err != nil {
-		return failed("completing the upload of", u.URL, err)
+		return failed("completing the upload of", u.Name, err)
 	}
 	return nil
 }
@@ -135,7 +203,7 @@ func (s *Store) Complete(ctx context.Context, u Upload) error {
 // completed says whether u's object is in place, as its multipart ETag
 // (the MD5 of its parts' MD5s, "-" their count) or, when the parts' ETags
 // are not MD5s, its size says.
-func (s *Store) completed(ctx context.Context, bucket, key string, u Upload) bool {
+func (s *Store) completed(ctx context.Context, bucket, key string, u storage.Pending) bool {
 	var info minio.ObjectInfo
 	err := s.do(ctx, bucket, func(ctx context.Context) (err error) {
 		info, err = s.core.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
@@ -156,8 +224,8 @@ func (s *Store) completed(ctx context.Context, bucket, key string, u Upload) boo
 }
 
 // Abort drops an upload and its parts. One already gone is not an error.
-func (s *Store) Abort(ctx context.Context, u Upload) error {
-	bucket, key, err := parseObject(u.URL)
+func (s *Store) Abort(ctx context.Context, u storage.Pending) error {
+	bucket, key, err := parseObject(u.Name)
 	if err != nil {
 		return err
 	}
@@ -165,7 +233,7 @@ func (s *Store) Abort(ctx context.Context, u Upload) error {
 		return s.core.AbortMultipartUpload(ctx, bucket, key, u.UploadID)
 	})
 	if err != nil && code(err) != "NoSuchUpload" {
-		return failed("aborting the upload of", u.URL, err)
+		return failed("aborting the upload of", u.Name, err)
 	}
 	return nil
 }
@@ -190,7 +258,7 @@ func (s *Store) AbortUploads(ctx context.Context, prefixURL string) (int, error)
 			return aborted, failed("listing the uploads under", prefixURL, err)
 		}
 		for _, up := range page.Uploads {
-			if err := s.Abort(ctx, Upload{URL: objectURL(bucket, up.Key), UploadID: up.UploadID}); err != nil {
+			if err := s.Abort(ctx, storage.Pending{Name: objectURL(bucket, up.Key), UploadID: up.UploadID}); err != nil {
 				return aborted, err
 			}
 			aborted++

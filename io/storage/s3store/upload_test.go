@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distmr/dist/io/storage"
 	"github.com/minio/minio-go/v7"
 )
 
@@ -32,7 +33,7 @@ func testUploadComplete(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if up.URL != url || up.UploadID == "" || up.Size != int64(len(data)) || up.CRC32C != crc32.Checksum(data, castagnoli) {
+	if up.Name != url || up.UploadID == "" || up.Size != int64(len(data)) || up.CRC32C != crc32.Checksum(data, castagnoli) {
 		t.Fatalf("Upload = %+v; want %d bytes, CRC32C %08x", up, len(data), crc32.Checksum(data, castagnoli))
 	}
 	var sizes []int64
@@ -48,29 +49,29 @@ func testUploadComplete(t *testing.T, f *fixture) {
 
 	// Invisible until completed.
 	if objs, err := s.ListAll(ctx, "s3://upload/out"); err != nil || len(objs) != 0 {
-		t.Fatalf("ListAll before Complete = %v, %v; want nothing", objs, err)
+		t.Fatalf("ListAll before Commit = %v, %v; want nothing", objs, err)
 	}
 	if _, err := s.Get(ctx, url); !errors.Is(err, ErrNotExist) {
-		t.Fatalf("Get before Complete: %v, want ErrNotExist", err)
+		t.Fatalf("Get before Commit: %v, want ErrNotExist", err)
 	}
 
-	if err := s.Complete(ctx, up); err != nil {
+	if err := s.Commit(ctx, up); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx, url)
 	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("Get after Complete: %d bytes, %v; want the %d uploaded", len(got), err, len(data))
+		t.Fatalf("Get after Commit: %d bytes, %v; want the %d uploaded", len(got), err, len(data))
 	}
 	objs, err := s.ListAll(ctx, "s3://upload/out/")
 	if err != nil || len(objs) != 1 || objs[0].Name != url || objs[0].Size != int64(len(data)) {
-		t.Fatalf("ListAll after Complete = %+v, %v", objs, err)
+		t.Fatalf("ListAll after Commit = %+v, %v", objs, err)
 	}
-	// What a retried Complete finds when the first one's answer was lost.
+	// What a retried Commit finds when the first one's answer was lost.
 	if !s.completed(ctx, "upload", "out/part-00000", up) {
 		t.Error("completed() does not recognize the completed upload by its ETag")
 	}
 	if n, err := s.AbortUploads(ctx, "s3://upload/out"); n != 0 || err != nil {
-		t.Errorf("AbortUploads after Complete = %d, %v; want 0", n, err)
+		t.Errorf("AbortUploads after Commit = %d, %v; want 0", n, err)
 	}
 }
 
@@ -85,7 +86,7 @@ func testUploadEmpty(t *testing.T, f *fixture) {
 	if len(up.Parts) != 1 || up.Parts[0].Size != 0 || up.Size != 0 || up.CRC32C != 0 {
 		t.Fatalf("Upload of nothing = %+v, want one empty part", up)
 	}
-	if err := s.Complete(ctx, up); err != nil {
+	if err := s.Commit(ctx, up); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.Get(ctx, "s3://empty/out/part-0"); err != nil || len(got) != 0 {
@@ -107,9 +108,9 @@ func testUploadAbort(t *testing.T, f *fixture) {
 	if err := s.Abort(ctx, up); err != nil {
 		t.Fatalf("Abort of an upload already gone: %v", err)
 	}
-	err = s.Complete(ctx, up)
+	err = s.Commit(ctx, up)
 	if err == nil || err.Error() != "the upload of s3://abort/out/part-0 is gone: a cleanup aborted it (did another job take over the output?): rerun the job" {
-		t.Errorf("Complete of an aborted upload: %v", err)
+		t.Errorf("Commit of an aborted upload: %v", err)
 	}
 	if n, err := s.AbortUploads(ctx, "s3://abort/out/"); n != 0 || err != nil {
 		t.Fatalf("AbortUploads after Abort = %d, %v; want 0", n, err)
@@ -125,6 +126,72 @@ func testUploadAbort(t *testing.T, f *fixture) {
 	}
 	if n, err := s.AbortUploads(ctx, "s3://abort/out/"); n != 0 || err != nil {
 		t.Fatalf("AbortUploads after a failed Upload = %d, %v; want 0 (Upload aborts its own)", n, err)
+	}
+}
+
+// A part written through Create in writes of every size streams into
+// parts of partSize, stays invisible until Commit, and Abort before
+// Finish drops it.
+func testCreate(t *testing.T, f *fixture) {
+	f.bucket(t, "create")
+	s := smallParts(newStore(t))
+	ctx := testCtx(t)
+	var ps storage.PartStore = s
+	data := bytes.Repeat([]byte("abcdefghijklmnopqrstuvwxyz\n"), (12<<20)/27)
+	const url = "s3://create/out/part-00001"
+	part, err := ps.Create(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rest, size := data, 1; len(rest) > 0; size = size*7 + 1 { // writes of 1 byte to megabytes
+		n := min(size, len(rest))
+		if k, err := part.Write(rest[:n]); k != n || err != nil {
+			t.Fatalf("Write = %d, %v", k, err)
+		}
+		rest = rest[n:]
+	}
+	p, err := part.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != url || p.UploadID == "" || p.Size != int64(len(data)) || p.CRC32C != crc32.Checksum(data, castagnoli) || len(p.Parts) != 3 {
+		t.Fatalf("Finish = %+v; want %d bytes in 3 parts, CRC32C %08x", p, len(data), crc32.Checksum(data, castagnoli))
+	}
+	if _, err := part.Finish(); err == nil {
+		t.Error("a second Finish succeeded")
+	}
+	if err := part.Abort(); err != nil {
+		t.Errorf("Abort after Finish: %v, want nothing done", err)
+	}
+	if _, err := s.Get(ctx, url); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("Get before Commit: %v, want ErrNotExist", err)
+	}
+	if err := ps.Commit(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, url); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Get after Commit: %d bytes, %v; want the %d written", len(got), err, len(data))
+	}
+
+	// Aborted before Finish: its parts are dropped, nothing is left.
+	part, err = ps.Create(ctx, "s3://create/out/part-00002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := part.Write(make([]byte, 6<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := part.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := part.Write([]byte("x")); err == nil {
+		t.Error("a Write after Abort succeeded")
+	}
+	if n, err := s.AbortUploads(ctx, "s3://create/out"); n != 0 || err != nil {
+		t.Fatalf("AbortUploads after Abort = %d, %v; want 0", n, err)
+	}
+	if _, err := ps.Create(ctx, "s3://create/out/"); err == nil {
+		t.Error("Create of a prefix URL succeeded")
 	}
 }
 
