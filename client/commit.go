@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/distmr/dist/internal/fsx"
 	"github.com/distmr/dist/io/storage"
 	"github.com/distmr/dist/io/storage/localfs"
 	"github.com/distmr/dist/task/spec"
@@ -157,7 +158,7 @@ func (s *staging) commit(outputs []tracker.Committed) error {
 	}{
 		{"parts", func() error { return os.RemoveAll(filepath.Join(s.path, attemptsDir)) }},
 		{"manifest", func() error { return writeManifest(filepath.Join(s.path, SuccessFile), m) }},
-		{"sync", func() error { return syncDir(s.path) }},
+		{"sync", func() error { return fsx.SyncDir(s.path) }},
 		{"publish", func() error { return publish(s.path, s.out.dir) }},
 	}
 	for _, st := range steps {
@@ -172,7 +173,7 @@ func (s *staging) commit(outputs []tracker.Committed) error {
 	// of the parent that fails leaves the rename less durable, not undone;
 	// the old contents of DIR, if any, are at s.path, and what cannot be
 	// removed now the next job on this output removes (removeStale).
-	_ = syncDir(s.out.parent)
+	_ = fsx.SyncDir(s.out.parent)
 	_ = removeDistFiles(s.path)
 	return nil
 }
@@ -287,18 +288,6 @@ func publish(staged, dir string) error {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // swapByRenames is exchange in two renames, for systems that cannot swap

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"github.com/distmr/dist/internal/fsx"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task/spec"
 )
@@ -53,7 +54,7 @@ func (w *Worker) fetchLocal(job string, mo proto.MapOutput, dst string) error {
 	if err := checkSum(mo, size, crc); err != nil {
 		return err
 	}
-	if linkOpened(f, dst) == nil { // the file checked, not what its path names now
+	if fsx.LinkOpened(f, dst) == nil { // the file checked, not what its path names now
 		return nil
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/distmr/dist/internal/fsx"
 	"github.com/distmr/dist/task/spec"
 )
 
@@ -134,7 +135,7 @@ func (tf taskFiles) openBeneath(name string, flags int) (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: tf.dir, Err: err}
 	}
 	defer unix.Close(root)
-	fd, err := openat2Beneath(root, name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	fd, err := fsx.OpenBeneath(root, name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, false)
 	// ENOSYS: a kernel before 5.6; EPERM: a seccomp filter (older
 	// container runtimes) that does not know openat2. The walk is as
 	// strict, only slower.

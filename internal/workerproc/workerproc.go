@@ -61,7 +61,7 @@ func start(cfg Config) (*Proc, error) {
 	defer logf.Close() // the child keeps its own descriptor
 	cmd := exec.Command(cfg.Binary, append([]string{"worker"}, cfg.Args...)...)
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = sysProcAttr()
 	// A pipe of our own, not StdoutPipe or an io.Writer: Wait then returns
 	// when the worker exits, whoever else still holds its stdout.
 	out, pw, err := os.Pipe()

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/distmr/dist/internal/fsx"
 )
 
 // openFlags open a file or directory to read. O_NONBLOCK: a named pipe
@@ -40,7 +42,7 @@ func openBeneath(dir, rel string, flags int) (*os.File, error) {
 	}
 	defer unix.Close(root)
 	full := filepath.Join(dir, filepath.FromSlash(rel))
-	fd, err := openat2Beneath(root, rel, flags)
+	fd, err := fsx.OpenBeneath(root, rel, flags, true)
 	// ENOSYS: a kernel before 5.6; EPERM: a seccomp filter that does not
 	// know openat2.
 	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/distmr/dist/internal/fsx"
 	"github.com/distmr/dist/io/storage"
 )
 
@@ -56,7 +57,7 @@ func (s Staging) Commit(ctx context.Context, p storage.Pending) error {
 	if err := os.Rename(filepath.Join(s.Stage, p.Name), filepath.Join(s.Root, p.Name)); err != nil {
 		return err
 	}
-	return syncDir(s.Root)
+	return fsx.SyncDir(s.Root)
 }
 
 // Abort removes a finished part from Stage. One already gone is not an
@@ -89,7 +90,7 @@ func (s Staging) Link(ctx context.Context, name string, f *os.File) (storage.Pen
 	}
 	tmp := filepath.Join(s.Stage, "."+name+".link")
 	_ = os.Remove(tmp) // left by a link that failed before its rename
-	if err := linkOpened(f, tmp); err != nil {
+	if err := fsx.LinkOpened(f, tmp); err != nil {
 		return s.copy(ctx, name, f)
 	}
 	p, err := s.linked(f, tmp, name)
@@ -113,7 +114,7 @@ func (s Staging) linked(f *os.File, tmp, name string) (storage.Pending, error) {
 	if err := os.Rename(tmp, filepath.Join(s.Stage, name)); err != nil {
 		return storage.Pending{}, err
 	}
-	if err := syncDir(s.Stage); err != nil {
+	if err := fsx.SyncDir(s.Stage); err != nil {
 		return storage.Pending{}, err
 	}
 	return storage.Pending{Name: name, Size: n, CRC32C: h.Sum32()}, nil
@@ -189,7 +190,7 @@ func (p *filePart) Finish() (storage.Pending, error) {
 		os.Remove(p.f.Name())
 		return storage.Pending{}, err
 	}
-	if err := syncDir(filepath.Dir(p.to)); err != nil {
+	if err := fsx.SyncDir(filepath.Dir(p.to)); err != nil {
 		return storage.Pending{}, err
 	}
 	return storage.Pending{Name: p.name, Size: p.n, CRC32C: p.h.Sum32()}, nil
@@ -205,17 +206,4 @@ func (p *filePart) Abort() error {
 		return err
 	}
 	return nil
-}
-
-// syncDir makes a directory's entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
