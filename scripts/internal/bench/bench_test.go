@@ -103,7 +103,7 @@ func TestRenderDataRows(t *testing.T) {
 	// Without a store: no S3 rows, and the local client data alone.
 	r.Words.DistS3, r.Sort.DistS3, r.S3 = nil, nil, ""
 	s = Render(r)
-	if strings.Contains(s, "on S3") || !strings.Contains(s, "client data bytes of the sort: local | **in 5, out 7** |") {
+	if strings.Contains(s, "S3") || !strings.Contains(s, "client data bytes of the sort: local | **in 5, out 7** |") {
 		t.Errorf("report without a store:\n%s", s)
 	}
 }

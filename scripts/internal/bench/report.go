@@ -80,8 +80,12 @@ func Render(r *Results) string {
 		}
 	}
 	if s := r.Sort; s != nil {
-		p("- Sort input: %d lines of %d random printable bytes and \"\\n\" in %d files, from a fixed seed. Every output (dist's part, local and downloaded from S3, and each of GNU sort's) had the same SHA-256, %s…; `--reduces 1` gives one globally sorted part; total order over many reduces is issue 13.",
-			s.Lines, sortLineLen-1, s.Files, s.Digest[:16])
+		parts := "dist's part"
+		if len(s.DistS3) > 0 {
+			parts = "dist's part, local and downloaded from S3,"
+		}
+		p("- Sort input: %d lines of %d random printable bytes and \"\\n\" in %d files, from a fixed seed. Every output (%s and each of GNU sort's) had the same SHA-256, %s…; `--reduces 1` gives one globally sorted part; total order over many reduces is issue 13.",
+			s.Lines, sortLineLen-1, s.Files, parts, s.Digest[:16])
 		p("- All sort runs, in order: dist %s; GNU sort %s (%s, `LC_ALL=C`, peak RSS %.0f MB; dist's whole tree %.0f MB).",
 			list(s.Dist), list(s.GNU), s.GNUVersion, mb(s.GNURSS), mb(s.PeakRSS))
 		if len(s.DistS3) > 0 {
