@@ -10,7 +10,7 @@ GO      ?= go
 BUILD   := build
 BIN     := $(BUILD)/bin
 SAMPLE  := $(BUILD)/sample
-APPS    := wordcount indexer grep crashy stopwords
+APPS    := wordcount indexer grep crashy stopwords sort
 TOP     := 10
 
 .PHONY: help build sample run lint test bench fuzz clean weed
@@ -67,7 +67,7 @@ test: lint ## make lint, then go test -race over every package
 weed: ## build SeaweedFS's weed (the S3 store of tests and scripts/s3-local.sh) into ~/.cache/dist, once
 	scripts/s3-local.sh build
 
-bench: build ## word count vs a single-process baseline, warm jobs, shipping, Go benchmarks: writes BENCH.md
+bench: build ## word count and sort vs baselines, local and on S3; warm jobs, shipping, Go benchmarks: writes BENCH.md
 	$(GO) build -trimpath -o $(BIN)/baseline-wordcount ./scripts/baseline-wordcount
 	$(GO) build -trimpath -o $(BIN)/gencorpus ./scripts/gencorpus
 	$(GO) run ./scripts/bench -bin $(BIN) -out BENCH.md

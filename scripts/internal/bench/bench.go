@@ -1,6 +1,6 @@
 // Package bench is what `make bench` runs (through scripts/bench): dist
-// measured side by side with a single-process word count, on this
-// machine, in one go, with every answer checked.
+// measured side by side with a single-process word count and with GNU
+// sort, on this machine, in one go, with every answer checked.
 //
 // # What it measures
 //
@@ -9,6 +9,14 @@
 //     median of several runs of each, alternated, and their ratio. For
 //     context, the baseline is also run as two processes on half the
 //     input each, which shows what two cores give this machine at best.
+//   - The same word count with its input and output on S3 (s3://…/*.txt
+//     in, s3://… out), in the same rounds, and what each job's summary
+//     says the client carried ("client data bytes: in N, out M").
+//   - A sort of about 200 MB of 100-byte lines (99 random printable bytes
+//     and "\n", generated from a fixed seed) with userapp/sort and
+//     --reduces 1, input and output local and on S3, against `LC_ALL=C
+//     sort --parallel=2 -o FILE`, alternated. Every output, S3 ones
+//     downloaded, must hash to what GNU sort wrote.
 //   - The peak RSS of the whole process tree during those dist runs
 //     (dist run, its workers, their tasks), sampled from /proc.
 //   - A warm one-line job: `dist run --zk` against three `dist worker`
@@ -21,8 +29,16 @@
 //   - The task package's Benchmark functions (map-side sort and spill,
 //     reduce-side merge) and io/recordio's, with -benchmem.
 //
-// Every job's output is compared with the baseline's counts; a mismatch
-// fails the benchmark.
+// Every job's output is compared with the baseline's counts or GNU
+// sort's bytes; a mismatch fails the benchmark.
+//
+// # The S3 store
+//
+// S3 runs use a private store started for the benchmark with
+// `scripts/s3-local.sh start` in the scratch directory (SeaweedFS, on
+// this machine's loopback and cores) and stopped at the end. When weed is
+// not built (`make weed`) the S3 rows are skipped, saying so; the rest is
+// measured as usual.
 //
 // # Output
 //
@@ -46,7 +62,7 @@ import (
 // Config says where the programs are and how much to measure. Zero
 // values are documented per field.
 type Config struct {
-	// Bin holds dist, wordcount, baseline-wordcount and gencorpus (as
+	// Bin holds dist, wordcount, sort, baseline-wordcount and gencorpus (as
 	// `make build` and `make bench` leave them). Required.
 	Bin string
 	// Root is the module's root directory (for go test and scripts/);
@@ -56,6 +72,8 @@ type Config struct {
 	Out string
 	// MB is the size of the word count input; 0 means 100.
 	MB int
+	// SortMB is the size of the sort input; 0 means 200.
+	SortMB int
 	// Runs is how many times each side of the word count runs; 0 means 5.
 	Runs int
 	// WarmRuns is how many one-line jobs are timed; 0 means 20.
@@ -74,6 +92,9 @@ func (c *Config) defaults() error {
 	if c.MB <= 0 {
 		c.MB = 100
 	}
+	if c.SortMB <= 0 {
+		c.SortMB = 200
+	}
 	if c.Runs <= 0 {
 		c.Runs = 5
 	}
@@ -90,7 +111,7 @@ func (c *Config) defaults() error {
 	if c.Bin, err = filepath.Abs(c.Bin); err != nil {
 		return err
 	}
-	for _, p := range []string{"dist", "wordcount", "baseline-wordcount", "gencorpus"} {
+	for _, p := range []string{"dist", "wordcount", "sort", "baseline-wordcount", "gencorpus"} {
 		if _, err := os.Stat(filepath.Join(c.Bin, p)); err != nil {
 			return fmt.Errorf("bench: %v: run `make bench` (it builds them into %s)", err, c.Bin)
 		}
@@ -104,6 +125,8 @@ type Results struct {
 	Took     time.Duration
 	Machine  Machine
 	Words    *WordCount
+	Sort     *Sort
+	S3       string // the S3 store's SeaweedFS version; "" when not run
 	Warm     *Warm
 	Shipping *Shipping
 	GoBench  []GoBench
@@ -136,9 +159,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	res := &Results{Started: time.Now(), Machine: machine()}
 	logf(cfg.Log, "dist bench: %d cores, %s, load %s; work in %s", res.Machine.Cores, res.Machine.CPU, res.Machine.Load, cfg.Work)
 
-	var err error
-	if res.Words, err = runWordCount(ctx, &cfg); err != nil {
-		return nil, fmt.Errorf("word count: %w", err)
+	if err := runData(ctx, &cfg, res); err != nil {
+		return nil, err
 	}
 	zk, err := startCluster(ctx, &cfg)
 	switch {
@@ -170,6 +192,29 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		logf(cfg.Log, "wrote %s", cfg.Out)
 	}
 	return res, nil
+}
+
+// runData runs the word count and the sort, with their S3 rows when a
+// store starts, and stops the store before anything else is measured.
+func runData(ctx context.Context, cfg *Config, res *Results) error {
+	st, err := startStore(ctx, cfg)
+	switch {
+	case err == nil:
+		defer st.stop()
+		res.S3 = st.Version
+	case isUnavailable(err):
+		res.Skipped = append(res.Skipped, fmt.Sprintf("word count and sort on S3: %v", err))
+		logf(cfg.Log, "skipping the S3 runs: %v", err)
+	default:
+		return fmt.Errorf("S3 store: %w", err)
+	}
+	if res.Words, err = runWordCount(ctx, cfg, st); err != nil {
+		return fmt.Errorf("word count: %w", err)
+	}
+	if res.Sort, err = runSort(ctx, cfg, st); err != nil {
+		return fmt.Errorf("sort: %w", err)
+	}
+	return nil
 }
 
 func machine() Machine {

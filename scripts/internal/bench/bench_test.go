@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,114 @@ func TestRenderWithoutCluster(t *testing.T) {
 	for _, want := range []string{beginMarker, "**2 cores**", "**0.50**", "| met |", "Not measured: warm job", endMarker} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestRenderDataRows(t *testing.T) {
+	sec := []time.Duration{time.Second}
+	r := &Results{
+		Machine: Machine{Cores: 2},
+		Words: &WordCount{InputBytes: 100e6, Files: 4, Dist: sec, Baseline: sec, Halves: sec,
+			DistS3: []time.Duration{2 * time.Second}, Upload: time.Second, DataS3: ClientData{In: 0, Out: 0}},
+		Sort: &Sort{InputBytes: 200e6, Files: 4, Lines: 2e6, Digest: strings.Repeat("ab", 32),
+			Dist: []time.Duration{3 * time.Second}, DistS3: []time.Duration{4 * time.Second}, GNU: []time.Duration{2 * time.Second},
+			Upload: time.Second, Data: ClientData{In: 5, Out: 7}},
+		S3: "v1.2.3",
+	}
+	s := Render(r)
+	for _, want := range []string{
+		"input and output on S3 ÷ local | **2.00** (S3 2.00 s, local 1.00 s)",
+		"client data bytes of the word count: local / S3 | **in 0, out 0 / in 0, out 0** | 0 and 0 | met |",
+		"÷ `sort --parallel=2 -o FILE` | **1.50** (dist 3.00 s, sort 2.00 s; 1 runs each)",
+		"on S3 ÷ `sort --parallel=2 -o FILE` | **2.00** (S3 4.00 s; 1.33 × local dist)",
+		"client data bytes of the sort: local / S3 | **in 5, out 7 / in 0, out 0** | 0 and 0 | missed |",
+		"SeaweedFS v1.2.3",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q:\n%s", want, s)
+		}
+	}
+
+	// Without a store: no S3 rows, and the local client data alone.
+	r.Words.DistS3, r.Sort.DistS3, r.S3 = nil, nil, ""
+	s = Render(r)
+	if strings.Contains(s, "S3") || !strings.Contains(s, "client data bytes of the sort: local | **in 5, out 7** |") {
+		t.Errorf("report without a store:\n%s", s)
+	}
+}
+
+func TestParseExports(t *testing.T) {
+	out := "export AWS_ENDPOINT_URL=http://127.0.0.1:4567\n" +
+		"export AWS_ACCESS_KEY_ID=id AWS_SECRET_ACCESS_KEY=secret AWS_REGION=us-east-1\n"
+	vars, err := parseExports(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vars["AWS_ENDPOINT_URL"] != "http://127.0.0.1:4567" || vars["AWS_SECRET_ACCESS_KEY"] != "secret" || vars["AWS_REGION"] != "us-east-1" {
+		t.Fatalf("parsed %v", vars)
+	}
+	if _, err := parseExports("export AWS_ENDPOINT_URL=http://x\n"); err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+		t.Fatalf("missing keys: err %v", err)
+	}
+}
+
+func TestParseClientData(t *testing.T) {
+	summary := "job j succeeded in 1s\n  client data bytes: in 104857600, out 0\n  output out\n"
+	d, err := parseClientData(summary)
+	if err != nil || d != (ClientData{In: 104857600}) {
+		t.Fatalf("got %+v, %v", d, err)
+	}
+	if _, err := parseClientData("job j succeeded\n"); err == nil {
+		t.Fatal("a summary without the line parsed")
+	}
+}
+
+func TestWeedNotBuilt(t *testing.T) {
+	t.Setenv("WEED", "")
+	t.Setenv("DIST_CACHE", t.TempDir())
+	err := weedBuilt("v0.0.0-test")
+	if !isUnavailable(err) || !strings.Contains(err.Error(), "make weed") {
+		t.Fatalf("no weed: %v, want unavailable naming make weed", err)
+	}
+	if v, err := weedVersion("../../.."); err != nil || !strings.HasPrefix(v, "v") {
+		t.Fatalf("pinned version %q, %v", v, err)
+	}
+}
+
+// The sort input is the same every time, and each line is 99 printable
+// bytes and a newline.
+func TestGenLines(t *testing.T) {
+	gen := func() [][]byte {
+		files, err := genLines(t.TempDir(), 2, 1001)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data [][]byte
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = append(data, b)
+		}
+		return data
+	}
+	a, b := gen(), gen()
+	if len(a) != 2 || len(a[0])+len(a[1]) != 1001*sortLineLen || !bytes.Equal(a[0], b[0]) || !bytes.Equal(a[1], b[1]) {
+		t.Fatalf("files of %d and %d bytes, not the same twice", len(a[0]), len(a[1]))
+	}
+	for _, line := range bytes.SplitAfter(a[0], []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		if len(line) != sortLineLen || line[sortLineLen-1] != '\n' {
+			t.Fatalf("line %q", line)
+		}
+		for _, c := range line[:sortLineLen-1] {
+			if c < ' ' || c > '~' {
+				t.Fatalf("line %q holds byte %#x", line, c)
+			}
 		}
 	}
 }

@@ -22,6 +22,14 @@ type WordCount struct {
 	// Wall times of each run, in run order.
 	Baseline []time.Duration
 	Dist     []time.Duration
+	// DistS3 is the same job with its input and output on S3 (nil when
+	// no store could be started); Upload how long putting the input
+	// there took.
+	DistS3 []time.Duration
+	Upload time.Duration
+	// Data and DataS3 are what the client carried, from the summaries
+	// of the local and S3 jobs' last runs.
+	Data, DataS3 ClientData
 	// Halves: the baseline as two processes on half the input each, run
 	// at once: what two cores give this machine for that work at best.
 	Halves []time.Duration
@@ -36,6 +44,11 @@ func (w *WordCount) Ratio() float64 {
 	return median(w.Dist).Seconds() / median(w.Baseline).Seconds()
 }
 
+// RatioS3 is median S3 time over median local time.
+func (w *WordCount) RatioS3() float64 {
+	return median(w.DistS3).Seconds() / median(w.Dist).Seconds()
+}
+
 // Speedup is what two processes gain over one on this machine.
 func (w *WordCount) Speedup() float64 {
 	return median(w.Baseline).Seconds() / median(w.Halves).Seconds()
@@ -44,7 +57,9 @@ func (w *WordCount) Speedup() float64 {
 // corpusFiles is how many files the word count input is cut into.
 const corpusFiles = 4
 
-func runWordCount(ctx context.Context, cfg *Config) (*WordCount, error) {
+// runWordCount measures the word count; with a store it also runs it
+// with input and output on S3, in the same rounds.
+func runWordCount(ctx context.Context, cfg *Config, st *s3Store) (*WordCount, error) {
 	dir := filepath.Join(cfg.Work, "corpus")
 	logf(cfg.Log, "generating %d MB of text in %d files", cfg.MB, corpusFiles)
 	gen, _ := command(ctx, cfg, filepath.Join(cfg.Bin, "gencorpus"), "-dir", dir,
@@ -58,8 +73,8 @@ func runWordCount(ctx context.Context, cfg *Config) (*WordCount, error) {
 	}
 	wc := &WordCount{Files: len(files)}
 	for _, f := range files {
-		if st, err := os.Stat(f); err == nil {
-			wc.InputBytes += st.Size()
+		if fi, err := os.Stat(f); err == nil {
+			wc.InputBytes += fi.Size()
 		}
 	}
 
@@ -92,16 +107,27 @@ func runWordCount(ctx context.Context, cfg *Config) (*WordCount, error) {
 		}
 		return time.Since(start), first
 	}
-	dist := func(i int) (time.Duration, int64, error) {
+	dist := func(i int) (distRun, error) {
 		out := filepath.Join(cfg.Work, fmt.Sprintf("out-%d", i))
-		cmd, _ := command(ctx, cfg, filepath.Join(cfg.Bin, "dist"), "run", "--local", "2", "--quiet",
-			"--app", filepath.Join(cfg.Bin, "wordcount"), "--input", filepath.Join(dir, "*.txt"), "--output", out)
-		cmd.Stdout = nil
-		d, rss, err := timedRSS(cmd)
+		r, err := runDist(ctx, cfg, nil, "--local", "2", "--app", filepath.Join(cfg.Bin, "wordcount"),
+			"--input", filepath.Join(dir, "*.txt"), "--output", out)
 		if err != nil {
-			return d, rss, err
+			return r, err
 		}
-		return d, rss, sameCounts(want, out)
+		return r, sameCounts(want, out)
+	}
+	distS3 := func(i int) (distRun, error) {
+		prefix := fmt.Sprintf("wc-%d", i)
+		r, err := runDist(ctx, cfg, st.env, "--local", "2", "--app", filepath.Join(cfg.Bin, "wordcount"),
+			"--input", "s3://"+inBucket+"/wc/*.txt", "--output", "s3://"+outBucket+"/"+prefix)
+		if err != nil {
+			return r, err
+		}
+		local := filepath.Join(cfg.Work, "s3-"+prefix)
+		if err := st.download(ctx, outBucket, prefix, local); err != nil {
+			return r, err
+		}
+		return r, sameCounts(want, local)
 	}
 
 	// Warm the page cache and check the baseline once before timing.
@@ -116,15 +142,30 @@ func runWordCount(ctx context.Context, cfg *Config) (*WordCount, error) {
 	for _, n := range counts {
 		wc.Words += n
 	}
+	if st != nil {
+		logf(cfg.Log, "uploading the word count input to s3://%s/wc/", inBucket)
+		if wc.Upload, err = st.upload(ctx, inBucket, "wc", files); err != nil {
+			return nil, err
+		}
+	}
 	for i := range cfg.Runs {
 		logf(cfg.Log, "word count, run %d of %d", i+1, cfg.Runs)
-		d, rss, err := dist(i)
+		r, err := dist(i)
 		if err != nil {
 			return nil, err
 		}
-		wc.Dist = append(wc.Dist, d)
-		wc.PeakRSS = max(wc.PeakRSS, rss)
-		if d, rss, err = baseline(); err != nil {
+		wc.Dist = append(wc.Dist, r.wall)
+		wc.PeakRSS = max(wc.PeakRSS, r.rss)
+		wc.Data = r.data
+		if st != nil {
+			if r, err = distS3(i); err != nil {
+				return nil, fmt.Errorf("input and output on S3: %w", err)
+			}
+			wc.DistS3 = append(wc.DistS3, r.wall)
+			wc.DataS3 = r.data
+		}
+		d, rss, err := baseline()
+		if err != nil {
 			return nil, err
 		}
 		wc.Baseline = append(wc.Baseline, d)
@@ -136,6 +177,9 @@ func runWordCount(ctx context.Context, cfg *Config) (*WordCount, error) {
 	}
 	logf(cfg.Log, "word count: dist %v, baseline %v (ratio %.2f), peak RSS %d MB",
 		median(wc.Dist).Round(time.Millisecond), median(wc.Baseline).Round(time.Millisecond), wc.Ratio(), wc.PeakRSS>>20)
+	if st != nil {
+		logf(cfg.Log, "word count on S3: %v (%.2f × local)", median(wc.DistS3).Round(time.Millisecond), wc.RatioS3())
+	}
 	return wc, nil
 }
 
