@@ -24,8 +24,10 @@ type Values = iter.Seq[string]
 // App is a dist program: what runs inside each map and reduce task. Every
 // field may be nil; the zero App copies input to output.
 type App struct {
-	// Map is called once per input record. Nil means identity: the record
-	// is emitted unchanged.
+	// Map is called once per input record. In a job with no input (dist
+	// run --tasks N) it is called once per map task, with the task's index
+	// as key ("0", "1", ...) and an empty value. Nil means identity: the
+	// record is emitted unchanged.
 	Map func(ctx *Context, key, value string, emit Emit) error
 
 	// Reduce is called once per distinct key, in sorted byte order, with

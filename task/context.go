@@ -67,7 +67,8 @@ func badParam(name, value, want, placeholder string) error {
 }
 
 // InputFile returns the input path the current map task reads, exactly as
-// `dist run` named it after glob expansion; "" in a reduce task.
+// `dist run` named it after glob expansion; "" in a reduce task and in a
+// map with no input (dist run --tasks).
 func (c *Context) InputFile() string { return c.cfg.Split.Name }
 
 // File opens the job's side file name (`dist run --file PATH` ships it;

@@ -27,6 +27,12 @@
 // (Context.SetState), not in package variables: a plugin host runs many
 // tasks in one process.
 //
+// A job run with `dist run --tasks N` instead of --input has N maps with
+// no input: Map is called once per task, with the task's index as key
+// ("0" to "N-1") and an empty value, and Context.InputFile returns "".
+// Generators use it (userapp/teragen writes its share of the rows, userapp/pi
+// draws its samples).
+//
 // An error from any App function fails the task, which the worker retries
 // elsewhere; wrap it with Fatal when no retry can help (a bad parameter).
 // Package task/tasktest runs an App over local files, to test it without

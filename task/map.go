@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/distmr/dist/io/input"
 	"github.com/distmr/dist/task/spec"
@@ -21,20 +22,16 @@ type collector interface {
 	abort()
 }
 
-// runMap feeds the split's records to Map.
+// runMap feeds the split's records to Map; a map with no input gets
+// one record, its task index.
 func (r *runner) runMap() ([]spec.OutputFile, error) {
 	s := r.cfg.Split
-	split, size, done := r.split()
-	defer done()
-	in, err := r.inFmt.Open(split)
-	if errors.Is(err, input.ErrCorrupt) {
-		return nil, fmt.Errorf("read input: %w", err) // it names the file
-	}
+	in, done, err := r.openInput()
 	if err != nil {
-		return nil, fmt.Errorf("open input %s: %w", s.Name, err)
+		return nil, err
 	}
+	defer done()
 	defer in.Close() // read-only: a close error loses nothing
-	r.inBytes.Add(size)
 
 	col, err := r.collector()
 	if err != nil {
@@ -56,6 +53,9 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 		}
 		r.inRecords.Add(1)
 		if err := mapFn(r.ctx, key, value, emit); err != nil {
+			if s.NoInput {
+				return nil, fmt.Errorf("map %s (no input): %w", key, err)
+			}
 			return nil, fmt.Errorf("%s record %q: %w", s.Name, clip(key), err)
 		}
 		if err := col.err(); err != nil {
@@ -72,6 +72,44 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 	}
 	return col.finish()
 }
+
+// openInput opens the map's input with its format, or the one record of
+// a map with no input (dist run --tasks), and returns the function that
+// releases the split once the reader is closed.
+func (r *runner) openInput() (input.Reader, func(), error) {
+	if r.cfg.Split.NoInput {
+		return &taskIndex{key: strconv.Itoa(r.cfg.Index)}, func() {}, nil
+	}
+	split, size, done := r.split()
+	in, err := r.inFmt.Open(split)
+	if errors.Is(err, input.ErrCorrupt) {
+		done()
+		return nil, nil, fmt.Errorf("read input: %w", err) // it names the file
+	}
+	if err != nil {
+		done()
+		return nil, nil, fmt.Errorf("open input %s: %w", r.cfg.Split.Name, err)
+	}
+	r.inBytes.Add(size)
+	return in, done, nil
+}
+
+// taskIndex is the input of a map with no input: one record, the task's
+// index as key and an empty value.
+type taskIndex struct {
+	key  string
+	read bool
+}
+
+func (t *taskIndex) Next() (key, value string, err error) {
+	if t.read {
+		return "", "", io.EOF
+	}
+	t.read = true
+	return t.key, "", nil
+}
+
+func (t *taskIndex) Close() error { return nil }
 
 // split is the map's input as its format reads it, with its size in
 // bytes (as stored: compressed, for a compressed input) and the function

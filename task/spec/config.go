@@ -96,6 +96,11 @@ type Split struct {
 	// is then empty, so a program built before in-place reads refuses the
 	// config instead of reading the whole file.
 	FD int `msgpack:"fd,omitempty"`
+	// NoInput says the map reads nothing (dist run --tasks N): Map is
+	// called once, with the task's index as key and an empty value. File
+	// and FD are then zero, so a program built before maps without input
+	// refuses the config instead of running Map over nothing.
+	NoInput bool `msgpack:"no_input,omitempty"`
 }
 
 // Input is one map output a reduce task reads: the file the worker staged
@@ -166,7 +171,10 @@ func (c *Config) Validate() error {
 	}
 	switch c.Phase {
 	case PhaseMap:
-		if c.Split.File == "" && c.Split.FD <= 2 {
+		if c.Split.NoInput && (c.Split.File != "" || c.Split.FD != 0) {
+			return fmt.Errorf("%w: map task with no input names an input split", ErrBadConfig)
+		}
+		if !c.Split.NoInput && c.Split.File == "" && c.Split.FD <= 2 {
 			return fmt.Errorf("%w: map task without an input split", ErrBadConfig)
 		}
 	case PhaseReduce:

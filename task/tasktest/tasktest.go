@@ -25,6 +25,10 @@ type Job struct {
 	// Inputs are the input files; each is named in its splits (and in
 	// Context.InputFile) exactly as given here.
 	Inputs []string
+	// Tasks, when not 0, runs that many maps with no input (dist run
+	// --tasks) instead of reading Inputs: map i gets one record, key "i"
+	// and an empty value.
+	Tasks int
 	// Reduces is the number of reduce partitions; 0 makes a map-only job.
 	Reduces int
 	// SplitSize cuts inputs into splits of about this many bytes, at line
@@ -79,6 +83,9 @@ func (o *Output) Counter(name string) int64 {
 // the test if a task fails.
 func Run(tb testing.TB, app task.App, job Job) *Output {
 	tb.Helper()
+	if job.Tasks > 0 && len(job.Inputs) > 0 {
+		tb.Fatal("tasktest: Job.Tasks and Job.Inputs exclude each other, as dist run --tasks and --input do")
+	}
 	root := tb.TempDir()
 	out := &Output{}
 	var mapDirs []string
@@ -97,6 +104,14 @@ func Run(tb testing.TB, app task.App, job Job) *Output {
 			}
 			mapDirs = append(mapDirs, TaskDir(tb, root, cfg, job.withFiles(map[string][]byte{spec.SplitFile: sp.data})))
 		}
+	}
+	for i := range job.Tasks {
+		cfg := spec.Config{
+			Job: "test", Task: spec.TaskID(task.PhaseMap, i), Phase: task.PhaseMap, Index: i,
+			Reduces: job.Reduces, OutputFormat: job.OutputFormat,
+			Params: job.Params, SortBuffer: job.SortBuffer, Split: spec.Split{NoInput: true},
+		}
+		mapDirs = append(mapDirs, TaskDir(tb, root, cfg, job.withFiles(nil)))
 	}
 	out.MapDirs = mapDirs
 	out.Maps = runTasks(tb, app, mapDirs)

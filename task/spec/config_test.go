@@ -1,0 +1,63 @@
+package spec
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// A map with no input (dist run --tasks) must be refused by a program
+// built before such maps existed, not run over nothing. That program knew
+// a Split of File and FD only, and refused a map with neither (the rule
+// Validate applied then, repeated here); NoInput reaches it as an unknown
+// key, which msgpack skips.
+func TestNoInputRefusedByOlderPrograms(t *testing.T) {
+	c := Config{Job: "j", Task: "m-00002", Phase: PhaseMap, Index: 2, Split: Split{NoInput: true}}
+	b, err := msgpack.Marshal(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old struct {
+		Phase Phase `msgpack:"phase"`
+		Split struct {
+			File string `msgpack:"file"`
+			FD   int    `msgpack:"fd,omitempty"`
+		} `msgpack:"split"`
+	}
+	if err := msgpack.Unmarshal(b, &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.Phase != PhaseMap || old.Split.File != "" || old.Split.FD > 2 {
+		t.Fatalf("an older program reads %+v: it would run Map over a split", old)
+	}
+
+	got, err := DecodeConfig(b)
+	if err != nil {
+		t.Fatalf("this package refuses a map with no input: %v", err)
+	}
+	if !got.Split.NoInput {
+		t.Fatal("NoInput lost on the way")
+	}
+}
+
+func TestNoInputValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		split Split
+		ok    bool
+	}{
+		{"no input", Split{NoInput: true}, true},
+		{"staged split", Split{File: SplitFile}, true},
+		{"in place", Split{FD: 3}, true},
+		{"neither", Split{}, false},
+		{"no input with a file", Split{NoInput: true, File: SplitFile}, false},
+		{"no input with a descriptor", Split{NoInput: true, FD: 3}, false},
+	} {
+		c := Config{Job: "j", Task: "m-00000", Phase: PhaseMap, Split: tc.split}
+		err := c.Validate()
+		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrBadConfig)) {
+			t.Errorf("%s: Validate = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
