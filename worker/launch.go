@@ -70,7 +70,16 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	if _, _, err := w.program(req); err != nil {
 		return err
 	}
-	if c.Phase == spec.PhaseMap {
+	noInput := c.Phase == spec.PhaseMap && c.Split.NoInput
+	switch {
+	case noInput:
+		// A map with no input (dist run --tasks) reads nothing: no split
+		// is staged, and none may be named.
+		if req.Input != nil {
+			return proto.Errorf(proto.CodeBadRequest, "map %s of job %s has no input but names one to read", c.Task, c.Job)
+		}
+		c.Split = spec.Split{NoInput: true}
+	case c.Phase == spec.PhaseMap:
 		// Where the task reads its split is the worker's to say; an input
 		// read in place gets its descriptor at the start (source.go).
 		c.Split.File, c.Split.FD = spec.SplitFile, 0
@@ -104,8 +113,8 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 		if len(req.Fetch) > 0 || req.Maps != 0 {
 			return proto.Errorf(proto.CodeBadRequest, "map %s lists map outputs to fetch: only reduces fetch", key)
 		}
-		if req.Input != nil {
-			return nil // no PutInput came: the worker reads the input itself
+		if req.Input != nil || noInput {
+			return nil // no PutInput came: the worker reads the input itself, or there is none
 		}
 		if _, err := os.Stat(filepath.Join(w.attemptDir(key), spec.SplitFile)); err != nil {
 			return notFound("the input split of %s of job %s is not staged on worker %s: PutInput it first", key, c.Job, w.ID())
