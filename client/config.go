@@ -26,8 +26,12 @@ type Config struct {
 	// Inputs are paths, directories or glob patterns on this machine,
 	// s3://BUCKET/KEY (a glob over the last element, or a prefix ending in
 	// "/"), or worker:PATH (files under each worker's --data-dir); at
-	// least one file must match.
+	// least one file must match. Either Inputs or Tasks is required.
 	Inputs []string
+	// Tasks, when not 0, runs that many map tasks with no input instead
+	// of reading Inputs (dist run --tasks N): map i calls Map once with
+	// key "i" and an empty value. Nothing is listed or sent.
+	Tasks int
 	// Output is the job output: a directory on this machine or
 	// s3://BUCKET/PREFIX. Required.
 	Output string
@@ -148,8 +152,12 @@ func (c Config) Validate() error {
 		return err
 	}
 	switch {
-	case len(c.Inputs) == 0:
-		return fmt.Errorf("%w: --input is required: files or quoted globs to read", ErrNoInput)
+	case len(c.Inputs) == 0 && c.Tasks == 0:
+		return fmt.Errorf("%w: --input is required: files or quoted globs to read (or --tasks N for N maps with no input)", ErrNoInput)
+	case len(c.Inputs) > 0 && c.Tasks != 0:
+		return fmt.Errorf("--input and --tasks exclude each other: a job reads its input, or runs --tasks N maps with none")
+	case c.Tasks < 0:
+		return fmt.Errorf("--tasks must be 1 or more, not %d", c.Tasks)
 	case c.Output == "":
 		return fmt.Errorf("--output is required: the directory that receives part-NNNNN files")
 	case c.Reduces < 0:

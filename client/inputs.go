@@ -27,6 +27,18 @@ type split struct {
 	// (storage.OwnedLines), which the worker finds. Local files are cut
 	// on line ends here, and their ranges are exact.
 	Lines bool
+	// None marks a map with no input (Config.Tasks): nothing to read,
+	// list or send.
+	None bool
+}
+
+// noInputSplits are the splits of n maps with no input.
+func noInputSplits(n int) []split {
+	out := make([]split, n)
+	for i := range out {
+		out[i].None = true
+	}
+	return out
 }
 
 // listLocal lists the local --input arguments (files, directories,

@@ -4,7 +4,7 @@ package client
 // id the workers, the logs and the summary of Run use. Run a Job once.
 func (j *Job) ID() string { return j.id }
 
-// Maps is the number of map tasks: one per input split.
+// Maps is the number of map tasks: one per input split, or Config.Tasks.
 func (j *Job) Maps() int { return len(j.splits) }
 
 // Reduces is the number of reduce tasks; 0 for a map-only job.

@@ -78,6 +78,9 @@ func Prepare(cfg Config) (*Job, error) {
 		return nil, err
 	}
 	j := &Job{cfg: cfg, prog: prog, worker: plan.worker, local: localfs.New(), id: newJobID()}
+	if cfg.Tasks > 0 {
+		j.splits = noInputSplits(cfg.Tasks)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 	defer cancel()
 	whole := cfg.InputFormat == "wholefile"

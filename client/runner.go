@@ -68,7 +68,10 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 	req := proto.LaunchRequest{Config: cfg}
 	req.Artifact, req.Extra = r.pool.prog.refs(a.Task.Phase)
 	req.Files = r.pool.prog.fileRefs()
-	if a.Task.Phase == spec.PhaseMap {
+	switch {
+	case a.Task.Phase == spec.PhaseMap && r.splits[a.Task.Index].None:
+		req.Config.Split = spec.Split{NoInput: true}
+	case a.Task.Phase == spec.PhaseMap:
 		sp := r.splits[a.Task.Index]
 		req.Input = r.inputSource(sp, a.Worker)
 		if req.Input == nil {
@@ -77,7 +80,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 			}
 		}
 		req.Config.Split = spec.Split{File: spec.SplitFile, Name: sp.Name, Offset: sp.Offset, Length: sp.Length}
-	} else {
+	default:
 		req.Fetch = fetchList(a)
 	}
 	part := spec.PartName(a.Task.Index)

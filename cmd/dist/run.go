@@ -30,7 +30,8 @@ dist run --plugin --app ./wordcount.so --input 'books/*.txt' --output out --loca
 dist run --exec --mapper map.sh --reducer reduce.sh --input 'books/*.txt' --output out --local 3
 dist run --app ./crashy --param exit=0.2 --input 'books/*.txt' --output out --local 3 --report report.html
 dist run --app ./wordcount --input 's3://books/*.txt' --output s3://out/wc --zk zk1:2181 --reduces 4
-dist run --app ./grep --param pattern=ERROR --input 'worker:app/*.log' --output hits --reduces 0 --zk zk1:2181`,
+dist run --app ./grep --param pattern=ERROR --input 'worker:app/*.log' --output hits --reduces 0 --zk zk1:2181
+dist run --app ./teragen --tasks 4 --param rows=1000000 --output tera --reduces 0 --local 2`,
 		Description: `On a terminal, progress is one status line redrawn in place (maps and reduces
 done, bytes shuffled, workers in use, retries); otherwise each event is a plain
 timestamped line on stderr. The summary goes to stdout; --quiet prints only
@@ -52,6 +53,7 @@ still went through this client.`,
 			&cli.StringFlag{Name: "reducer", EnvVars: []string{"DIST_REDUCER"}, Usage: "with --exec: the reduce `CMD`; it reads its partition's lines sorted by key"},
 			&cli.StringFlag{Name: "combiner", EnvVars: []string{"DIST_COMBINER"}, Usage: "with --exec: an optional `CMD` run over sorted batches of map output"},
 			&cli.StringSliceFlag{Name: "input", EnvVars: []string{"DIST_INPUT"}, Usage: "input files, directories or quoted globs; s3://BUCKET/KEY (a glob over the last element, or a prefix ending in /); worker:PATH under each worker's --data-dir (repeatable)"},
+			&cli.IntFlag{Name: "tasks", EnvVars: []string{"DIST_TASKS"}, Usage: "instead of --input, run `N` map tasks with no input: each calls Map once with its index as key (generators: teragen, pi)"},
 			&cli.StringFlag{Name: "output", EnvVars: []string{"DIST_OUTPUT"}, Usage: "output directory, or s3://BUCKET/PREFIX (receives part-NNNNN and _SUCCESS)"},
 			&cli.BoolFlag{Name: "overwrite", EnvVars: []string{"DIST_OVERWRITE"}, Usage: "replace a finished job's output"},
 			&cli.IntFlag{Name: "reduces", Value: def.Reduces, EnvVars: []string{"DIST_REDUCES"}, Usage: "reduce tasks; 0 = map-only"},
@@ -103,7 +105,7 @@ func runAction(c *cli.Context) error {
 		kind = proto.KindExec
 	}
 	cfg := client.Config{
-		App: c.String("app"), Kind: kind, Mapper: c.String("mapper"), Reducer: c.String("reducer"), Combiner: c.String("combiner"), Inputs: c.StringSlice("input"), Output: c.String("output"), Files: c.StringSlice("file"),
+		App: c.String("app"), Kind: kind, Mapper: c.String("mapper"), Reducer: c.String("reducer"), Combiner: c.String("combiner"), Inputs: c.StringSlice("input"), Tasks: c.Int("tasks"), Output: c.String("output"), Files: c.StringSlice("file"),
 		Overwrite: c.Bool("overwrite"), Reduces: c.Int("reduces"), Params: params,
 		InputFormat: c.String("input-format"), MaxAttempts: c.Int("max-attempts"),
 		TaskTimeout: c.Duration("task-timeout"), SplitSize: c.Int64("split-size"), SortBuffer: c.Int64("sort-buffer"),
