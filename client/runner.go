@@ -70,7 +70,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 	req.Files = r.pool.prog.fileRefs()
 	switch {
 	case a.Task.Phase == spec.PhaseMap && r.splits[a.Task.Index].None:
-		req.Config.Split = spec.Split{NoInput: true}
+		req.Config.Split = spec.Split{Tasks: len(r.splits)}
 	case a.Task.Phase == spec.PhaseMap:
 		sp := r.splits[a.Task.Index]
 		req.Input = r.inputSource(sp, a.Worker)

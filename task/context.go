@@ -71,6 +71,11 @@ func badParam(name, value, want, placeholder string) error {
 // map with no input (dist run --tasks).
 func (c *Context) InputFile() string { return c.cfg.Split.Name }
 
+// Tasks returns N in a map of a job run with `dist run --tasks N` (maps
+// with no input; this is map Index of N), and 0 in a reduce and in a job
+// that reads input: a generator splits its work by Index and Tasks.
+func (c *Context) Tasks() int { return c.cfg.Split.Tasks }
+
 // File opens the job's side file name (`dist run --file PATH` ships it;
 // name is PATH's base name) for reading. It is the same file in every
 // task of the job. A name the job did not ship is an error, marked

@@ -29,7 +29,8 @@
 //
 // A job run with `dist run --tasks N` instead of --input has N maps with
 // no input: Map is called once per task, with the task's index as key
-// ("0" to "N-1") and an empty value, and Context.InputFile returns "".
+// ("0" to "N-1") and an empty value; Context.Tasks returns N and
+// Context.InputFile "".
 // Generators use it (userapp/teragen writes its share of the rows, userapp/pi
 // draws its samples).
 //

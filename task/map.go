@@ -53,7 +53,7 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 		}
 		r.inRecords.Add(1)
 		if err := mapFn(r.ctx, key, value, emit); err != nil {
-			if s.NoInput {
+			if s.Tasks != 0 {
 				return nil, fmt.Errorf("map %s (no input): %w", key, err)
 			}
 			return nil, fmt.Errorf("%s record %q: %w", s.Name, clip(key), err)
@@ -77,7 +77,7 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 // a map with no input (dist run --tasks), and returns the function that
 // releases the split once the reader is closed.
 func (r *runner) openInput() (input.Reader, func(), error) {
-	if r.cfg.Split.NoInput {
+	if r.cfg.Split.Tasks != 0 {
 		return &taskIndex{key: strconv.Itoa(r.cfg.Index)}, func() {}, nil
 	}
 	split, size, done := r.split()

@@ -70,7 +70,7 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 	if _, _, err := w.program(req); err != nil {
 		return err
 	}
-	noInput := c.Phase == spec.PhaseMap && c.Split.NoInput
+	noInput := c.Phase == spec.PhaseMap && c.Split.Tasks != 0
 	switch {
 	case noInput:
 		// A map with no input (dist run --tasks) reads nothing: no split
@@ -78,7 +78,7 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 		if req.Input != nil {
 			return proto.Errorf(proto.CodeBadRequest, "map %s of job %s has no input but names one to read", c.Task, c.Job)
 		}
-		c.Split = spec.Split{NoInput: true}
+		c.Split = spec.Split{Tasks: c.Split.Tasks}
 	case c.Phase == spec.PhaseMap:
 		// Where the task reads its split is the worker's to say; an input
 		// read in place gets its descriptor at the start (source.go).

@@ -16,7 +16,7 @@ func TestMapNoInput(t *testing.T) {
 	art := putTestApp(t, s)
 
 	req := mapRequest("job1", 3, 0, 0, art, map[string]string{"mode": "echo"})
-	req.Config.Split = spec.Split{NoInput: true}
+	req.Config.Split = spec.Split{Tasks: 5}
 	evs := runToEnd(t, s, req)
 	final := evs[len(evs)-1]
 	if final.Error != nil {
@@ -27,7 +27,7 @@ func TestMapNoInput(t *testing.T) {
 	}
 
 	req = mapRequest("job1", 4, 0, 0, art, nil)
-	req.Config.Split = spec.Split{NoInput: true}
+	req.Config.Split = spec.Split{Tasks: 5}
 	req.Input = &proto.InputSource{Kind: "s3", Name: "s3://b/k", Length: 1, Size: 1}
 	evs = runToEnd(t, s, req)
 	wireCode(t, evs[len(evs)-1].Error, proto.CodeBadRequest, "has no input")

@@ -96,11 +96,12 @@ type Split struct {
 	// is then empty, so a program built before in-place reads refuses the
 	// config instead of reading the whole file.
 	FD int `msgpack:"fd,omitempty"`
-	// NoInput says the map reads nothing (dist run --tasks N): Map is
-	// called once, with the task's index as key and an empty value. File
-	// and FD are then zero, so a program built before maps without input
-	// refuses the config instead of running Map over nothing.
-	NoInput bool `msgpack:"no_input,omitempty"`
+	// Tasks, when not 0, says the map reads nothing: the job runs Tasks
+	// maps with no input (dist run --tasks N) and this is map Index of
+	// them; Map is called once, with Index as key and an empty value.
+	// File and FD are then zero, so a program built before maps without
+	// input refuses the config instead of running Map over nothing.
+	Tasks int `msgpack:"tasks,omitempty"`
 }
 
 // Input is one map output a reduce task reads: the file the worker staged
@@ -171,10 +172,10 @@ func (c *Config) Validate() error {
 	}
 	switch c.Phase {
 	case PhaseMap:
-		if c.Split.NoInput && (c.Split.File != "" || c.Split.FD != 0) {
-			return fmt.Errorf("%w: map task with no input names an input split", ErrBadConfig)
+		if c.Split.Tasks != 0 {
+			return c.Split.validateNoInput(c.Index)
 		}
-		if !c.Split.NoInput && c.Split.File == "" && c.Split.FD <= 2 {
+		if c.Split.File == "" && c.Split.FD <= 2 {
 			return fmt.Errorf("%w: map task without an input split", ErrBadConfig)
 		}
 	case PhaseReduce:
@@ -188,6 +189,17 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("%w: unknown phase %q", ErrBadConfig, c.Phase)
+	}
+	return nil
+}
+
+// validateNoInput checks the split of map index of a job with no input.
+func (s Split) validateNoInput(index int) error {
+	switch {
+	case s.File != "" || s.FD != 0:
+		return fmt.Errorf("%w: map task with no input names an input split", ErrBadConfig)
+	case index >= s.Tasks:
+		return fmt.Errorf("%w: map %d of %d maps with no input", ErrBadConfig, index, s.Tasks)
 	}
 	return nil
 }

@@ -10,10 +10,10 @@ import (
 // A map with no input (dist run --tasks) must be refused by a program
 // built before such maps existed, not run over nothing. That program knew
 // a Split of File and FD only, and refused a map with neither (the rule
-// Validate applied then, repeated here); NoInput reaches it as an unknown
+// Validate applied then, repeated here); Tasks reaches it as an unknown
 // key, which msgpack skips.
 func TestNoInputRefusedByOlderPrograms(t *testing.T) {
-	c := Config{Job: "j", Task: "m-00002", Phase: PhaseMap, Index: 2, Split: Split{NoInput: true}}
+	c := Config{Job: "j", Task: "m-00002", Phase: PhaseMap, Index: 2, Split: Split{Tasks: 3}}
 	b, err := msgpack.Marshal(&c)
 	if err != nil {
 		t.Fatal(err)
@@ -36,8 +36,8 @@ func TestNoInputRefusedByOlderPrograms(t *testing.T) {
 	if err != nil {
 		t.Fatalf("this package refuses a map with no input: %v", err)
 	}
-	if !got.Split.NoInput {
-		t.Fatal("NoInput lost on the way")
+	if got.Split.Tasks != 3 {
+		t.Fatalf("Split.Tasks %d after decoding, want 3", got.Split.Tasks)
 	}
 }
 
@@ -47,14 +47,16 @@ func TestNoInputValidate(t *testing.T) {
 		split Split
 		ok    bool
 	}{
-		{"no input", Split{NoInput: true}, true},
+		{"no input", Split{Tasks: 3}, true},
 		{"staged split", Split{File: SplitFile}, true},
 		{"in place", Split{FD: 3}, true},
 		{"neither", Split{}, false},
-		{"no input with a file", Split{NoInput: true, File: SplitFile}, false},
-		{"no input with a descriptor", Split{NoInput: true, FD: 3}, false},
+		{"no input with a file", Split{Tasks: 3, File: SplitFile}, false},
+		{"no input with a descriptor", Split{Tasks: 3, FD: 3}, false},
+		{"index past the tasks", Split{Tasks: 2}, false},
+		{"negative tasks", Split{Tasks: -1}, false},
 	} {
-		c := Config{Job: "j", Task: "m-00000", Phase: PhaseMap, Split: tc.split}
+		c := Config{Job: "j", Task: "m-00002", Phase: PhaseMap, Index: 2, Split: tc.split}
 		err := c.Validate()
 		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrBadConfig)) {
 			t.Errorf("%s: Validate = %v, want ok=%v", tc.name, err, tc.ok)

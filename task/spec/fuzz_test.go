@@ -15,7 +15,7 @@ func FuzzDecodeConfig(f *testing.F) {
 	for _, c := range []Config{
 		{Job: "j", Task: "m-00000", Phase: PhaseMap, Reduces: 2, Split: Split{File: SplitFile, Name: "a.txt", Length: 10},
 			Params: map[string]string{"pattern": "x"}},
-		{Job: "j", Task: "m-00001", Phase: PhaseMap, Index: 1, Split: Split{NoInput: true}},
+		{Job: "j", Task: "m-00001", Phase: PhaseMap, Index: 1, Split: Split{Tasks: 2}},
 		{Job: "j", Task: "r-00001", Phase: PhaseReduce, Index: 1, Reduces: 2, Inputs: []Input{{File: "in/m-00000-0", Map: "m-00000", Size: 10, CRC32C: 7}}},
 	} {
 		b, err := msgpack.Marshal(&c)

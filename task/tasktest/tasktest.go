@@ -109,7 +109,7 @@ func Run(tb testing.TB, app task.App, job Job) *Output {
 		cfg := spec.Config{
 			Job: "test", Task: spec.TaskID(task.PhaseMap, i), Phase: task.PhaseMap, Index: i,
 			Reduces: job.Reduces, OutputFormat: job.OutputFormat,
-			Params: job.Params, SortBuffer: job.SortBuffer, Split: spec.Split{NoInput: true},
+			Params: job.Params, SortBuffer: job.SortBuffer, Split: spec.Split{Tasks: job.Tasks},
 		}
 		mapDirs = append(mapDirs, TaskDir(tb, root, cfg, job.withFiles(nil)))
 	}
