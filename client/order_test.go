@@ -4,6 +4,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/distmr/dist/proto"
+	"github.com/distmr/dist/task/spec"
 )
 
 func TestCutPointsAreQuantiles(t *testing.T) {
@@ -51,5 +54,15 @@ func TestSpreadSplits(t *testing.T) {
 		if got := spreadSplits(c.n, c.k); !slices.Equal(got, c.want) {
 			t.Errorf("spreadSplits(%d, %d) = %v, want %v", c.n, c.k, got, c.want)
 		}
+	}
+}
+
+func TestSampleOfExecJobRunsTheMapper(t *testing.T) {
+	p := &program{kind: proto.KindExec, parts: []part{
+		{art: &artifact{SHA256: "mapper"}, role: proto.RoleMapper},
+		{art: &artifact{SHA256: "reducer"}, role: proto.RoleReducer},
+	}}
+	if main, _ := p.refs(spec.PhaseSample); main.SHA256 != "mapper" {
+		t.Errorf("a sample task runs %q, want the mapper", main.SHA256)
 	}
 }
