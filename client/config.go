@@ -39,6 +39,11 @@ type Config struct {
 	Overwrite bool
 	// Reduces is the number of reduce tasks; 0 makes a map-only job.
 	Reduces int
+	// TotalOrder sorts the output across parts (dist run --total-order):
+	// sample tasks run Map over records of a few evenly spread splits
+	// before the maps start, and the maps partition by cut points picked
+	// from the keys they emitted (order.go). Needs Reduces of 1 or more.
+	TotalOrder bool
 	// Files are side files to ship with the program (a stop-word list, a
 	// lookup table); a task opens each by base name (Context.File). Base
 	// names must differ and be safe names ([A-Za-z0-9._-]). None by
@@ -162,6 +167,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--output is required: the directory that receives part-NNNNN files")
 	case c.Reduces < 0:
 		return fmt.Errorf("--reduces must be 0 or more, not %d", c.Reduces)
+	case c.TotalOrder && c.Reduces == 0:
+		return fmt.Errorf("--total-order sorts the reduce output, and --reduces 0 has none: use --reduces 1 or more")
+	case c.TotalOrder && c.Tasks != 0:
+		return fmt.Errorf("--total-order samples the input to cut the key range, and --tasks maps have none: drop one of them")
 	}
 	// Formats are resolved by the task program, which may add its own; an
 	// unknown name fails the first attempt as fatal, so the job ends at once.

@@ -297,6 +297,12 @@ func (j *Job) drive(ctx context.Context, workers registry.Lister, log *slog.Logg
 		}
 	}
 	r.splits = j.splits
+	if cfg.TotalOrder {
+		if r.order, err = r.sampleOrder(ctx, resolved, pins); err != nil {
+			return nil, err
+		}
+		log.Info("cut points picked", "reduces", cfg.Reduces, "bytes", cutBytes(r.order.Cuts))
+	}
 	tr := tracker.New(tracker.Config{
 		Maps: len(j.splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
 		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter, WorkerWait: cfg.WorkerWait,

@@ -27,6 +27,7 @@ type runner struct {
 	local  *localfs.FS // reads the splits of local inputs it sends
 	out    *staging    // a local output: where parts are fetched or placed
 	s3out  *s3Output   // an S3 output: where workers upload parts
+	order  *spec.Order // a totally ordered job's cut points (order.go), set before the maps
 
 	mu         sync.Mutex
 	notInPlace map[string]bool // workers that said they cannot read the client's files in place
@@ -65,13 +66,19 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 		Reduces: r.cfg.Reduces, InputFormat: r.cfg.InputFormat, OutputFormat: "text",
 		Params: r.cfg.Params, SortBuffer: r.cfg.SortBuffer,
 	}
+	switch {
+	case a.Task.Phase == spec.PhaseSample:
+		cfg.Order = &spec.Order{}
+	case a.Task.Phase == spec.PhaseMap && cfg.Reduces > 0:
+		cfg.Order = r.order
+	}
 	req := proto.LaunchRequest{Config: cfg}
 	req.Artifact, req.Extra = r.pool.prog.refs(a.Task.Phase)
 	req.Files = r.pool.prog.fileRefs()
 	switch {
 	case a.Task.Phase == spec.PhaseMap && r.splits[a.Task.Index].None:
 		req.Config.Split = spec.Split{Tasks: len(r.splits)}
-	case a.Task.Phase == spec.PhaseMap:
+	case a.Task.Phase.ReadsSplit():
 		sp := r.splits[a.Task.Index]
 		req.Input = r.inputSource(sp, a.Worker)
 		if req.Input == nil {
@@ -155,7 +162,7 @@ func (r *runner) WaitSlot(ctx context.Context, w registry.WorkerInfo) error {
 }
 
 func (r *runner) producesOutput(p spec.Phase) bool {
-	return p == spec.PhaseReduce || r.cfg.Reduces == 0
+	return p == spec.PhaseReduce || p == spec.PhaseMap && r.cfg.Reduces == 0
 }
 
 func fetchList(a tracker.Attempt) []proto.MapOutput {

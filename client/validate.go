@@ -169,7 +169,7 @@ func (p *program) refs(phase spec.Phase) (proto.ArtifactRef, []proto.ArtifactRef
 	var extra []proto.ArtifactRef
 	for _, pt := range p.parts {
 		switch {
-		case phase == spec.PhaseMap && pt.role == proto.RoleMapper, phase == spec.PhaseReduce && pt.role == proto.RoleReducer:
+		case phase.ReadsSplit() && pt.role == proto.RoleMapper, phase == spec.PhaseReduce && pt.role == proto.RoleReducer:
 			main = ref(pt)
 		case phase == spec.PhaseMap && pt.role == proto.RoleCombiner:
 			extra = append(extra, ref(pt))

@@ -12,6 +12,9 @@ import (
 var (
 	// ErrBadPartition marks an App.Partition result outside [0, reduces).
 	ErrBadPartition = errors.New("partition out of range")
+	// ErrOwnPartition marks an app with its own App.Partition run with
+	// --total-order, whose cut points decide the partitions; it is fatal.
+	ErrOwnPartition = errors.New("the app's Partition conflicts with --total-order")
 	// ErrCombineKey marks a Combine that emitted a key other than the one
 	// it was given, which would break the sort order of map output.
 	ErrCombineKey = errors.New("combine changed the key")

@@ -35,6 +35,9 @@ func newMapOutput(r *runner) *mapOutput {
 	if partition == nil {
 		partition = HashPartition
 	}
+	if r.cfg.Order != nil {
+		partition = rangePartition(r.cfg.Order.Cuts)
+	}
 	m := &mapOutput{r: r, parts: r.cfg.Reduces, partition: partition, limit: limit}
 	if r.app.Combine != nil {
 		m.comb = newCombineBuffer(limit)

@@ -29,6 +29,7 @@ func Run(app App, taskDir string) (*spec.Result, error) {
 	}
 	r := newRunner(app, cfg, taskDir)
 	res.Outputs, err = r.run()
+	res.Sample = r.sample
 	if err != nil {
 		err = blameInputs(r.inputs, err)
 	}
@@ -75,6 +76,7 @@ type runner struct {
 	inFmt  input.Format
 	outFmt output.Format
 	nspill int         // spill files made so far
+	sample []string    // a sample task's keys
 	inputs []*mapInput // a reduce task's inputs
 
 	inRecords, inBytes, outRecords, outBytes, groups *Counter
@@ -111,14 +113,20 @@ func (r *runner) run() (outputs []spec.OutputFile, err error) {
 	if err := os.MkdirAll(filepath.Join(r.dir, spec.OutDir), 0o755); err != nil {
 		return nil, fmt.Errorf("%s: %w", phase, err)
 	}
+	if r.cfg.Order != nil && r.app.Partition != nil {
+		return nil, Fatal(fmt.Errorf("%s: %w: run without --total-order, or drop Partition from the app", phase, ErrOwnPartition))
+	}
 	if r.app.Setup != nil {
 		if err := r.app.Setup(r.ctx); err != nil {
 			return nil, fmt.Errorf("%s: setup: %w", phase, err)
 		}
 	}
-	if r.cfg.Phase == PhaseMap {
+	switch r.cfg.Phase {
+	case PhaseMap:
 		outputs, err = r.runMap()
-	} else {
+	case spec.PhaseSample:
+		r.sample, err = r.runSample()
+	default:
 		outputs, err = r.runReduce()
 	}
 	if err != nil {

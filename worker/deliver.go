@@ -36,8 +36,8 @@ import (
 // checkTarget refuses, before the attempt takes a slot, an output target
 // it cannot write to.
 func (w *Worker) checkTarget(c *spec.Config, out *proto.OutputTarget) error {
-	if c.Phase == spec.PhaseMap && c.Reduces > 0 {
-		return proto.Errorf(proto.CodeBadRequest, "map %s of a job with reduces names an output: only reduces and the maps of map-only jobs write parts", c.Task)
+	if c.Phase == spec.PhaseSample || c.Phase == spec.PhaseMap && c.Reduces > 0 {
+		return proto.Errorf(proto.CodeBadRequest, "%s %s names an output: only reduces and the maps of map-only jobs write parts", c.Phase, c.Task)
 	}
 	switch storage.Kind(out.Kind) {
 	case storage.Local:

@@ -79,7 +79,7 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 			return proto.Errorf(proto.CodeBadRequest, "map %s of job %s has no input but names one to read", c.Task, c.Job)
 		}
 		c.Split = spec.Split{Tasks: c.Split.Tasks}
-	case c.Phase == spec.PhaseMap:
+	case c.Phase.ReadsSplit():
 		// Where the task reads its split is the worker's to say; an input
 		// read in place gets its descriptor at the start (source.go).
 		c.Split.File, c.Split.FD = spec.SplitFile, 0
@@ -109,9 +109,9 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 		}
 	}
 	switch c.Phase {
-	case spec.PhaseMap:
+	case spec.PhaseMap, spec.PhaseSample:
 		if len(req.Fetch) > 0 || req.Maps != 0 {
-			return proto.Errorf(proto.CodeBadRequest, "map %s lists map outputs to fetch: only reduces fetch", key)
+			return proto.Errorf(proto.CodeBadRequest, "%s %s lists map outputs to fetch: only reduces fetch", c.Phase, key)
 		}
 		if req.Input != nil || noInput {
 			return nil // no PutInput came: the worker reads the input itself, or there is none

@@ -40,8 +40,8 @@ const inputFD = 3
 // client then sends the split instead.
 func (w *Worker) checkSource(c *spec.Config, in *proto.InputSource) error {
 	switch {
-	case c.Phase != spec.PhaseMap:
-		return proto.Errorf(proto.CodeBadRequest, "a %s task names an input to read: only maps read one", c.Phase)
+	case !c.Phase.ReadsSplit():
+		return proto.Errorf(proto.CodeBadRequest, "a %s task names an input to read: only maps and samples read one", c.Phase)
 	case in.Offset < 0 || in.Length < 0 || in.Size < 0 || in.Length > in.Size || in.Offset > in.Size-in.Length:
 		return proto.Errorf(proto.CodeBadRequest, "input %s: split [%d, +%d) does not lie within its %d bytes", in.Name, in.Offset, in.Length, in.Size)
 	}

@@ -57,6 +57,7 @@ still went through this client.`,
 			&cli.StringFlag{Name: "output", EnvVars: []string{"DIST_OUTPUT"}, Usage: "output directory, or s3://BUCKET/PREFIX (receives part-NNNNN and _SUCCESS)"},
 			&cli.BoolFlag{Name: "overwrite", EnvVars: []string{"DIST_OVERWRITE"}, Usage: "replace a finished job's output"},
 			&cli.IntFlag{Name: "reduces", Value: def.Reduces, EnvVars: []string{"DIST_REDUCES"}, Usage: "reduce tasks; 0 = map-only"},
+			&cli.BoolFlag{Name: "total-order", EnvVars: []string{"DIST_TOTAL_ORDER"}, Usage: "sort the output across parts, so that cat part-* is in key byte order: sample tasks on a few splits pick cut points from Map's keys first (one hot key fills one part)"},
 			&cli.StringSliceFlag{Name: "file", EnvVars: []string{"DIST_FILE"}, Usage: "a side file to ship with the app, opened by a task by its base name: ctx.File(NAME) (repeatable)"},
 			&cli.StringSliceFlag{Name: "param", EnvVars: []string{"DIST_PARAM"}, Usage: "k=v passed to the app (repeatable)"},
 			&cli.StringFlag{Name: "input-format", Value: def.InputFormat, EnvVars: []string{"DIST_INPUT_FORMAT"}, Usage: "text, wholefile or kv"},
@@ -106,7 +107,7 @@ func runAction(c *cli.Context) error {
 	}
 	cfg := client.Config{
 		App: c.String("app"), Kind: kind, Mapper: c.String("mapper"), Reducer: c.String("reducer"), Combiner: c.String("combiner"), Inputs: c.StringSlice("input"), Tasks: c.Int("tasks"), Output: c.String("output"), Files: c.StringSlice("file"),
-		Overwrite: c.Bool("overwrite"), Reduces: c.Int("reduces"), Params: params,
+		Overwrite: c.Bool("overwrite"), Reduces: c.Int("reduces"), TotalOrder: c.Bool("total-order"), Params: params,
 		InputFormat: c.String("input-format"), MaxAttempts: c.Int("max-attempts"),
 		TaskTimeout: c.Duration("task-timeout"), SplitSize: c.Int64("split-size"), SortBuffer: c.Int64("sort-buffer"),
 		WorkerWait: c.Duration("worker-wait"), Secret: secret, Logger: log,

@@ -20,6 +20,13 @@ type Phase string
 const (
 	PhaseMap    Phase = "map"
 	PhaseReduce Phase = "reduce"
+	// PhaseSample runs Map over records spread through a split and reports
+	// the keys it emits (Result.Sample) instead of writing partitions:
+	// dist run --total-order picks its cut points from them. A program
+	// built before total order refuses the phase as unknown, so a job
+	// whose maps it could not partition by cut points fails at its first
+	// sample instead of writing unsorted parts.
+	PhaseSample Phase = "sample"
 )
 
 // File names inside a task directory (DIST_TASK_DIR).
@@ -72,7 +79,35 @@ type Config struct {
 	// output before spilling a sorted run to disk; 0 means
 	// DefaultSortBuffer.
 	SortBuffer int64 `msgpack:"sort_buffer"`
+	// Order, when set, makes the job's output sorted across parts
+	// (dist run --total-order): a map puts key k in the partition i with
+	// Cuts[i-1] <= k < Cuts[i], and a sample task refuses an app with its
+	// own Partition. Nil means App.Partition or the hash. A program that
+	// predates it never sees it set: the sample phase it must run first
+	// is refused as unknown.
+	Order *Order `msgpack:"order,omitempty"`
 }
+
+// Order is the cut points of a totally ordered job.
+type Order struct {
+	// Cuts are Reduces-1 keys in byte order; equal neighbours leave the
+	// partition between them empty (one hot key fills one partition).
+	Cuts []string `msgpack:"cuts"`
+}
+
+// MaxCutBytes bounds the cut points a config carries (their key bytes);
+// a job whose cut points would be larger is refused before its maps.
+const MaxCutBytes = 256 << 10
+
+// Bounds of what a sample task reports: at most SampleRecords records are
+// kept (spread through the split), and at most SampleKeys keys of
+// SampleBytes bytes in all, each cut to SampleKeyBytes.
+const (
+	SampleRecords  = 2000
+	SampleKeys     = 4000
+	SampleBytes    = 256 << 10
+	SampleKeyBytes = 1 << 10
+)
 
 // DefaultSortBuffer is the map-side sort buffer when Config.SortBuffer is 0.
 const DefaultSortBuffer = 64 << 20
@@ -119,10 +154,17 @@ type Input struct {
 	CRC32C  uint32 `msgpack:"crc32c"`  // Castagnoli CRC of the whole file, as the map reported it
 }
 
+// ReadsSplit reports whether tasks of phase p read an input split: maps
+// and the sample tasks of a totally ordered job.
+func (p Phase) ReadsSplit() bool { return p == PhaseMap || p == PhaseSample }
+
 // TaskID names task i of a phase: "m-00003", "r-00000".
 func TaskID(p Phase, i int) string {
-	if p == PhaseMap {
+	switch p {
+	case PhaseMap:
 		return fmt.Sprintf("m-%05d", i)
+	case PhaseSample:
+		return fmt.Sprintf("s-%05d", i)
 	}
 	return fmt.Sprintf("r-%05d", i)
 }
@@ -135,6 +177,8 @@ func ParseTaskID(id string) (p Phase, i int, ok bool) {
 		p = PhaseMap
 	case strings.HasPrefix(id, "r-"):
 		p = PhaseReduce
+	case strings.HasPrefix(id, "s-"):
+		p = PhaseSample
 	default:
 		return "", 0, false
 	}
@@ -170,13 +214,19 @@ func (c *Config) Validate() error {
 	if c.Attempt < 0 || c.Index < 0 || c.Reduces < 0 || c.SortBuffer < 0 {
 		return fmt.Errorf("%w: negative attempt, index, reduces or sort buffer", ErrBadConfig)
 	}
+	if err := c.Order.validate(c.Reduces); err != nil {
+		return err
+	}
 	switch c.Phase {
-	case PhaseMap:
-		if c.Split.Tasks != 0 {
+	case PhaseMap, PhaseSample:
+		if c.Phase == PhaseMap && c.Split.Tasks != 0 {
 			return c.Split.validateNoInput(c.Index)
 		}
 		if c.Split.File == "" && c.Split.FD <= 2 {
-			return fmt.Errorf("%w: map task without an input split", ErrBadConfig)
+			return fmt.Errorf("%w: %s task without an input split", ErrBadConfig, c.Phase)
+		}
+		if c.Phase == PhaseSample && c.Order == nil {
+			return fmt.Errorf("%w: sample task of a job without total order", ErrBadConfig)
 		}
 	case PhaseReduce:
 		if c.Index >= c.Reduces {
@@ -200,6 +250,28 @@ func (s Split) validateNoInput(index int) error {
 		return fmt.Errorf("%w: map task with no input names an input split", ErrBadConfig)
 	case index >= s.Tasks:
 		return fmt.Errorf("%w: map %d of %d maps with no input", ErrBadConfig, index, s.Tasks)
+	}
+	return nil
+}
+
+// validate checks that the cut points fit the reduces and are in order.
+// A sample task carries an Order without cuts.
+func (o *Order) validate(reduces int) error {
+	if o == nil || len(o.Cuts) == 0 {
+		return nil
+	}
+	if len(o.Cuts) != reduces-1 {
+		return fmt.Errorf("%w: %d cut points for %d reduces: want %d", ErrBadConfig, len(o.Cuts), reduces, reduces-1)
+	}
+	n := 0
+	for i, c := range o.Cuts {
+		n += len(c)
+		if i > 0 && c < o.Cuts[i-1] {
+			return fmt.Errorf("%w: cut point %d is before cut point %d", ErrBadConfig, i, i-1)
+		}
+	}
+	if n > MaxCutBytes {
+		return fmt.Errorf("%w: cut points of %d bytes, limit %d", ErrBadConfig, n, MaxCutBytes)
 	}
 	return nil
 }
@@ -232,6 +304,9 @@ type Result struct {
 	// BadInput, on a failed reduce, names the map output it found damaged:
 	// the worker has that map run again instead of charging the reduce.
 	BadInput *BadInput `msgpack:"bad_input,omitempty"`
+	// Sample is what a sample task reports: the keys Map emitted for the
+	// records it sampled, unsorted, within the Sample* bounds.
+	Sample []string `msgpack:"sample,omitempty"`
 }
 
 // BadInput names a reduce input that is not what its map wrote: not the

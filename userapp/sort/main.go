@@ -1,13 +1,12 @@
 // Command sort writes the lines of its input in byte order, as
-// `LC_ALL=C sort` does, each as many times as it occurs. Run it with one
-// reduce for a single, globally sorted part:
+// `LC_ALL=C sort` does, each as many times as it occurs. Run it with
+// --total-order for parts that follow one another (cat part-* is sorted):
 //
 //	dist build ./userapp/sort -o sort
-//	dist run --app sort --input 'data/*.txt' --output sorted --reduces 1 --local 2
+//	dist run --app sort --input 'data/*.txt' --output sorted --reduces 4 --total-order --local 2
 //
-// With more reduces each part is sorted on its own, but the parts do not
-// follow one another: keys are spread over them by hash (total order over
-// many reduces is issue 13). Lines are read as the text input reads them,
+// Without --total-order each part is sorted on its own, but keys are
+// spread over the parts by hash. Lines are read as the text input reads them,
 // without "\n" or "\r\n", and written ending in "\n".
 //
 // The line itself is the key, so dist's sort and merge do all the work;
