@@ -32,3 +32,22 @@ func TestTasksConfig(t *testing.T) {
 		t.Errorf("no input: %v, want ErrNoInput", err)
 	}
 }
+
+// --total-order samples the input: it needs some, and reduces to order.
+func TestTotalOrderConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"with tasks", Config{App: "app", Tasks: 2, Reduces: 2, TotalOrder: true, Output: "out"}, "--tasks"},
+		{"map-only", Config{App: "app", Inputs: []string{"in"}, TotalOrder: true, Output: "out"}, "--reduces 0"},
+	} {
+		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error naming %s", tc.name, err, tc.want)
+		}
+	}
+	if err := (Config{App: "app", Inputs: []string{"in"}, Reduces: 3, TotalOrder: true, Output: "out"}).Validate(); err != nil {
+		t.Errorf("a --total-order job with input and reduces: %v", err)
+	}
+}
