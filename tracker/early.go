@@ -68,26 +68,7 @@ func (t *Tracker) reducesPlaceable() bool {
 	if t.mapsDone() {
 		return true
 	}
-	if !t.cfg.EarlyReduces {
-		return false
-	}
-	for _, m := range t.maps {
-		if m.state == pending {
-			return false
-		}
-	}
-	return true
-}
-
-// committedMaps lists where the output of every done map is.
-func (t *Tracker) committedMaps() []MapLoc {
-	var locs []MapLoc
-	for _, m := range t.maps {
-		if m.state == done {
-			locs = append(locs, mapLoc(m))
-		}
-	}
-	return locs
+	return t.cfg.EarlyReduces && t.pendMaps.Len() == 0
 }
 
 func mapLoc(m *taskInfo) MapLoc {
@@ -100,22 +81,22 @@ func (t *Tracker) postMap(m *taskInfo, lost bool) {
 	u := MapUpdate{Map: m.ref.Index, Lost: lost}
 	if !lost {
 		u.Loc = mapLoc(m)
+		t.mapCommitted(m)
 	}
-	for _, r := range t.reduces {
-		for _, rs := range r.running {
-			if rs.feed != nil {
-				rs.feed.push(u)
-			}
-		}
+	// The streamed attempts only: O(streamed reduces) per map commit.
+	for rs := range t.streams {
+		rs.feed.push(u)
 	}
 }
 
 // mapOutputLost puts a done map back to pending because its output is
 // gone, and tells the streamed reduces.
 func (t *Tracker) mapOutputLost(m *taskInfo) {
-	m.state, m.commit = pending, nil
+	m.commit = nil
+	t.setPending(m)
 	t.stats.MapsDone--
 	t.stats.MapReruns++
+	t.mapLost()
 	t.postMap(m, true)
 }
 

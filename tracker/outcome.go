@@ -140,7 +140,9 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 		tk.failures++
 		tk.avoid[a.Worker.ID] = true
 		if w := t.workers[a.Worker.ID]; w != nil {
-			w.failures++
+			if w.failures++; w.failures == t.cfg.MaxWorkerFailures && !w.gone {
+				t.healthy--
+			}
 		}
 	}
 	if o.Kind == Fatal {
@@ -152,7 +154,7 @@ func (t *Tracker) failed(tk *taskInfo, a Attempt, o Outcome) error {
 	if tk.failures >= t.cfg.MaxAttempts {
 		return t.taskError(tk)
 	}
-	tk.state = pending
+	t.setPending(tk)
 	return nil
 }
 

@@ -85,7 +85,7 @@ func (t *Tracker) refused(tk *taskInfo, a Attempt, o Outcome) {
 	}
 	t.emit(AttemptRefused, a, o)
 	if len(tk.running) == 0 {
-		tk.state = pending
+		t.setPending(tk)
 	}
 }
 
@@ -182,6 +182,7 @@ func (t *Tracker) abandon(id, why string) {
 					continue
 				}
 				delete(tk.running, n)
+				delete(t.streams, rs)
 				rs.cancel()
 				if rs.timer != nil {
 					rs.timer.Stop()
@@ -198,7 +199,7 @@ func (t *Tracker) abandon(id, why string) {
 				t.cfg.Logger.Warn("attempt abandoned with its worker, running it again", "task", tk.ref.ID(),
 					"attempt", n, "worker", id, "why", why)
 				if len(tk.running) == 0 {
-					tk.state = pending
+					t.setPending(tk)
 				}
 			}
 		}

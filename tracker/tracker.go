@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -112,6 +113,20 @@ type Tracker struct {
 	// draining; drainTimer ends that wait (sharing.go).
 	drainingSince time.Time
 	drainTimer    Timer
+
+	// The indexes that keep an event's cost off the number of tasks
+	// (pending.go): pending tasks by phase; workers neither gone nor
+	// past MaxWorkerFailures; reduce attempts running with a Feed; the
+	// map locations reduces are launched with.
+	pendMaps, pendReduces taskQueue
+	healthy               int
+	streams               map[*runState]struct{}
+	// active holds the tasks running, for speculate; slow caches its
+	// thresholds, maps then reduces.
+	active            map[*taskInfo]struct{}
+	slow              [2]slowCache
+	locLog, locSorted []MapLoc
+	locLost           bool
 }
 
 // New prepares a tracker for a job.
@@ -124,6 +139,8 @@ func New(cfg Config, r Runner) *Tracker {
 		events:  make(chan any, 64),
 		quit:    make(chan struct{}),
 		workers: map[string]*workerState{},
+		active:  map[*taskInfo]struct{}{},
+		streams: map[*runState]struct{}{},
 	}
 	if t.clock == nil {
 		t.clock = systemClock{}
@@ -134,6 +151,8 @@ func New(cfg Config, r Runner) *Tracker {
 	for i := 0; i < cfg.Reduces; i++ {
 		t.reduces = append(t.reduces, newTask(spec.PhaseReduce, i))
 	}
+	// In index order, each slice is a heap already.
+	t.pendMaps, t.pendReduces = slices.Clone(t.maps), slices.Clone(t.reduces)
 	return t
 }
 
@@ -195,21 +214,12 @@ func (t *Tracker) Run(ctx context.Context) (*Report, error) {
 	}
 }
 
+// finished reports whether the job is done, from the counts: O(1).
 func (t *Tracker) finished() bool {
-	for _, tk := range t.reduces {
-		if tk.state != done {
-			return false
-		}
-	}
 	if len(t.reduces) > 0 {
-		return true
+		return t.reducesDone()
 	}
-	for _, tk := range t.maps {
-		if tk.state != done {
-			return false
-		}
-	}
-	return true
+	return t.mapsDone()
 }
 
 func (t *Tracker) handle(ev any) error {
@@ -241,6 +251,7 @@ func (t *Tracker) setWorkers(ws []registry.WorkerInfo) {
 			continue
 		}
 		t.workers[w.ID] = &workerState{info: w, draining: w.Draining}
+		t.healthy++
 		t.cfg.Logger.Debug("worker joined", "worker", w.ID, "addr", w.Addr, "slots", w.Slots)
 	}
 	for id, st := range t.workers {
@@ -260,6 +271,9 @@ func (t *Tracker) lose(id, why string) {
 		return
 	}
 	st.gone = true
+	if st.failures < t.cfg.MaxWorkerFailures {
+		t.healthy--
+	}
 	t.stopWait(st)
 	t.stats.WorkersLost++
 	t.cfg.Logger.Warn("worker lost", "worker", id, "why", why)
@@ -279,12 +293,7 @@ func (t *Tracker) lose(id, why string) {
 }
 
 func (t *Tracker) reducesDone() bool {
-	for _, r := range t.reduces {
-		if r.state != done {
-			return false
-		}
-	}
-	return true
+	return t.stats.ReducesDone == len(t.reduces)
 }
 
 func (t *Tracker) ended(a Attempt, o Outcome) error {
@@ -294,6 +303,7 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 		return nil
 	}
 	delete(tk.running, a.N)
+	delete(t.streams, rs)
 	rs.cancel()
 	if rs.timer != nil {
 		rs.timer.Stop()
@@ -311,7 +321,7 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 		o.Err = fmt.Errorf("%w: %s attempt %d", ErrPreempted, a.Task.ID(), a.N)
 		t.emit(AttemptKilled, a, o)
 		if len(tk.running) == 0 {
-			tk.state = pending
+			t.setPending(tk)
 		}
 	case o.Succeeded():
 		t.commit(tk, a, o, t.clock.Now().Sub(t.runStart(rs)))
@@ -325,6 +335,7 @@ func (t *Tracker) ended(a Attempt, o Outcome) error {
 
 func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome, took time.Duration) {
 	tk.state = done
+	delete(t.active, tk)
 	tk.commit = &Committed{Task: a.Task, Attempt: a.N, Worker: a.Worker, Result: o.Result}
 	tk.took = took
 	for _, rs := range tk.running {
@@ -380,50 +391,6 @@ func (t *Tracker) schedule(ctx context.Context) error {
 	return t.checkDraining(!all)
 }
 
-// place launches pending tasks on free slots until no more can be placed.
-// It returns the maps left waiting for a slot, and whether every pending
-// task was placed (so that slots may be idle).
-func (t *Tracker) place(ctx context.Context) (waiting []*taskInfo, all bool) {
-	for {
-		queue := t.pendingTasks()
-		waiting = waiting[:0]
-		placed := 0
-		for _, tk := range queue {
-			if w := t.pickWorker(tk, ""); w != nil {
-				t.launch(ctx, tk, w, false)
-				placed++
-			} else if tk.ref.Phase == spec.PhaseMap {
-				waiting = append(waiting, tk)
-			}
-		}
-		if placed < len(queue) {
-			return waiting, false
-		}
-		if placed == 0 {
-			return nil, true
-		}
-		// Everything was placed; placing the last waiting maps may have
-		// made early reduces placeable.
-	}
-}
-
-func (t *Tracker) pendingTasks() []*taskInfo {
-	var q []*taskInfo
-	for _, m := range t.maps {
-		if m.state == pending {
-			q = append(q, m)
-		}
-	}
-	if t.reducesPlaceable() {
-		for _, r := range t.reduces {
-			if r.state == pending {
-				q = append(q, r)
-			}
-		}
-	}
-	return q
-}
-
 // usable says whether w may take attempts of this job: it has not left,
 // and it has failed fewer than MaxWorkerFailures of them, unless every
 // worker left has: then the job would starve, and the limit is lifted
@@ -432,15 +399,9 @@ func (t *Tracker) usable(w *workerState) bool {
 	if w.gone {
 		return false
 	}
-	if w.failures < t.cfg.MaxWorkerFailures {
-		return true
-	}
-	for _, o := range t.workers {
-		if !o.gone && o.failures < t.cfg.MaxWorkerFailures {
-			return false
-		}
-	}
-	return true
+	// healthy counts the workers left under the limit: O(1), where a
+	// scan of the workers here would make pickWorker O(workers²).
+	return w.failures < t.cfg.MaxWorkerFailures || t.healthy == 0
 }
 
 func (t *Tracker) anyUsable() bool {
@@ -545,16 +506,19 @@ func (t *Tracker) launch(ctx context.Context, tk *taskInfo, w *workerState, back
 	tk.next++
 	rs := &runState{started: t.clock.Now()}
 	if tk.ref.Phase == spec.PhaseReduce {
-		a.Inputs = t.committedMaps()
-		if !t.mapsDone() {
+		streamed := !t.mapsDone()
+		a.Inputs = t.committedMaps(streamed)
+		if streamed {
 			rs.feed = newFeed(len(t.maps))
 			a.Feed = rs.feed
+			t.streams[rs] = struct{}{}
 		}
 	}
 	rs.attempt = a
 	actx := t.attemptContext(ctx, rs)
 	tk.running[a.N] = rs
 	tk.state = running
+	t.active[tk] = struct{}{}
 	if w.used == 0 {
 		t.stats.WorkersUsed++
 	}
