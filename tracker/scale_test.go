@@ -216,10 +216,8 @@ func simulate(tb testing.TB, sh simShape) simResult {
 	return res
 }
 
-// checkSim checks a simulated job's report: every task committed once,
-// maps on workers that were still there when the reduces ran... at
-// least not on a worker that left before the job's end, and the counts
-// agreeing with each other.
+// checkSim checks a simulated job's report: every task committed, every
+// worker that left counted, and the counts agreeing with each other.
 func checkSim(tb testing.TB, sh simShape, res simResult) {
 	tb.Helper()
 	rep, st := res.rep, res.rep.Stats
