@@ -18,10 +18,11 @@ import (
 
 func main() {
 	var cfg bench.Config
-	flag.StringVar(&cfg.Bin, "bin", "build/bin", "directory with dist, wordcount, sort, baseline-wordcount and gencorpus")
+	flag.StringVar(&cfg.Bin, "bin", "build/bin", "directory with dist, wordcount, sort, teragen, terasort, teravalidate, baseline-wordcount and gencorpus")
 	flag.StringVar(&cfg.Out, "out", "BENCH.md", "Markdown file whose generated part is replaced (empty: print only)")
 	flag.IntVar(&cfg.MB, "mb", 100, "size of the word count input in MB")
 	flag.IntVar(&cfg.SortMB, "sort-mb", 200, "size of the sort input in MB")
+	flag.IntVar(&cfg.TeraMB, "tera-mb", 1000, "size of the TeraSort input in MB")
 	flag.IntVar(&cfg.Runs, "runs", 5, "runs of each side of the word count and of the sort")
 	flag.IntVar(&cfg.WarmRuns, "warm-runs", 20, "timed one-line jobs")
 	flag.StringVar(&cfg.Work, "work", "", "scratch directory (default: a temporary one, removed)")

@@ -17,6 +17,12 @@
 //     --reduces 1, input and output local and on S3, against `LC_ALL=C
 //     sort --parallel=2 -o FILE`, alternated. Every output, S3 ones
 //     downloaded, must hash to what GNU sort wrote.
+//   - TeraSort: about 1 GB of teragen's 100-byte records (--tasks 4),
+//     sorted by terasort with --total-order over 4 reduces, once, against
+//     one `LC_ALL=C sort --parallel=2 -o FILE` of the same files; cat
+//     part-* must hash to GNU sort's bytes, and teravalidate must say ok
+//     to the record count and checksum worked out here from teragen's
+//     files. Reported as MB/s and the ratio to GNU sort.
 //   - The peak RSS of the whole process tree during those dist runs
 //     (dist run, its workers, their tasks), sampled from /proc.
 //   - A warm one-line job: `dist run --zk` against three `dist worker`
@@ -62,7 +68,8 @@ import (
 // Config says where the programs are and how much to measure. Zero
 // values are documented per field.
 type Config struct {
-	// Bin holds dist, wordcount, sort, baseline-wordcount and gencorpus (as
+	// Bin holds dist, wordcount, sort, teragen, terasort, teravalidate,
+	// baseline-wordcount and gencorpus (as
 	// `make build` and `make bench` leave them). Required.
 	Bin string
 	// Root is the module's root directory (for go test and scripts/);
@@ -74,6 +81,8 @@ type Config struct {
 	MB int
 	// SortMB is the size of the sort input; 0 means 200.
 	SortMB int
+	// TeraMB is the size of the TeraSort input; 0 means 1000.
+	TeraMB int
 	// Runs is how many times each side of the word count runs; 0 means 5.
 	Runs int
 	// WarmRuns is how many one-line jobs are timed; 0 means 20.
@@ -95,6 +104,9 @@ func (c *Config) defaults() error {
 	if c.SortMB <= 0 {
 		c.SortMB = 200
 	}
+	if c.TeraMB <= 0 {
+		c.TeraMB = 1000
+	}
 	if c.Runs <= 0 {
 		c.Runs = 5
 	}
@@ -111,7 +123,7 @@ func (c *Config) defaults() error {
 	if c.Bin, err = filepath.Abs(c.Bin); err != nil {
 		return err
 	}
-	for _, p := range []string{"dist", "wordcount", "sort", "baseline-wordcount", "gencorpus"} {
+	for _, p := range []string{"dist", "wordcount", "sort", "teragen", "terasort", "teravalidate", "baseline-wordcount", "gencorpus"} {
 		if _, err := os.Stat(filepath.Join(c.Bin, p)); err != nil {
 			return fmt.Errorf("bench: %v: run `make bench` (it builds them into %s)", err, c.Bin)
 		}
@@ -126,6 +138,7 @@ type Results struct {
 	Machine  Machine
 	Words    *WordCount
 	Sort     *Sort
+	Tera     *TeraSort
 	S3       string // the S3 store's SeaweedFS version; "" when not run
 	Warm     *Warm
 	Shipping *Shipping
@@ -213,6 +226,9 @@ func runData(ctx context.Context, cfg *Config, res *Results) error {
 	}
 	if res.Sort, err = runSort(ctx, cfg, st); err != nil {
 		return fmt.Errorf("sort: %w", err)
+	}
+	if res.Tera, err = runTera(ctx, cfg); err != nil {
+		return fmt.Errorf("terasort: %w", err)
 	}
 	return nil
 }

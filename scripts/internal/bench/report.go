@@ -55,6 +55,11 @@ func Render(r *Results) string {
 		p("| client data bytes of the sort: local%s | **%s** | 0 and 0 | %s |",
 			s3Label(s.DistS3), dataCells(s.Data, s.DataS3, s.DistS3), met(zero(s.Data, s.DataS3)))
 	}
+	if t := r.Tera; t != nil {
+		p("| TeraSort, %.0f MB of teragen's records, `--total-order --reduces %d --local 2`: rate, and ÷ `sort --parallel=2 -o FILE` | **%.0f MB/s, %.2f** (dist %s, sort %s; one run each) | | |",
+			mb(t.Bytes), t.Reduces, t.MBps(), t.Ratio(), secs(t.Sort), secs(t.GNU))
+		p("| peak RSS of the whole tree during TeraSort | **%.0f MB** | ≤ 400 MB | %s |", mb(t.PeakRSS), met(t.PeakRSS <= 400e6))
+	}
 	if w := r.Warm; w != nil {
 		p50, p95 := percentile(w.Runs, 50), percentile(w.Runs, 95)
 		p("| warm one-line job, 3 workers in ZooKeeper: whole `dist run --zk`, p50 / p95 of %d | **%s / %s** | p50 ≤ 100 ms | %s |",
@@ -92,6 +97,10 @@ func Render(r *Results) string {
 			p("- Sort on S3, run after each local one: %s. Uploading the input took %s (%.0f MB/s).",
 				list(s.DistS3), secs(s.Upload), mb(s.InputBytes)/s.Upload.Seconds())
 		}
+	}
+	if t := r.Tera; t != nil {
+		p("- TeraSort: %d records made by teragen in %s; cat part-* of terasort's output and GNU sort's had the same SHA-256, %s…, and teravalidate (%s) said ok to %d records with checksum %d, worked out from teragen's files. GNU sort's peak RSS %.0f MB.",
+			t.Rows, secs(t.Gen), t.Digest[:16], secs(t.Validate), t.Rows, t.Checksum, mb(t.GNURSS))
 	}
 	if r.S3 != "" {
 		p("- The S3 store is SeaweedFS %s started by `scripts/s3-local.sh` on this machine: it shares the %d cores and the disk with the jobs, and loopback is its network.", r.S3, m.Cores)
