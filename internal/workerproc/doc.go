@@ -12,8 +12,10 @@
 //
 // # Processes
 //
-// A worker runs in its own process group, so a signal reaches the tasks it
-// started too, and gets SIGTERM if the process that started it dies. Start
+// A worker runs in its own process group, so a SIGKILL reaches the tasks it
+// started too (SIGTERM goes to the worker alone, which drains and ends its
+// tasks itself: see Proc.Signal), and gets SIGTERM if the process that
+// started it dies. Start
 // returns once the ready line arrives; a worker that exits first, or is not
 // ready in time, is stopped and named in the error with its log file.
 // Whoever starts a Proc stops it (Stop, or Signal then Exited).

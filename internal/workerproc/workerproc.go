@@ -108,18 +108,28 @@ func (p *Proc) awaitReady(ctx context.Context, timeout time.Duration) error {
 // Pid is the worker's process id (and its process group's).
 func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 
-// Signal sends sig to the worker's process group, unless it has exited.
+// Signal sends sig to the worker, unless it has exited: SIGKILL to its
+// whole process group (nothing of it may outlive the kill), any other
+// signal to the worker alone, as systemd's KillMode=mixed does
+// (scripts/dist-worker.service). A SIGTERM is the worker's to act on: it
+// drains and ends its own tasks. Sent to the group, it would also reach a
+// task forked a moment before, still in the worker's group until it moves
+// to its own, and kill the very task the drain should let finish.
 func (p *Proc) Signal(sig syscall.Signal) {
 	select {
 	case <-p.exited:
 		return
 	default:
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	pid := p.cmd.Process.Pid
+	if sig == syscall.SIGKILL {
+		pid = -pid
+	}
+	_ = syscall.Kill(pid, sig)
 }
 
-// Stop sends SIGTERM to the worker's process group, SIGKILL if it has not
-// exited after grace, and waits for it.
+// Stop sends SIGTERM to the worker, SIGKILL to its process group if it
+// has not exited after grace, and waits for it.
 func (p *Proc) Stop(grace time.Duration) {
 	p.Signal(syscall.SIGTERM)
 	timer := time.NewTimer(grace)

@@ -127,8 +127,8 @@ func StartWorkerIn(t testing.TB, dist, workDir string, args ...string) *Worker {
 // Pid is the worker's process id.
 func (w *Worker) Pid() int { return w.proc.Pid() }
 
-// Kill sends sig to the worker's process group and, for SIGKILL, waits for
-// it to exit.
+// Kill sends sig to the worker (SIGKILL to its whole process group: see
+// workerproc.Proc.Signal) and, for SIGKILL, waits for it to exit.
 func (w *Worker) Kill(sig syscall.Signal) {
 	w.proc.Signal(sig)
 	if sig == syscall.SIGKILL {
