@@ -212,6 +212,19 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	})
 	defer closePool()
 
+	// abortUploads aborts what the job's attempts uploaded and did not
+	// commit, once the job has ended on every worker (the pool closed):
+	// none uploads any more. What fails here the next job on the output
+	// aborts.
+	abortUploads := func() {
+		closePool()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := s3out.abort(cctx); err != nil {
+			log.Warn("abort uploads left under the output (the next job on it aborts them)", "output", j.s3out, "err", err)
+		}
+	}
+
 	r := &runner{job: job, cfg: &cfg, pool: p, local: j.local, out: out, s3out: s3out, notInPlace: map[string]bool{}}
 	rep, err := j.drive(ctx, workers, log, r)
 	if err == nil {
@@ -229,23 +242,16 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil && !errors.Is(err, cause) {
 			err = fmt.Errorf("%w (%v)", cause, err)
 		}
-		closePool() // no worker still uploads for the job once it ended there
 		if s3out != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			s3out.abort(cctx)
-			cancel()
+			abortUploads()
 		} else {
+			closePool() // no worker still places a part in staging once the job ended there
 			out.abort()
 		}
 		return nil, err
 	}
 	if s3out != nil {
-		// Attempts killed when the job ended may have left uploads; the
-		// job has ended on every worker once the pool is closed.
-		closePool()
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		s3out.abort(cctx)
-		cancel()
+		abortUploads() // attempts killed when the job ended may have left some
 	}
 	st := rep.Stats
 	return &Summary{

@@ -191,7 +191,7 @@ func (o *s3Output) removeOldParts(ctx context.Context, keep map[string]bool) err
 // abort aborts every upload the job's attempts made, and any other left
 // under the output (the job holds the lock: none is a live job's). What
 // fails here the next job on the output aborts.
-func (o *s3Output) abort(ctx context.Context) {
+func (o *s3Output) abort(ctx context.Context) error {
 	o.mu.Lock()
 	ups := o.uploads
 	o.uploads = map[string]storage.Pending{}
@@ -203,7 +203,7 @@ func (o *s3Output) abort(ctx context.Context) {
 	if _, err := o.store.AbortUploads(ctx, o.url+"/"); err != nil {
 		errs = append(errs, err)
 	}
-	_ = errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // ReadS3Manifest reads the _SUCCESS manifest of a finished S3 output.

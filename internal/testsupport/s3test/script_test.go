@@ -23,11 +23,11 @@ func TestS3LocalScript(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl not installed: scripts/s3-local.sh polls the store with it")
 	}
-	mod, err := findToolModule()
+	root, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := filepath.Join(filepath.Dir(filepath.Dir(mod)), "s3-local.sh")
+	script := filepath.Join(root, "scripts", "s3-local.sh")
 	// DIR relative to the working directory, as a user would give it.
 	base := t.TempDir()
 	dir := filepath.Join(base, "s3")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distmr/dist/internal/weedbin"
 )
 
 func TestParseGoBench(t *testing.T) {
@@ -142,11 +144,11 @@ func TestParseClientData(t *testing.T) {
 func TestWeedNotBuilt(t *testing.T) {
 	t.Setenv("WEED", "")
 	t.Setenv("DIST_CACHE", t.TempDir())
-	err := weedBuilt("v0.0.0-test")
+	_, err := weedBuilt("../../..")
 	if !isUnavailable(err) || !strings.Contains(err.Error(), "make weed") {
 		t.Fatalf("no weed: %v, want unavailable naming make weed", err)
 	}
-	if v, err := weedVersion("../../.."); err != nil || !strings.HasPrefix(v, "v") {
+	if v, err := weedbin.Version("../../.."); err != nil || !strings.HasPrefix(v, "v") {
 		t.Fatalf("pinned version %q, %v", v, err)
 	}
 }

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -22,6 +21,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/distmr/dist/client"
+	"github.com/distmr/dist/internal/weedbin"
 )
 
 // s3Store is a private S3-compatible store (SeaweedFS, through
@@ -45,11 +45,8 @@ const (
 // weed it fails with errUnavailable rather than start a build of
 // several minutes.
 func startStore(ctx context.Context, cfg *Config) (*s3Store, error) {
-	version, err := weedVersion(cfg.Root)
+	version, err := weedBuilt(cfg.Root)
 	if err != nil {
-		return nil, err
-	}
-	if err := weedBuilt(version); err != nil {
 		return nil, err
 	}
 	st := &s3Store{cfg: cfg, dir: filepath.Join(cfg.Work, "s3"), Version: version}
@@ -227,55 +224,13 @@ func parseExports(out string) (map[string]string, error) {
 	return vars, nil
 }
 
-// seaweedModule is the module scripts/s3local pins.
-const seaweedModule = "github.com/seaweedfs/seaweedfs"
-
-// weedVersion reads the SeaweedFS version scripts/s3local/go.mod pins.
-func weedVersion(root string) (string, error) {
-	gomod := filepath.Join(root, "scripts", "s3local", "go.mod")
-	f, err := os.Open(gomod)
-	if err != nil {
-		return "", err
+// weedBuilt returns the SeaweedFS version pinned under root, failing
+// with errUnavailable unless the weed that scripts/s3-local.sh start
+// would run is built (package weedbin finds it as the script does).
+func weedBuilt(root string) (string, error) {
+	_, version, err := weedbin.Find(root)
+	if errors.Is(err, weedbin.ErrNotBuilt) {
+		return "", fmt.Errorf("%w: %v", errUnavailable, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// "require M V" or, inside a require block, "M V".
-		fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "require "))
-		if len(fields) >= 2 && fields[0] == seaweedModule {
-			return fields[1], nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", err
-	}
-	return "", fmt.Errorf("%s requires no %s version", gomod, seaweedModule)
-}
-
-// weedBuilt fails with errUnavailable unless the weed that
-// scripts/s3-local.sh start would run exists: $WEED, or its cached build
-// of version, found as the script finds it.
-func weedBuilt(version string) error {
-	bin := os.Getenv("WEED")
-	if bin == "" {
-		cache := os.Getenv("DIST_CACHE")
-		if cache == "" {
-			dir, err := os.UserCacheDir() // $XDG_CACHE_HOME, else $HOME/.cache
-			if err != nil {
-				return fmt.Errorf("%w: locating the weed cache: %v (set DIST_CACHE or WEED)", errUnavailable, err)
-			}
-			cache = filepath.Join(dir, "dist")
-		}
-		bin = filepath.Join(cache, "weed-"+version)
-	}
-	fi, err := os.Stat(bin)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%w: weed (SeaweedFS) is not built (no %s): run `make weed` once (it takes minutes)", errUnavailable, bin)
-	case err != nil:
-		return fmt.Errorf("%w: weed: %v", errUnavailable, err)
-	case !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0:
-		return fmt.Errorf("%w: weed: %s is not an executable file", errUnavailable, bin)
-	}
-	return nil
+	return version, err
 }
