@@ -10,7 +10,7 @@ GO      ?= go
 BUILD   := build
 BIN     := $(BUILD)/bin
 SAMPLE  := $(BUILD)/sample
-APPS    := wordcount indexer grep crashy stopwords sort teragen terasort teravalidate pi
+APPS    := wordcount plaincount indexer grep crashy stopwords sort teragen terasort teravalidate pi
 TOP     := 10
 
 .PHONY: help build sample run lint test bench fuzz clean weed

@@ -34,12 +34,26 @@ import (
 //
 // Memory is bounded like the sort buffer's: key bytes, value bytes, the
 // slots and the entries count against the limit.
+//
+// # Without a Combine
+//
+// An app without a Combine gets the same buffer with grouping only
+// (newGroupBuffer): values are never combined, but equal keys still meet
+// in the table, and equal values of a key are kept as one run. Its output
+// is exactly what sorting every record would give — keys in order, each
+// key's values in the order they were emitted — at the cost of one table
+// lookup per record instead of a share of a sort, and a key emitted a
+// million times with the value "1" takes a slot, an entry and a count,
+// not a million records. When most keys are distinct (a sort), grouping
+// buys nothing: the task finds out from the first groupSample records
+// and moves to the sort buffer (mapOutput.emit).
 type combineBuffer struct {
 	seed    maphash.Seed  // for long keys
 	mix     uint64        // for short keys (see hash)
 	slots   []combineSlot // len is a power of two; key 0 marks a free slot
 	entries []combineEntry
-	initial int // the table's first size
+	initial int  // the table's first size
+	group   bool // group only: the app has no Combine
 	limit   int64
 	used    int64   // bytes counted against limit
 	records int64   // records added since the last reset
@@ -100,6 +114,18 @@ func newCombineBuffer(limit int64) *combineBuffer {
 	b.emit = b.emitCombined
 	return b
 }
+
+// newGroupBuffer returns a buffer that groups records by key but never
+// combines them, for an app without a Combine.
+func newGroupBuffer(limit int64) *combineBuffer {
+	b := newCombineBuffer(limit)
+	b.group = true
+	return b
+}
+
+// groupSample is how many records a group buffer takes before the task
+// checks whether their keys repeat enough to keep grouping.
+const groupSample = 1 << 16
 
 // emitCombined is the Emit a Combine gets: it collects the output for
 // the key being combined.
@@ -194,6 +220,9 @@ func (b *combineBuffer) add(c combiner, key, value string) error {
 	} else {
 		b.closeRun(s)
 		b.appendRun(&b.entries[s.entry], 1, value)
+	}
+	if b.group {
+		return nil
 	}
 	if s.left--; s.left <= 0 {
 		return b.combine(c, s)
@@ -342,6 +371,10 @@ func (b *combineBuffer) len() int { return len(b.entries) }
 func (b *combineBuffer) sort(c combiner, n int) error {
 	for i := range b.slots {
 		s := &b.slots[i]
+		if b.group {
+			b.closeRun(s)
+			continue
+		}
 		// Every key goes through Combine, as it would in a sorted
 		// spill, even one that has a single value.
 		if s.key != 0 && (s.runN > 0 || b.entries[s.entry].n > 0) {
@@ -383,6 +416,29 @@ func (b *combineBuffer) partition(p int) stream {
 // instead.
 func (b *combineBuffer) mostlyDistinct() bool {
 	return int64(len(b.entries)) > b.records/2
+}
+
+// moveTo adds every buffered record to a sort buffer, each key's values
+// in order, and empties this buffer; it is for a group buffer, whose
+// records are as emitted. The sort buffer keeps equal keys in the order
+// they are added, so the records come out as if they had gone there at
+// first.
+func (b *combineBuffer) moveTo(sb *sortBuffer) {
+	for i := range b.slots {
+		b.closeRun(&b.slots[i])
+	}
+	for i := range b.entries {
+		e := &b.entries[i]
+		for vals := e.vals; len(vals) > 0; {
+			var n int
+			var v []byte
+			n, v, vals = nextRun(vals)
+			for range n {
+				sb.add(int(e.part), e.key, unsafeString(v))
+			}
+		}
+	}
+	b.reset()
 }
 
 // reset empties the buffer for reuse. The table keeps its size unless it

@@ -21,7 +21,7 @@ type mapOutput struct {
 	partition func(key string, n int) int
 	limit     int64
 	buf       *sortBuffer    // nil while comb is in use
-	comb      *combineBuffer // nil unless the app has a Combine
+	comb      *combineBuffer // the combine or group buffer, until the sort buffer takes over
 	runs      []run
 	failed    error
 }
@@ -42,7 +42,7 @@ func newMapOutput(r *runner) *mapOutput {
 	if r.app.Combine != nil {
 		m.comb = newCombineBuffer(limit)
 	} else {
-		m.buf = newSortBuffer(limit)
+		m.comb = newGroupBuffer(limit)
 	}
 	return m
 }
@@ -58,7 +58,17 @@ func (m *mapOutput) emit(key, value string) {
 	}
 	if m.comb != nil {
 		m.failed = m.comb.add(m, key, value)
-		if m.failed == nil && m.comb.full() {
+		switch {
+		case m.failed != nil:
+		case m.comb.group && m.comb.records == groupSample && m.comb.mostlyDistinct():
+			// Keys barely repeat: sorting is cheaper than grouping.
+			m.buf = newSortBuffer(m.limit)
+			m.comb.moveTo(m.buf)
+			m.comb = nil
+			if m.buf.full() {
+				m.failed = m.spill()
+			}
+		case m.comb.full():
 			m.failed = m.spill()
 		}
 		return

@@ -3,22 +3,28 @@ package task
 import (
 	"bytes"
 	"cmp"
-	"slices"
+	"unsafe"
 )
 
 // sortRec locates one buffered record in sortBuffer.data: the key at off,
-// the value right after it. prefix holds the key's first 8 bytes
-// (big-endian, zero-padded), so most comparisons never touch data.
+// the value right after it. key is the key's first bytes packed by
+// packKey, so most comparisons never touch data, and records with the
+// same short key compare equal on it alone.
 type sortRec struct {
-	prefix uint64
-	off    int
-	klen   int32
-	vlen   int32
-	part   int32
+	key  uint64
+	off  uint32
+	klen uint32
+	vlen uint32
+	part uint32
 }
 
 // recCost is what a buffered record costs beyond its bytes: its sortRec.
-const recCost = 32
+const recCost = 24
+
+// maxSortBuffer is the largest sort buffer a task uses, whatever it is
+// given: offsets into the buffer are 32-bit, which keeps each record's
+// sortRec small.
+const maxSortBuffer = 1<<32 - 1
 
 // sortBuffer holds map output in memory until it is sorted and written
 // out. Keys and values are copied into one byte slice, so a record holds
@@ -31,7 +37,7 @@ type sortBuffer struct {
 }
 
 func newSortBuffer(limit int64) *sortBuffer {
-	return &sortBuffer{limit: limit}
+	return &sortBuffer{limit: min(limit, maxSortBuffer)}
 }
 
 // add buffers one record; call full afterwards.
@@ -47,8 +53,8 @@ func (b *sortBuffer) add(part int, key, value string) {
 	b.data = append(b.data, key...)
 	b.data = append(b.data, value...)
 	b.recs = append(b.recs, sortRec{
-		prefix: keyPrefix(key), off: off,
-		klen: int32(len(key)), vlen: int32(len(value)), part: int32(part),
+		key: packKey(key), off: uint32(off),
+		klen: uint32(len(key)), vlen: uint32(len(value)), part: uint32(part),
 	})
 }
 
@@ -94,30 +100,123 @@ func (b *sortBuffer) len() int { return len(b.recs) }
 // sort orders the records by partition, then key, then arrival, and
 // finds where each of the n partitions starts. Records are first moved
 // into their partitions in place (one pass, no extra memory); each
-// partition is then sorted on its own, so comparisons never look at the
-// partition and most are settled by the 8-byte key prefixes alone.
+// partition is then radix-sorted on its own.
 func (b *sortBuffer) sort(n int) {
 	b.parts = b.bucket(n)
 	for p := range n {
-		slices.SortFunc(b.recs[b.parts[p]:b.parts[p+1]], b.compare)
+		b.radixSort(b.recs[b.parts[p]:b.parts[p+1]], 0, 0)
 	}
 }
 
-// compare orders two records of one partition by key, then arrival.
-func (b *sortBuffer) compare(x, y sortRec) int {
-	if x.prefix != y.prefix {
-		return cmp.Compare(x.prefix, y.prefix)
+// compare orders two records of one partition by key, then arrival,
+// when packKey packed both keys from their start.
+func (b *sortBuffer) compare(x, y sortRec) int { return b.compareFrom(x, y, 0) }
+
+// compareFrom is compare for records whose keys agree on their first
+// depth bytes and whose packed keys hold the bytes from depth on.
+func (b *sortBuffer) compareFrom(x, y sortRec, depth int) int {
+	if x.key != y.key {
+		return cmp.Compare(x.key, y.key)
 	}
-	if x.klen > 8 || y.klen > 8 {
-		if c := bytes.Compare(b.key(x), b.key(y)); c != 0 {
+	if x.key&0xff == 0xff { // both keys go on past what key holds
+		if c := bytes.Compare(b.key(x)[depth+7:], b.key(y)[depth+7:]); c != 0 {
 			return c
 		}
-	} else if x.klen != y.klen {
-		// Equal zero-padded prefixes: the shorter key is the longer
-		// one's beginning, so it sorts first.
-		return cmp.Compare(x.klen, y.klen)
 	}
 	return cmp.Compare(x.off, y.off)
+}
+
+// Radix sort. A record's sort key is its packed key (8 bytes) then its
+// offset (4 bytes): the offset is unique and grows with arrival, so
+// sorting on it too keeps equal keys in arrival order, which makes the
+// sort stable without extra memory. Records whose packed keys are equal
+// but go on past what packKey holds (7 bytes and a marker) are packed
+// again from their 8th byte and sorted on that, and so on.
+const (
+	keyDigits  = 8
+	sortDigits = keyDigits + 4
+
+	// smallSort is the size below which a range is sorted by
+	// insertion: a radix pass costs two 256-entry tables.
+	smallSort = 32
+)
+
+// digit is byte d of r's sort key, the most significant first.
+func digit(r *sortRec, d int) int {
+	if d < keyDigits {
+		return int(byte(r.key >> (56 - 8*d)))
+	}
+	return int(byte(r.off >> (24 - 8*(d-keyDigits))))
+}
+
+// radixSort sorts recs, whose keys agree on their first depth bytes and
+// whose sort keys agree before digit d, by compare. It is an American
+// flag sort: most significant digit first, each pass counting the
+// digit's values and then swapping every record into its bucket in
+// place, and each bucket sorted on the next digit. A digit on which all
+// records agree costs one counting pass and no swaps.
+func (b *sortBuffer) radixSort(recs []sortRec, d, depth int) {
+	for ; d < sortDigits; d++ {
+		if len(recs) < smallSort {
+			b.insertionSort(recs, depth)
+			return
+		}
+		if d == keyDigits && recs[0].key&0xff == 0xff {
+			// The keys agree on depth+7 bytes and go on: sort on
+			// the next ones.
+			depth += 7
+			for i := range recs {
+				recs[i].key = packKey(b.keyString(recs[i])[depth:])
+			}
+			d = -1
+			continue
+		}
+		var count [256]int
+		for i := range recs {
+			count[digit(&recs[i], d)]++
+		}
+		if count[digit(&recs[0], d)] == len(recs) {
+			continue // every record has this digit
+		}
+		var next, end [256]int
+		sum := 0
+		for v, c := range count {
+			next[v] = sum
+			sum += c
+			end[v] = sum
+		}
+		for v := range next {
+			for i := next[v]; i < end[v]; i = next[v] {
+				// Swap record i into its bucket until the one
+				// landing here belongs here.
+				w := digit(&recs[i], d)
+				if w == v {
+					next[v]++
+					continue
+				}
+				recs[i], recs[next[w]] = recs[next[w]], recs[i]
+				next[w]++
+			}
+		}
+		start := 0
+		for _, stop := range end {
+			if stop-start > 1 {
+				b.radixSort(recs[start:stop], d+1, depth)
+			}
+			start = stop
+		}
+		return
+	}
+}
+
+// insertionSort sorts a short range, whose keys agree on their first
+// depth bytes; on few records it beats anything cleverer.
+func (b *sortBuffer) insertionSort(recs []sortRec, depth int) {
+	for i := 1; i < len(recs); i++ {
+		for j := i; j > 0 && b.compareFrom(recs[j], recs[j-1], depth) < 0; j-- {
+			recs[j], recs[j-1] = recs[j-1], recs[j]
+		}
+	}
 }
 
 // bucket moves every record into its partition's range, in place, and
@@ -154,12 +253,20 @@ func (b *sortBuffer) bucket(n int) []int {
 }
 
 func (b *sortBuffer) key(r sortRec) []byte {
-	return b.data[r.off : r.off+int(r.klen)]
+	return b.data[r.off : r.off+r.klen]
 }
 
+// keyString is r's key without a copy, for packKey; it must not outlive
+// the buffer's data.
+func (b *sortBuffer) keyString(r sortRec) string { return unsafeString(b.key(r)) }
+
+// unsafeString is b as a string, without a copy: only for a string that
+// is dropped before b changes.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 func (b *sortBuffer) value(r sortRec) []byte {
-	start := r.off + int(r.klen)
-	return b.data[start : start+int(r.vlen)]
+	start := r.off + r.klen
+	return b.data[start : start+r.vlen]
 }
 
 // partition streams partition p's records; call sort first.

@@ -1,8 +1,11 @@
 package task
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -70,6 +73,55 @@ func TestSortBufferPrefixes(t *testing.T) {
 	for i := 0; s.Next(); i++ {
 		if string(s.Key()) != keys[i] {
 			t.Fatalf("position %d: %q, want %q", i, s.Key(), keys[i])
+		}
+	}
+}
+
+// TestSortBufferRandom checks the radix sort against a plain stable sort
+// on many shapes of input: few and many records (around the insertion
+// threshold), keys short and long, keys that differ only past their
+// packed part or in a zero byte, heavy duplicates, one partition or many.
+func TestSortBufferRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	alphabets := []string{"ab", "\x00\x01\xff", "abcdefghijklmnopqrstuvwxyz"}
+	for round := range 300 {
+		n := []int{0, 1, 2, 31, 32, 33, 100, 1000, 5000}[round%9]
+		parts := 1 + rng.IntN(5)
+		alpha := alphabets[rng.IntN(len(alphabets))]
+		maxLen := []int{1, 7, 8, 9, 20}[rng.IntN(5)]
+		common := strings.Repeat("p", rng.IntN(12)) // a shared beginning, often past the packed part
+		type rec struct {
+			part       int
+			key, value string
+		}
+		var in []rec
+		b := newSortBuffer(1 << 30)
+		for i := range n {
+			k := make([]byte, rng.IntN(maxLen+1))
+			for j := range k {
+				k[j] = alpha[rng.IntN(len(alpha))]
+			}
+			r := rec{rng.IntN(parts), common + string(k), fmt.Sprint(i)}
+			if i > 0 && rng.IntN(3) == 0 { // a duplicate key
+				r.key = in[rng.IntN(i)].key
+			}
+			in = append(in, r)
+			b.add(r.part, r.key, r.value)
+		}
+		want := slices.Clone(in)
+		slices.SortStableFunc(want, func(x, y rec) int {
+			return cmp.Or(cmp.Compare(x.part, y.part), strings.Compare(x.key, y.key))
+		})
+		b.sort(parts)
+		var got []rec
+		for p := range parts {
+			for s := b.partition(p); s.Next(); {
+				got = append(got, rec{p, string(s.Key()), string(s.Value())})
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d (%d records, %d partitions, alphabet %q, keys up to %d+%d bytes): sorted wrong",
+				round, n, parts, alpha, len(common), maxLen)
 		}
 	}
 }

@@ -58,8 +58,11 @@ func (r *Reader) Next() (key, value []byte, err error) {
 }
 
 func (r *Reader) next() (key, value []byte, err error) {
-	start := r.offset
 	limit := uint64(maxRecord(r.MaxRecord))
+	if key, value, ok := r.buffered(limit); ok {
+		return key, value, nil
+	}
+	start := r.offset
 	klen, err := r.uvarint()
 	if err == io.EOF {
 		return nil, nil, io.EOF // a clean end: between records
@@ -84,6 +87,29 @@ func (r *Reader) next() (key, value []byte, err error) {
 		return nil, nil, r.fail(err, start, "value")
 	}
 	return r.key, r.value, nil
+}
+
+// buffered returns the next record straight from the read buffer, with
+// no copy, when all of it is there and within limit; otherwise it reads
+// nothing and next takes the slow path, which also reports what is wrong.
+// The slices stay valid until the buffer is next read into, which is not
+// before the next call.
+func (r *Reader) buffered(limit uint64) (key, value []byte, ok bool) {
+	buf, _ := r.br.Peek(r.br.Buffered())
+	klen, n := binary.Uvarint(buf)
+	if n <= 0 || klen > limit || klen > uint64(len(buf)-n) {
+		return nil, nil, false
+	}
+	key, buf = buf[n:n+int(klen):n+int(klen)], buf[n+int(klen):]
+	vlen, m := binary.Uvarint(buf)
+	if m <= 0 || vlen > limit-klen || vlen > uint64(len(buf)-m) {
+		return nil, nil, false
+	}
+	value = buf[m : m+int(vlen) : m+int(vlen)]
+	size := n + int(klen) + m + int(vlen)
+	r.br.Discard(size) // buffered: cannot fail
+	r.offset += int64(size)
+	return key, value, true
 }
 
 // Records returns the number of records read so far.

@@ -1,12 +1,12 @@
 package recordio
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
+	"unsafe"
 )
 
 // DefaultMaxRecord is the largest key plus value a Reader or Writer accepts
@@ -25,12 +25,11 @@ type Writer struct {
 	// Zero means DefaultMaxRecord.
 	MaxRecord int
 
-	bw      *bufio.Writer
+	buf     []byte // records not yet flushed; its capacity is writeBuffer
 	sum     *crcWriter
 	closer  io.Closer // the file Create opened; nil for NewWriter
 	records int64
 	size    int64
-	scratch [binary.MaxVarintLen64]byte
 	err     error
 	closed  bool
 }
@@ -39,7 +38,7 @@ type Writer struct {
 // does not close w.
 func NewWriter(w io.Writer) *Writer {
 	sum := &crcWriter{w: w, table: crc32.MakeTable(crc32.Castagnoli)}
-	return &Writer{bw: bufio.NewWriterSize(sum, writeBuffer), sum: sum}
+	return &Writer{buf: make([]byte, 0, writeBuffer), sum: sum}
 }
 
 // Create creates (or truncates) the file at path and returns a Writer that
@@ -59,13 +58,18 @@ func (w *Writer) Write(key, value []byte) error {
 	if err := w.begin(len(key), len(value)); err != nil {
 		return err
 	}
-	w.putLen(len(key))
-	_, err := w.bw.Write(key)
-	w.putLen(len(value))
-	if _, e := w.bw.Write(value); err == nil {
-		err = e
+	if w.fits(len(key), len(value)) {
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(key)))
+		w.buf = append(w.buf, key...)
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(value)))
+		w.buf = append(w.buf, value...)
+		return w.end(len(key), len(value))
 	}
-	return w.end(err)
+	w.putLen(len(key))
+	w.put(key)
+	w.putLen(len(value))
+	w.put(value)
+	return w.end(len(key), len(value))
 }
 
 // WriteString appends one record given as strings, without copying them.
@@ -73,13 +77,18 @@ func (w *Writer) WriteString(key, value string) error {
 	if err := w.begin(len(key), len(value)); err != nil {
 		return err
 	}
-	w.putLen(len(key))
-	_, err := w.bw.WriteString(key)
-	w.putLen(len(value))
-	if _, e := w.bw.WriteString(value); err == nil {
-		err = e
+	if w.fits(len(key), len(value)) {
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(key)))
+		w.buf = append(w.buf, key...)
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(value)))
+		w.buf = append(w.buf, value...)
+		return w.end(len(key), len(value))
 	}
-	return w.end(err)
+	w.putLen(len(key))
+	w.put(unsafe.Slice(unsafe.StringData(key), len(key)))
+	w.putLen(len(value))
+	w.put(unsafe.Slice(unsafe.StringData(value), len(value)))
+	return w.end(len(key), len(value))
 }
 
 func (w *Writer) begin(klen, vlen int) error {
@@ -95,22 +104,69 @@ func (w *Writer) begin(klen, vlen int) error {
 	return nil
 }
 
-func (w *Writer) putLen(n int) {
-	k := binary.PutUvarint(w.scratch[:], uint64(n))
-	w.bw.Write(w.scratch[:k]) // an error here repeats on the record's last write
-	w.size += int64(k + n)
+// fits makes room in the buffer for a record, flushing it if need be, and
+// reports whether the whole record fits; a record bigger than the buffer
+// is written through put instead.
+func (w *Writer) fits(klen, vlen int) bool {
+	n := klen + vlen + 2*binary.MaxVarintLen64
+	if len(w.buf)+n <= cap(w.buf) {
+		return true
+	}
+	w.flush()
+	return n <= cap(w.buf)
 }
 
-// end records the outcome of one record's writes. bufio.Writer keeps its
-// first error and fails every later write with it, so the last write's
-// error covers the whole record.
-func (w *Writer) end(err error) error {
-	if err != nil {
-		w.err = err
-		return err
+func (w *Writer) putLen(n int) {
+	var scratch [binary.MaxVarintLen64]byte
+	w.put(binary.AppendUvarint(scratch[:0], uint64(n)))
+}
+
+// put appends p through the buffer, writing the full buffer out as it
+// fills. An error is kept in w.err.
+func (w *Writer) put(p []byte) {
+	for len(p) > 0 && w.err == nil {
+		if len(w.buf) == cap(w.buf) {
+			w.flush()
+			continue
+		}
+		n := min(len(p), cap(w.buf)-len(w.buf))
+		w.buf = append(w.buf, p[:n]...)
+		p = p[n:]
 	}
+}
+
+// flush writes the buffer out; the first error sticks in w.err.
+func (w *Writer) flush() {
+	if w.err != nil || len(w.buf) == 0 {
+		return
+	}
+	n, err := w.sum.Write(w.buf)
+	if err == nil && n < len(w.buf) {
+		err = io.ErrShortWrite
+	}
+	w.buf = w.buf[:0]
+	w.err = err
+}
+
+// end counts one record whose writes went into the buffer or out, or
+// reports the error on the way: the first error sticks, so the last
+// write's covers the whole record.
+func (w *Writer) end(klen, vlen int) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.size += int64(uvarintLen(klen) + klen + uvarintLen(vlen) + vlen)
 	w.records++
 	return nil
+}
+
+// uvarintLen is the length of n as a uvarint.
+func uvarintLen(n int) int {
+	k := 1
+	for ; n >= 0x80; n >>= 7 {
+		k++
+	}
+	return k
 }
 
 // Records returns the number of records written so far.
@@ -132,7 +188,7 @@ func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
-	w.err = w.bw.Flush()
+	w.flush()
 	return w.err
 }
 
@@ -144,9 +200,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	w.closed = true
-	if w.err == nil {
-		w.err = w.bw.Flush()
-	}
+	w.flush()
 	if w.closer != nil {
 		if err := w.closer.Close(); w.err == nil {
 			w.err = err
