@@ -3,6 +3,8 @@ package task
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -215,4 +217,74 @@ func TestKeyPrefix(t *testing.T) {
 			t.Errorf("keyPrefix(%q) = %x, want %x", k, keyPrefix(k), slow(k))
 		}
 	}
+}
+
+// TestGroupBufferIsASort checks that grouping gives, record for record,
+// what the sort buffer gives for the same emits — keys in order, each
+// key's values in emit order — over keys short and long, values short,
+// long and alternating (runs opening and closing), and several spills'
+// worth of resets; and that moveTo hands the sort buffer the same records.
+func TestGroupBufferIsASort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for round := range 40 {
+		parts := 1 + rng.IntN(4)
+		c := &sumCombiner{parts: parts}
+		g, s, moved := newGroupBuffer(1<<30), newSortBuffer(1<<30), newGroupBuffer(1<<30)
+		keys := []string{"", "a", "the", "seven77", "eight888", strings.Repeat("long", 9), strings.Repeat("long", 9) + "!"}
+		for range 1 + rng.IntN(40) {
+			keys = append(keys, fmt.Sprintf("k%d", rng.IntN(1000)))
+		}
+		values := []string{"1", "1", "1", "", "2", "a value longer than seven"}
+		n := rng.IntN(3000)
+		for i := range n {
+			k := keys[rng.IntN(len(keys))]
+			v := values[rng.IntN(len(values))]
+			if rng.IntN(10) == 0 {
+				v = strconv.Itoa(i) // a value of its own
+			}
+			p, _ := c.partitionOf(k)
+			for _, b := range []*combineBuffer{g, moved} {
+				if err := b.add(c, k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.add(p, k, v)
+		}
+		if c.calls != 0 {
+			t.Fatalf("a group buffer called Combine %d times", c.calls)
+		}
+		s.sort(parts)
+		want := records(parts, s.partition)
+		if err := g.sort(c, parts); err != nil {
+			t.Fatal(err)
+		}
+		if got := records(parts, g.partition); !slices.Equal(got, want) {
+			i := 0
+			for i < min(len(got), len(want)) && got[i] == want[i] {
+				i++
+			}
+			t.Fatalf("round %d, %d records: the group buffer gave %d records, the sort buffer %d; from record %d:\n%.200q\n%.200q",
+				round, n, len(got), len(want), i, got[i:], want[i:])
+		}
+		s2 := newSortBuffer(1 << 30)
+		moved.moveTo(s2)
+		if moved.len() != 0 {
+			t.Fatalf("moveTo left %d keys behind", moved.len())
+		}
+		s2.sort(parts)
+		if got := records(parts, s2.partition); !slices.Equal(got, want) {
+			t.Fatalf("round %d: after moveTo the sort buffer gave\n%.300q\nwant\n%.300q", round, got, want)
+		}
+	}
+}
+
+// records lists partition by partition the records of a sorted buffer.
+func records(parts int, partition func(int) stream) []string {
+	var out []string
+	for p := range parts {
+		for s := partition(p); s.Next(); {
+			out = append(out, fmt.Sprintf("%d/%s=%s", p, s.Key(), s.Value()))
+		}
+	}
+	return out
 }

@@ -42,7 +42,9 @@ func newSortBuffer(limit int64) *sortBuffer {
 
 // add buffers one record; call full afterwards.
 func (b *sortBuffer) add(part int, key, value string) {
-	n := len(key) + len(value)
+	// Every record takes at least a byte, so that offsets are unique
+	// and order equal keys by arrival (radixSort).
+	n := max(len(key)+len(value), 1)
 	if len(b.data)+n > cap(b.data) {
 		b.data = grow(b.data, n, int(b.limit))
 	}
@@ -52,6 +54,9 @@ func (b *sortBuffer) add(part int, key, value string) {
 	off := len(b.data)
 	b.data = append(b.data, key...)
 	b.data = append(b.data, value...)
+	if len(b.data) == off {
+		b.data = append(b.data, 0)
+	}
 	b.recs = append(b.recs, sortRec{
 		key: packKey(key), off: uint32(off),
 		klen: uint32(len(key)), vlen: uint32(len(value)), part: uint32(part),
