@@ -418,12 +418,12 @@ func (b *combineBuffer) mostlyDistinct() bool {
 	return int64(len(b.entries)) > b.records/2
 }
 
-// moveTo adds every buffered record to a sort buffer, each key's values
-// in order, and empties this buffer; it is for a group buffer, whose
-// records are as emitted. The sort buffer keeps equal keys in the order
-// they are added, so the records come out as if they had gone there at
-// first.
-func (b *combineBuffer) moveTo(sb *sortBuffer) {
+// unload calls fn for every buffered record, each key's values in
+// order, and empties the buffer. It is for a group buffer, whose records
+// are as emitted: when fn adds them to a sort buffer, which keeps equal
+// keys in the order they are added, they come out of it as if they had
+// gone there at first. The strings are valid only during the call.
+func (b *combineBuffer) unload(fn func(part int, key, value string) error) error {
 	for i := range b.slots {
 		b.closeRun(&b.slots[i])
 	}
@@ -434,11 +434,14 @@ func (b *combineBuffer) moveTo(sb *sortBuffer) {
 			var v []byte
 			n, v, vals = nextRun(vals)
 			for range n {
-				sb.add(int(e.part), e.key, unsafeString(v))
+				if err := fn(int(e.part), e.key, unsafeString(v)); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	b.reset()
+	return nil
 }
 
 // reset empties the buffer for reuse. The table keeps its size unless it

@@ -223,13 +223,13 @@ func TestKeyPrefix(t *testing.T) {
 // what the sort buffer gives for the same emits — keys in order, each
 // key's values in emit order — over keys short and long, values short,
 // long and alternating (runs opening and closing), and several spills'
-// worth of resets; and that moveTo hands the sort buffer the same records.
+// worth of resets; and that unload hands a sort buffer the same records.
 func TestGroupBufferIsASort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	for round := range 40 {
 		parts := 1 + rng.IntN(4)
 		c := &sumCombiner{parts: parts}
-		g, s, moved := newGroupBuffer(1<<30), newSortBuffer(1<<30), newGroupBuffer(1<<30)
+		g, s, moved := newGroupBuffer(1<<30), newSortBuffer(1<<22), newGroupBuffer(1<<30)
 		keys := []string{"", "a", "the", "seven77", "eight888", strings.Repeat("long", 9), strings.Repeat("long", 9) + "!"}
 		for range 1 + rng.IntN(40) {
 			keys = append(keys, fmt.Sprintf("k%d", rng.IntN(1000)))
@@ -266,14 +266,16 @@ func TestGroupBufferIsASort(t *testing.T) {
 			t.Fatalf("round %d, %d records: the group buffer gave %d records, the sort buffer %d; from record %d:\n%.200q\n%.200q",
 				round, n, len(got), len(want), i, got[i:], want[i:])
 		}
-		s2 := newSortBuffer(1 << 30)
-		moved.moveTo(s2)
+		s2 := newSortBuffer(1 << 22)
+		if err := moved.unload(func(p int, k, v string) error { s2.add(p, k, v); return nil }); err != nil {
+			t.Fatal(err)
+		}
 		if moved.len() != 0 {
-			t.Fatalf("moveTo left %d keys behind", moved.len())
+			t.Fatalf("unload left %d keys behind", moved.len())
 		}
 		s2.sort(parts)
 		if got := records(parts, s2.partition); !slices.Equal(got, want) {
-			t.Fatalf("round %d: after moveTo the sort buffer gave\n%.300q\nwant\n%.300q", round, got, want)
+			t.Fatalf("round %d: after unload the sort buffer gave\n%.300q\nwant\n%.300q", round, got, want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 )
 
 // gcHeadroom is how far past the live heap a task lets its heap grow
@@ -14,19 +15,27 @@ import (
 // then take a good share of the CPU from the other tasks.
 const gcHeadroom = 16 << 20
 
-// Bounds of the GOGC the tuner sets: never below Go's default, and never
-// so high that a heap growing from almost nothing overshoots by much.
+// Bounds of the GOGC the tuner sets: never so low that the collector
+// runs all the time, and never so high that a heap growing from almost
+// nothing overshoots by much.
 const (
-	minGCPercent = 100
+	minGCPercent = 10
 	maxGCPercent = 1000
 )
 
-// tuneGC makes the collector keep up to gcHeadroom of garbage: after
-// every collection it sets GOGC to 100 × gcHeadroom / live heap, within
-// [minGCPercent, maxGCPercent]. A task whose live heap is gcHeadroom or
-// more (a full sort buffer, a big in-mapper table) is collected as Go
-// would by default. Main calls it unless the user set GOGC or
-// GOMEMLIMIT; it lasts for the life of the process.
+// flatBytes is the memory of the map's sort buffer: live, but free of
+// pointers, so the collector marks it without scanning it and it costs
+// a collection next to nothing. The sort buffer keeps it up to date.
+var flatBytes atomic.Int64
+
+// tuneGC makes the collector keep, beyond the live heap, as much garbage
+// as the live heap less the sort buffer, but at least gcHeadroom: after
+// every collection it sets GOGC to 100 × that / live heap, within
+// [minGCPercent, maxGCPercent]. So a task with a big in-mapper table is
+// collected as Go would by default, while a full sort buffer no longer
+// lets the heap grow by its own size: a map task's memory stays near
+// --sort-buffer plus what the app itself keeps. Main calls it unless the
+// user set GOGC or GOMEMLIMIT; it lasts for the life of the process.
 func tuneGC() {
 	t := &gcTuner{sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}, percent: -1}
 	t.adjust()
@@ -63,7 +72,12 @@ func (t *gcTuner) adjust() {
 	// Go never aims below a 4 MB heap (times GOGC/100); from a smaller
 	// live heap, as at the start, count 4 MB so as not to overshoot.
 	live = max(live, 4<<20)
-	percent := int(min(max(100*gcHeadroom/live, minGCPercent), maxGCPercent))
+	flat := uint64(max(flatBytes.Load(), 0))
+	headroom := uint64(gcHeadroom)
+	if live > flat {
+		headroom = max(headroom, live-flat)
+	}
+	percent := int(min(max(100*headroom/live, minGCPercent), maxGCPercent))
 	if percent != t.percent {
 		t.percent = percent
 		debug.SetGCPercent(percent)

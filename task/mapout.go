@@ -62,12 +62,9 @@ func (m *mapOutput) emit(key, value string) {
 		case m.failed != nil:
 		case m.comb.group && m.comb.records == groupSample && m.comb.mostlyDistinct():
 			// Keys barely repeat: sorting is cheaper than grouping.
-			m.buf = newSortBuffer(m.limit)
-			m.comb.moveTo(m.buf)
-			m.comb = nil
-			if m.buf.full() {
-				m.failed = m.spill()
-			}
+			comb := m.comb
+			m.comb, m.buf = nil, newSortBuffer(m.limit)
+			m.failed = comb.unload(m.sortRecord)
 		case m.comb.full():
 			m.failed = m.spill()
 		}
@@ -78,10 +75,18 @@ func (m *mapOutput) emit(key, value string) {
 		m.failed = err
 		return
 	}
-	m.buf.add(p, key, value)
-	if m.buf.full() {
-		m.failed = m.spill()
+	m.failed = m.sortRecord(p, key, value)
+}
+
+// sortRecord puts a record in the sort buffer, spilling it first if full.
+func (m *mapOutput) sortRecord(part int, key, value string) error {
+	if !m.buf.fits(len(key) + len(value)) {
+		if err := m.spill(); err != nil {
+			return err
+		}
 	}
+	m.buf.add(part, key, value)
+	return nil
 }
 
 // partitionOf is the app's partition of key, checked.

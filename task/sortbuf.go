@@ -19,48 +19,63 @@ type sortRec struct {
 }
 
 // recCost is what a buffered record costs beyond its bytes: its sortRec.
-const recCost = 24
+const recCost = int(unsafe.Sizeof(sortRec{}))
 
 // maxSortBuffer is the largest sort buffer a task uses, whatever it is
 // given: offsets into the buffer are 32-bit, which keeps each record's
 // sortRec small.
-const maxSortBuffer = 1<<32 - 1
+const maxSortBuffer = 1<<32 - 8
 
 // sortBuffer holds map output in memory until it is sorted and written
-// out. Keys and values are copied into one byte slice, so a record holds
-// no reference to the (possibly long) string it was cut from.
+// out. It is one arena of --sort-buffer bytes, allocated once and never
+// grown: the keys and values are copied in from the front, and each
+// record's sortRec is placed from the back, as in Hadoop's map output
+// buffer. So a record holds no reference to the string it was cut from,
+// the buffer makes no garbage, and its memory is the limit, whatever the
+// mix of record sizes. The arena is allocated in full but touched only
+// as far as records reach, so a small map's memory stays small.
 type sortBuffer struct {
-	data  []byte
-	recs  []sortRec
-	limit int64 // bytes of records (data plus recCost each) before full
-	parts []int // after sort: partition p is recs[parts[p]:parts[p+1]]
+	mem   []byte    // the arena
+	used  int       // bytes of keys and values at the front of mem
+	recs  []sortRec // the sortRecs at the back of mem, newest first
+	limit int       // the arena's size
+	parts []int     // after sort: partition p is recs[parts[p]:parts[p+1]]
 }
 
 func newSortBuffer(limit int64) *sortBuffer {
-	return &sortBuffer{limit: min(limit, maxSortBuffer)}
+	// A multiple of 8, so that the sortRecs at its back are aligned.
+	return &sortBuffer{limit: int(max(min(limit, maxSortBuffer), int64(8*recCost))) &^ 7}
 }
 
-// add buffers one record; call full afterwards.
+// fits reports whether a record of n key and value bytes fits in the
+// buffer. In an empty buffer every record fits: one bigger than the limit
+// gets an arena of its own, given back when the buffer is next reset.
+func (b *sortBuffer) fits(n int) bool {
+	return len(b.recs) == 0 || b.used+max(n, 1)+(len(b.recs)+1)*recCost <= len(b.mem)
+}
+
+// add buffers one record, which must fit.
 func (b *sortBuffer) add(part int, key, value string) {
 	// Every record takes at least a byte, so that offsets are unique
 	// and order equal keys by arrival (radixSort).
 	n := max(len(key)+len(value), 1)
-	if len(b.data)+n > cap(b.data) {
-		b.data = grow(b.data, n, int(b.limit))
+	if b.used+n+(len(b.recs)+1)*recCost > len(b.mem) {
+		if len(b.recs) > 0 {
+			panic("task: sortBuffer.add of a record that does not fit")
+		}
+		b.mem = make([]byte, max(b.limit, (n+recCost+7)&^7))
+		flatBytes.Store(int64(len(b.mem)))
 	}
-	if len(b.recs) == cap(b.recs) {
-		b.recs = grow(b.recs, 1, int(b.limit/recCost))
-	}
-	off := len(b.data)
-	b.data = append(b.data, key...)
-	b.data = append(b.data, value...)
-	if len(b.data) == off {
-		b.data = append(b.data, 0)
-	}
-	b.recs = append(b.recs, sortRec{
+	off := b.used
+	copy(b.mem[off:], key)
+	copy(b.mem[off+len(key):], value)
+	b.used += n
+	at := len(b.mem) - (len(b.recs)+1)*recCost
+	b.recs = unsafe.Slice((*sortRec)(unsafe.Pointer(&b.mem[at])), len(b.recs)+1)
+	b.recs[0] = sortRec{
 		key: packKey(key), off: uint32(off),
 		klen: uint32(len(key)), vlen: uint32(len(value)), part: uint32(part),
-	})
+	}
 }
 
 // keyPrefix packs the first 8 bytes of key into a number that orders
@@ -82,22 +97,6 @@ func keyPrefix(key string) uint64 {
 		return uint64(key[0])<<56 | uint64(key[n/2])<<(56-8*(n/2)) | uint64(key[n-1])<<(56-8*(n-1))
 	}
 	return 0
-}
-
-// grow returns s with room for n more elements: double the capacity, but
-// not past limit unless n itself needs more.
-func grow[T any](s []T, n, limit int) []T {
-	need := len(s) + n
-	c := min(max(2*cap(s), 1024), max(limit, need))
-	c = max(c, need)
-	t := make([]T, len(s), c)
-	copy(t, s)
-	return t
-}
-
-// full reports whether the buffer reached its limit.
-func (b *sortBuffer) full() bool {
-	return int64(len(b.data))+int64(len(b.recs))*recCost >= b.limit
 }
 
 func (b *sortBuffer) len() int { return len(b.recs) }
@@ -258,7 +257,7 @@ func (b *sortBuffer) bucket(n int) []int {
 }
 
 func (b *sortBuffer) key(r sortRec) []byte {
-	return b.data[r.off : r.off+r.klen]
+	return b.mem[r.off : r.off+r.klen]
 }
 
 // keyString is r's key without a copy, for packKey; it must not outlive
@@ -271,7 +270,7 @@ func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), l
 
 func (b *sortBuffer) value(r sortRec) []byte {
 	start := r.off + r.klen
-	return b.data[start : start+r.vlen]
+	return b.mem[start : start+r.vlen]
 }
 
 // partition streams partition p's records; call sort first.
@@ -279,19 +278,20 @@ func (b *sortBuffer) partition(p int) stream {
 	return &bufStream{b: b, i: b.parts[p] - 1, end: b.parts[p+1]}
 }
 
-// reset empties the buffer for reuse. Each slice stays within the limit
-// (so the buffer's memory is at most twice SortBuffer) unless a record
-// bigger than the limit stretched one; that memory is given back.
+// reset empties the buffer for reuse; an arena made for one oversized
+// record is given back.
 func (b *sortBuffer) reset() {
-	if int64(cap(b.data)) > b.limit || int64(cap(b.recs))*recCost > b.limit {
+	b.used, b.recs = 0, nil
+	if len(b.mem) > b.limit {
 		b.release()
-		return
 	}
-	b.data, b.recs = b.data[:0], b.recs[:0]
 }
 
 // release gives the buffer's memory back.
-func (b *sortBuffer) release() { b.data, b.recs = nil, nil }
+func (b *sortBuffer) release() {
+	b.mem, b.used, b.recs = nil, 0, nil
+	flatBytes.Store(0)
+}
 
 // bufStream streams a range of sorted buffered records.
 type bufStream struct {

@@ -36,29 +36,41 @@ func TestSortBufferOrder(t *testing.T) {
 func TestSortBufferBounded(t *testing.T) {
 	const limit = 4 << 10
 	b := newSortBuffer(limit)
-	spills := 0
+	spills, records := 0, 0
 	for i := range 10000 {
-		b.add(0, fmt.Sprintf("key%05d", i), "1")
-		if b.full() {
-			if c := cap(b.data) + cap(b.recs)*recCost; c > 2*limit {
-				t.Fatalf("buffer capacity %d bytes for a %d-byte limit", c, limit)
+		key := fmt.Sprintf("key%05d", i)
+		if !b.fits(len(key) + 1) {
+			if len(b.mem) != limit {
+				t.Fatalf("arena of %d bytes for a %d-byte limit", len(b.mem), limit)
+			}
+			if used := b.used + len(b.recs)*recCost; used < limit-(len(key)+1+recCost) {
+				t.Fatalf("full at %d of %d bytes", used, limit)
 			}
 			b.reset()
 			spills++
 		}
+		b.add(0, key, "1")
+		records++
 	}
 	if spills < 50 {
 		t.Fatalf("only %d spills of a 4 KiB buffer", spills)
 	}
-	// One record over the limit still fits, alone, and its memory is
-	// given back on reset.
+	// One record over the limit still fits, alone, in an arena of its
+	// own, which is given back on reset.
+	b.reset()
+	if !b.fits(3 * limit) {
+		t.Fatal("an empty buffer refused an oversized record")
+	}
 	b.add(0, "big", strings.Repeat("x", 3*limit))
-	if !b.full() {
-		t.Fatal("an oversized record did not fill the buffer")
+	if b.fits(1) {
+		t.Fatal("a record fits beside an oversized one")
+	}
+	if s := b.partition; s == nil || string(b.value(b.recs[0])) != strings.Repeat("x", 3*limit) {
+		t.Fatal("the oversized record was not kept whole")
 	}
 	b.reset()
-	if cap(b.data) > limit {
-		t.Fatalf("reset kept %d bytes", cap(b.data))
+	if b.mem != nil {
+		t.Fatalf("reset kept the oversized record's %d bytes", len(b.mem))
 	}
 }
 
@@ -95,7 +107,7 @@ func TestSortBufferRandom(t *testing.T) {
 			key, value string
 		}
 		var in []rec
-		b := newSortBuffer(1 << 30)
+		b := newSortBuffer(1 << 22)
 		for i := range n {
 			k := make([]byte, rng.IntN(maxLen+1))
 			for j := range k {
