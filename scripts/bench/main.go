@@ -18,7 +18,7 @@ import (
 
 func main() {
 	var cfg bench.Config
-	flag.StringVar(&cfg.Bin, "bin", "build/bin", "directory with dist, wordcount, sort, teragen, terasort, teravalidate, baseline-wordcount and gencorpus")
+	flag.StringVar(&cfg.Bin, "bin", "build/bin", "directory with dist, wordcount, plaincount, sort, teragen, terasort, teravalidate, baseline-wordcount and gencorpus")
 	flag.StringVar(&cfg.Out, "out", "BENCH.md", "Markdown file whose generated part is replaced (empty: print only)")
 	flag.IntVar(&cfg.MB, "mb", 100, "size of the word count input in MB")
 	flag.IntVar(&cfg.SortMB, "sort-mb", 200, "size of the sort input in MB")

@@ -68,7 +68,7 @@ import (
 // Config says where the programs are and how much to measure. Zero
 // values are documented per field.
 type Config struct {
-	// Bin holds dist, wordcount, sort, teragen, terasort, teravalidate,
+	// Bin holds dist, wordcount, plaincount, sort, teragen, terasort, teravalidate,
 	// baseline-wordcount and gencorpus (as
 	// `make build` and `make bench` leave them). Required.
 	Bin string
@@ -123,7 +123,7 @@ func (c *Config) defaults() error {
 	if c.Bin, err = filepath.Abs(c.Bin); err != nil {
 		return err
 	}
-	for _, p := range []string{"dist", "wordcount", "sort", "teragen", "terasort", "teravalidate", "baseline-wordcount", "gencorpus"} {
+	for _, p := range []string{"dist", "wordcount", "plaincount", "sort", "teragen", "terasort", "teravalidate", "baseline-wordcount", "gencorpus"} {
 		if _, err := os.Stat(filepath.Join(c.Bin, p)); err != nil {
 			return fmt.Errorf("bench: %v: run `make bench` (it builds them into %s)", err, c.Bin)
 		}

@@ -32,11 +32,14 @@ func parseClientData(summary string) (ClientData, error) {
 	return ClientData{In: in, Out: out}, nil
 }
 
+var shuffledLine = regexp.MustCompile(`bytes shuffled (\d+)`)
+
 // distRun is one timed `dist run`.
 type distRun struct {
-	wall time.Duration
-	rss  int64 // peak RSS of its process tree (timedRSS)
-	data ClientData
+	wall     time.Duration
+	rss      int64 // peak RSS of its process tree (timedRSS)
+	data     ClientData
+	shuffled int64 // bytes shuffled, from the summary
 }
 
 // runDist runs `dist run args...` with env added to this process's
@@ -53,6 +56,9 @@ func runDist(ctx context.Context, cfg *Config, env []string, args ...string) (di
 	r := distRun{wall: d, rss: rss}
 	if err != nil {
 		return r, fmt.Errorf("%w; it said:\n%s", err, strings.TrimSpace(stderr.String()))
+	}
+	if m := shuffledLine.FindStringSubmatch(stdout.String()); m != nil {
+		r.shuffled, _ = strconv.ParseInt(m[1], 10, 64)
 	}
 	r.data, err = parseClientData(stdout.String())
 	return r, err

@@ -160,19 +160,25 @@ func (st *s3Store) download(ctx context.Context, bucket, prefix, dir string) err
 	return os.WriteFile(filepath.Join(dir, "_SUCCESS"), b, 0o644)
 }
 
-// hashObject returns the SHA-256 and size of an object, read as a stream.
-func (st *s3Store) hashObject(ctx context.Context, bucket, key string) (string, int64, error) {
-	o, err := st.mc.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
-	if err != nil {
-		return "", 0, err
-	}
-	defer o.Close()
+// hashObjects returns the SHA-256 and size of objects one after the
+// other, read as a stream.
+func (st *s3Store) hashObjects(ctx context.Context, bucket string, keys ...string) (string, int64, error) {
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, o, make([]byte, 1<<20))
-	if err != nil {
-		return "", 0, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	buf := make([]byte, 1<<20)
+	var size int64
+	for _, key := range keys {
+		o, err := st.mc.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+		if err != nil {
+			return "", 0, err
+		}
+		n, err := io.CopyBuffer(h, o, buf)
+		o.Close()
+		if err != nil {
+			return "", 0, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+		}
+		size += n
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return hex.EncodeToString(h.Sum(nil)), size, nil
 }
 
 func (st *s3Store) get(ctx context.Context, bucket, key string) ([]byte, error) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -52,6 +53,10 @@ const (
 	sortLineLen = 100
 	sortFiles   = 4
 )
+
+// sortReduces is the sort's reduces, one per core: with --total-order
+// each writes its key range, and the parts in order are the sorted file.
+const sortReduces = 2
 
 // runSort measures the sort; with a store it also runs it with input
 // and output on S3, in the same rounds.
@@ -95,7 +100,7 @@ func runSort(ctx context.Context, cfg *Config, st *s3Store) (*Sort, error) {
 	dist := func(i int) (distRun, error) {
 		out := filepath.Join(cfg.Work, fmt.Sprintf("sort-out-%d", i))
 		r, err := runDist(ctx, cfg, nil, "--local", "2", "--app", filepath.Join(cfg.Bin, "sort"),
-			"--input", filepath.Join(dir, "*.txt"), "--output", out, "--reduces", "1")
+			"--input", filepath.Join(dir, "*.txt"), "--output", out, "--total-order", "--reduces", strconv.Itoa(sortReduces))
 		if err != nil {
 			return r, err
 		}
@@ -107,7 +112,8 @@ func runSort(ctx context.Context, cfg *Config, st *s3Store) (*Sort, error) {
 	distS3 := func(i int) (distRun, error) {
 		prefix := fmt.Sprintf("sort-%d", i)
 		r, err := runDist(ctx, cfg, st.env, "--local", "2", "--app", filepath.Join(cfg.Bin, "sort"),
-			"--input", "s3://"+inBucket+"/sort/*.txt", "--output", "s3://"+outBucket+"/"+prefix, "--reduces", "1")
+			"--input", "s3://"+inBucket+"/sort/*.txt", "--output", "s3://"+outBucket+"/"+prefix,
+			"--total-order", "--reduces", strconv.Itoa(sortReduces))
 		if err != nil {
 			return r, err
 		}
@@ -155,44 +161,49 @@ func runSort(ctx context.Context, cfg *Config, st *s3Store) (*Sort, error) {
 	return s, nil
 }
 
-// checkDir checks that a directory output is one part holding exactly
-// GNU sort's answer.
+// checkDir checks that a directory output is sortReduces parts that,
+// one after the other, hold exactly GNU sort's answer.
 func (s *Sort) checkDir(out string) error {
 	if _, err := os.Stat(filepath.Join(out, "_SUCCESS")); err != nil {
 		return fmt.Errorf("%s: no _SUCCESS: %w", out, err)
 	}
 	parts, err := filepath.Glob(filepath.Join(out, "part-*"))
-	if err != nil || len(parts) != 1 {
-		return fmt.Errorf("%s: %d part files, want 1 (--reduces 1)", out, len(parts))
+	if err != nil || len(parts) != sortReduces {
+		return fmt.Errorf("%s: %d part files, want %d (--reduces %d)", out, len(parts), sortReduces, sortReduces)
 	}
-	digest, n, err := hashFile(parts[0])
+	digest, err := hashFiles(parts...) // Glob sorts them
 	if err != nil {
 		return err
 	}
 	if digest != s.Digest {
-		return fmt.Errorf("wrong answer: %s (%d bytes, SHA-256 %s) is not GNU sort's output (%d bytes, %s)", parts[0], n, digest, s.InputBytes, s.Digest)
+		return fmt.Errorf("wrong answer: cat %s/part-* (SHA-256 %s) is not GNU sort's output (%d bytes, %s)", out, digest, s.InputBytes, s.Digest)
 	}
 	return nil
 }
 
-// checkS3 checks that an S3 output is one part holding exactly GNU
-// sort's answer.
+// checkS3 checks that an S3 output is sortReduces parts that, one after
+// the other, hold exactly GNU sort's answer.
 func (s *Sort) checkS3(ctx context.Context, st *s3Store, prefix string) error {
 	m, err := st.manifest(ctx, outBucket, prefix)
 	if err != nil {
 		return err
 	}
-	if len(m.Parts) != 1 {
-		return fmt.Errorf("s3://%s/%s: %d parts, want 1 (--reduces 1)", outBucket, prefix, len(m.Parts))
+	if len(m.Parts) != sortReduces {
+		return fmt.Errorf("s3://%s/%s: %d parts, want %d (--reduces %d)", outBucket, prefix, len(m.Parts), sortReduces, sortReduces)
 	}
-	key := prefix + "/" + m.Parts[0].Name
-	digest, n, err := st.hashObject(ctx, outBucket, key)
+	var keys []string
+	var size int64
+	for _, p := range m.Parts {
+		keys = append(keys, prefix+"/"+p.Name)
+		size += p.Size
+	}
+	digest, n, err := st.hashObjects(ctx, outBucket, keys...)
 	if err != nil {
 		return err
 	}
-	if digest != s.Digest || n != m.Parts[0].Size {
-		return fmt.Errorf("wrong answer: s3://%s/%s (%d bytes, SHA-256 %s; the manifest says %d bytes) is not GNU sort's output (%d bytes, %s)",
-			outBucket, key, n, digest, m.Parts[0].Size, s.InputBytes, s.Digest)
+	if digest != s.Digest || n != size {
+		return fmt.Errorf("wrong answer: the parts under s3://%s/%s (%d bytes, SHA-256 %s; the manifest says %d bytes) are not GNU sort's output (%d bytes, %s)",
+			outBucket, prefix, n, digest, size, s.InputBytes, s.Digest)
 	}
 	return nil
 }

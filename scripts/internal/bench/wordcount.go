@@ -22,6 +22,11 @@ type WordCount struct {
 	// Wall times of each run, in run order.
 	Baseline []time.Duration
 	Dist     []time.Duration
+	// Plain is the same count by userapp/plaincount, which has no
+	// Combine: every word goes through the shuffle as (word, "1").
+	Plain []time.Duration
+	// PlainShuffled is the bytes its last run shuffled.
+	PlainShuffled int64
 	// DistS3 is the same job with its input and output on S3 (nil when
 	// no store could be started); Upload how long putting the input
 	// there took.
@@ -43,6 +48,15 @@ type WordCount struct {
 func (w *WordCount) Ratio() float64 {
 	return median(w.Dist).Seconds() / median(w.Baseline).Seconds()
 }
+
+// PlainRatio is median plaincount time over median baseline time.
+func (w *WordCount) PlainRatio() float64 {
+	return median(w.Plain).Seconds() / median(w.Baseline).Seconds()
+}
+
+// plainReduces is the reduces of the count without a Combine: one per
+// core, as its reduces have real work (every word's ones to count).
+const plainReduces = 2
 
 // RatioS3 is median S3 time over median local time.
 func (w *WordCount) RatioS3() float64 {
@@ -116,6 +130,18 @@ func runWordCount(ctx context.Context, cfg *Config, st *s3Store) (*WordCount, er
 		}
 		return r, sameCounts(want, out)
 	}
+	plain := func(i int) (distRun, error) {
+		out := filepath.Join(cfg.Work, fmt.Sprintf("plain-%d", i))
+		r, err := runDist(ctx, cfg, nil, "--local", "2", "--app", filepath.Join(cfg.Bin, "plaincount"),
+			"--input", filepath.Join(dir, "*.txt"), "--output", out, "--reduces", strconv.Itoa(plainReduces))
+		if err != nil {
+			return r, err
+		}
+		if err := sameCounts(want, out); err != nil {
+			return r, err
+		}
+		return r, os.RemoveAll(out)
+	}
 	distS3 := func(i int) (distRun, error) {
 		prefix := fmt.Sprintf("wc-%d", i)
 		r, err := runDist(ctx, cfg, st.env, "--local", "2", "--app", filepath.Join(cfg.Bin, "wordcount"),
@@ -157,6 +183,11 @@ func runWordCount(ctx context.Context, cfg *Config, st *s3Store) (*WordCount, er
 		wc.Dist = append(wc.Dist, r.wall)
 		wc.PeakRSS = max(wc.PeakRSS, r.rss)
 		wc.Data = r.data
+		if r, err = plain(i); err != nil {
+			return nil, fmt.Errorf("without a Combine: %w", err)
+		}
+		wc.Plain = append(wc.Plain, r.wall)
+		wc.PlainShuffled = r.shuffled
 		if st != nil {
 			if r, err = distS3(i); err != nil {
 				return nil, fmt.Errorf("input and output on S3: %w", err)
@@ -175,8 +206,9 @@ func runWordCount(ctx context.Context, cfg *Config, st *s3Store) (*WordCount, er
 		}
 		wc.Halves = append(wc.Halves, d)
 	}
-	logf(cfg.Log, "word count: dist %v, baseline %v (ratio %.2f), peak RSS %d MB",
-		median(wc.Dist).Round(time.Millisecond), median(wc.Baseline).Round(time.Millisecond), wc.Ratio(), wc.PeakRSS>>20)
+	logf(cfg.Log, "word count: dist %v, baseline %v (ratio %.2f), peak RSS %d MB; without a Combine %v (ratio %.2f)",
+		median(wc.Dist).Round(time.Millisecond), median(wc.Baseline).Round(time.Millisecond), wc.Ratio(), wc.PeakRSS>>20,
+		median(wc.Plain).Round(time.Millisecond), wc.PlainRatio())
 	if st != nil {
 		logf(cfg.Log, "word count on S3: %v (%.2f × local)", median(wc.DistS3).Round(time.Millisecond), wc.RatioS3())
 	}
