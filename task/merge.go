@@ -16,7 +16,8 @@ type source struct {
 	in    *checkedReader // a reduce input, checked as it is read; nil for a run this task wrote
 	key   []byte
 	value []byte
-	prev  []byte // the previous key of a reduce input
+	same  bool   // key is the key of the record before
+	prev  []byte // the previous key
 }
 
 // advance reads the source's next record; false at its end.
@@ -34,8 +35,9 @@ func (s *source) advance() (bool, error) {
 		}
 		return false, fmt.Errorf("read %s: %w", s.name, err)
 	}
-	if s.in != nil {
-		if s.rd.Records() > 1 && bytes.Compare(k, s.prev) < 0 {
+	s.same = s.rd.Records() > 1 && bytes.Equal(k, s.prev)
+	if !s.same {
+		if s.in != nil && s.rd.Records() > 1 && bytes.Compare(k, s.prev) < 0 {
 			return false, s.in.fail(fmt.Errorf("%w: record %d has key %q, which sorts before the key %q ahead of it",
 				ErrUnsorted, s.rd.Records()-1, clip(string(k)), clip(string(s.prev))))
 		}
@@ -71,6 +73,11 @@ func (m *mergeStream) Next() bool {
 		switch {
 		case err != nil:
 			m.err = err
+		case ok && m.cur.same:
+			// The same key again: it still sorts first, as every
+			// other source at this key comes later (idx), so the heap
+			// stands. Map outputs hold each key's records together,
+			// so most records of a repeated key cost no comparison.
 		case ok:
 			m.down(0)
 		default:
