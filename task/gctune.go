@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 )
 
@@ -38,11 +39,26 @@ var flatBytes atomic.Int64
 // user set GOGC or GOMEMLIMIT; it lasts for the life of the process.
 func tuneGC() {
 	t := &gcTuner{sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}, percent: -1}
+	tuner.Store(t)
 	t.adjust()
 	t.arm()
 }
 
+// tuner is the tuner tuneGC started, if it did.
+var tuner atomic.Pointer[gcTuner]
+
+// setFlatBytes records the sort buffer's new size and retunes at once:
+// the tuner may have let the heap grow tenfold while it was small, and a
+// new 64 MB buffer must not wait for a collection at ten times that.
+func setFlatBytes(n int64) {
+	flatBytes.Store(n)
+	if t := tuner.Load(); t != nil {
+		t.adjust()
+	}
+}
+
 type gcTuner struct {
+	mu      sync.Mutex // adjust runs on the collector's cleanup goroutine and in setFlatBytes
 	sample  []metrics.Sample
 	percent int
 }
@@ -64,15 +80,21 @@ func (t *gcTuner) arm() {
 
 // adjust sets GOGC for the live heap the last collection found.
 func (t *gcTuner) adjust() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	metrics.Read(t.sample)
 	live := uint64(0)
 	if t.sample[0].Value.Kind() == metrics.KindUint64 {
 		live = t.sample[0].Value.Uint64()
 	}
+	flat := uint64(max(flatBytes.Load(), 0))
+	if live < flat {
+		// A sort buffer made since the last collection: it is live.
+		live += flat
+	}
 	// Go never aims below a 4 MB heap (times GOGC/100); from a smaller
 	// live heap, as at the start, count 4 MB so as not to overshoot.
 	live = max(live, 4<<20)
-	flat := uint64(max(flatBytes.Load(), 0))
 	headroom := uint64(gcHeadroom)
 	if live > flat {
 		headroom = max(headroom, live-flat)

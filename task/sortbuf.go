@@ -64,7 +64,7 @@ func (b *sortBuffer) add(part int, key, value string) {
 			panic("task: sortBuffer.add of a record that does not fit")
 		}
 		b.mem = make([]byte, max(b.limit, (n+recCost+7)&^7))
-		flatBytes.Store(int64(len(b.mem)))
+		setFlatBytes(int64(len(b.mem)))
 	}
 	off := b.used
 	copy(b.mem[off:], key)
@@ -290,7 +290,7 @@ func (b *sortBuffer) reset() {
 // release gives the buffer's memory back.
 func (b *sortBuffer) release() {
 	b.mem, b.used, b.recs = nil, 0, nil
-	flatBytes.Store(0)
+	setFlatBytes(0)
 }
 
 // bufStream streams a range of sorted buffered records.
