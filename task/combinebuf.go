@@ -125,7 +125,7 @@ func newGroupBuffer(limit int64) *combineBuffer {
 
 // groupSample is how many records a group buffer takes before the task
 // checks whether their keys repeat enough to keep grouping.
-const groupSample = 1 << 16
+const groupSample = 1 << 14
 
 // emitCombined is the Emit a Combine gets: it collects the output for
 // the key being combined.

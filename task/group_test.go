@@ -36,7 +36,7 @@ func TestMapOrderWithoutCombine(t *testing.T) {
 		"repeating": func(int) string { return fmt.Sprintf("k%d", rng.IntN(300)) },
 		"distinct":  func(i int) string { return fmt.Sprintf("d%07d", rng.IntN(1<<30)) },
 		"distinct, then repeating": func(i int) string {
-			if i < 80000 {
+			if i < 30000 {
 				return fmt.Sprintf("d%07d", rng.IntN(1<<30))
 			}
 			return fmt.Sprintf("k%d", rng.IntN(300))
