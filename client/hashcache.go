@@ -65,7 +65,9 @@ func (c hashCache) hash(path string) (sum string, size int64, err error) {
 		return "", 0, err
 	}
 	id, ok := identify(st)
-	if !ok || c.path == "" {
+	if !ok || c.path == "" || id.mtime <= 0 || id.ctime <= 0 {
+		// A file system without real times (some FUSE ones) could
+		// rewrite a file without changing what identifies it.
 		return artinfo.Hash(path)
 	}
 	if sum := c.lookup(id); sum != "" {
