@@ -217,7 +217,9 @@ func (s *staging) take(c tracker.Committed) (ManifestPart, error) {
 		return p, fmt.Errorf("commit %s: %s attempt %d was never fetched", name, c.Task.ID(), c.Attempt)
 	}
 	pending := storage.Pending{Name: name, Size: p.Size, CRC32C: p.CRC32C}
-	if err := s.parts(c.Task.ID(), c.Attempt).Commit(context.Background(), pending); err != nil {
+	// Moved unsynced: commit syncs the staging root once, after the last
+	// part and _SUCCESS, before it publishes.
+	if err := s.parts(c.Task.ID(), c.Attempt).Move(context.Background(), pending); err != nil {
 		return p, fmt.Errorf("commit %s: %w", name, err)
 	}
 	return p, nil

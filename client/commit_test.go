@@ -321,3 +321,24 @@ func TestLockOutputExclusive(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkRemoveStale is a job's look for stale staging directories in
+// an output's parent holding 1,000 other entries (a home directory, a
+// shared results directory).
+func BenchmarkRemoveStale(b *testing.B) {
+	parent := b.TempDir()
+	for i := range 1000 {
+		if err := os.WriteFile(filepath.Join(parent, fmt.Sprintf("file-%d", i)), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	o, err := newOutPaths(filepath.Join(parent, "out"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := removeStale(o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -64,9 +65,16 @@ const jobIDPattern = `j[0-9]{8}-[0-9]{6}-[0-9a-f]{8}`
 // stale reports whether name, an entry of the parent, is a staging
 // directory (or old contents) that some job on this output left behind.
 func (o outPaths) stale(name string) bool {
-	re := regexp.MustCompile(`^\.` + regexp.QuoteMeta(o.name) + `\.dist-` + jobIDPattern + `(\.old)?$`)
-	return re.MatchString(name)
+	rest, ok := strings.CutPrefix(name, "."+o.name+".dist-")
+	return ok && staleSuffix().MatchString(rest)
 }
+
+// staleSuffix matches what follows ".NAME.dist-" in a stale entry's name.
+// It is compiled once: removeStale asks about every entry of the parent,
+// which can be a directory of thousands.
+var staleSuffix = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^` + jobIDPattern + `(\.old)?$`)
+})
 
 // distName reports whether dist writes a file of this name into an output
 // directory: the parts, _SUCCESS, and _temporary of dist before the

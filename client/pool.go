@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	artinfo "github.com/distmr/dist/internal/artifact"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 )
@@ -23,8 +22,10 @@ type artifact struct {
 	Name   string
 }
 
+// hashArtifact hashes the file at path, or takes its hash from the
+// user's cache when the file is unchanged since it was hashed there.
 func hashArtifact(path, kind string) (*artifact, error) {
-	sum, size, err := artinfo.Hash(path)
+	sum, size, err := userHashCache().hash(path)
 	if err != nil {
 		return nil, err
 	}

@@ -123,6 +123,11 @@ func runAction(c *cli.Context) error {
 	watch := newWatcher(con, c.String("report"))
 	cfg.OnEvent = watch.event
 	cfg.OnMaps = watch.maps
+	var zk *zkJob
+	if c.IsSet("zk") && oneCluster(c) == nil {
+		zk = openZK(c.Context, c.String("zk")) // while the job is prepared
+		defer zk.Close()
+	}
 	job, err := client.Prepare(cfg)
 	if errors.Is(err, client.ErrOutputBusy) {
 		return cli.Exit(err.Error(), exitJobFailed) // not a usage error: another job is running
@@ -136,7 +141,7 @@ func runAction(c *cli.Context) error {
 		return usageErr(err)
 	}
 	watch.begin(job, quiet)
-	lister, cleanup, err := clusterFor(ctx, c, log.With("job", job.ID()))
+	lister, cleanup, err := clusterFor(ctx, c, zk, log.With("job", job.ID()))
 	if err != nil {
 		watch.finish(c, job, nil, err)
 		return cli.Exit(err.Error(), exitJobFailed)
@@ -173,8 +178,9 @@ func oneCluster(c *cli.Context) error {
 	return nil
 }
 
-// clusterFor builds the registry --local, --zk or --workers names.
-func clusterFor(ctx context.Context, c *cli.Context, log *slog.Logger) (registry.Lister, func(), error) {
+// clusterFor builds the registry --local, --zk or --workers names; for
+// --zk it is zk, being opened.
+func clusterFor(ctx context.Context, c *cli.Context, zk *zkJob, log *slog.Logger) (registry.Lister, func(), error) {
 	switch {
 	case c.IsSet("local"):
 		var args []string
@@ -189,11 +195,7 @@ func clusterFor(ctx context.Context, c *cli.Context, log *slog.Logger) (registry
 		log.Info("local cluster up", "workers", c.Int("local"))
 		return lc.Registry, func() { lc.Close() }, nil
 	case c.IsSet("zk"):
-		zk, err := registry.NewZK(ctx, c.String("zk"), registry.ZKOptions{})
-		if err != nil {
-			return nil, nil, err
-		}
-		return zk, func() { zk.Close() }, nil
+		return zk, zk.Close, nil
 	default:
 		addrs := strings.Split(c.String("workers"), ",")
 		return registry.NewStatic(addrs), func() {}, nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/distmr/dist/internal/progress"
@@ -48,9 +49,13 @@ type Setting struct{ Name, Value string }
 //go:embed report.html.tmpl
 var pageText string
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"f": func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) },
-}).Parse(pageText))
+// page is parsed on first use, not at start: every dist command links
+// this package, and only --report renders it.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"f": func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) },
+	}).Parse(pageText))
+})
 
 // view is what the template renders.
 type view struct {
@@ -116,7 +121,7 @@ func (r *Recorder) WriteHTML(w io.Writer, job Job) error {
 			At: "+" + duration(a.Start.Sub(job.Start)), Outcome: outcomeText(a), Err: a.Err,
 		})
 	}
-	return page.Execute(w, v)
+	return page().Execute(w, v)
 }
 
 // WriteFile writes the report to path, atomically: a reader never sees a

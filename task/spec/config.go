@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -195,12 +194,20 @@ func PartName(i int) string { return fmt.Sprintf("part-%05d", i) }
 // MapPartName is the name of a map task's sorted output for partition i.
 func MapPartName(i int) string { return fmt.Sprintf("map-%05d", i) }
 
-var safeName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
-
 // ValidName reports whether s may be used as a job, task or file name:
 // non-empty, at most 128 bytes of [A-Za-z0-9._-], never "." or "..".
+// (A loop, not the regexp ^[A-Za-z0-9._-]{1,128}$: compiling that one
+// took 0.45 ms of every task's and every dist command's start.)
 func ValidName(s string) bool {
-	return safeName.MatchString(s) && s != "." && s != ".."
+	if len(s) == 0 || len(s) > 128 || s == "." || s == ".." {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Validate checks the fields every task needs.

@@ -2,6 +2,8 @@ package spec
 
 import (
 	"errors"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -60,6 +62,22 @@ func TestNoInputValidate(t *testing.T) {
 		err := c.Validate()
 		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrBadConfig)) {
 			t.Errorf("%s: Validate = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// ValidName accepts what the rule it documents accepts, and nothing else.
+func TestValidName(t *testing.T) {
+	rule := regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+	names := []string{"", ".", "..", "...", "j20261201-201211-a0744a84", "m-00000", "part-00000", "a/b", "a b",
+		"naïve", "x\x00", "-", "_.", strings.Repeat("a", 128), strings.Repeat("a", 129), "A-Z_0.9"}
+	for c := 0; c < 256; c++ {
+		names = append(names, "a"+string(rune(c)), string([]byte{byte(c)}))
+	}
+	for _, s := range names {
+		want := rule.MatchString(s) && s != "." && s != ".."
+		if got := ValidName(s); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", s, got, want)
 		}
 	}
 }

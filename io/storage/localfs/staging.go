@@ -48,16 +48,24 @@ func (s Staging) Create(ctx context.Context, name string) (storage.Part, error) 
 
 // Commit moves a finished part from Stage to Root and syncs Root.
 func (s Staging) Commit(ctx context.Context, p storage.Pending) error {
+	if err := s.Move(ctx, p); err != nil {
+		return err
+	}
+	return fsx.SyncDir(s.Root)
+}
+
+// Move is Commit without the sync of Root, for a caller that moves many
+// parts into one Root and syncs it once after the last: a job commit
+// with a part per reduce would otherwise sync the same directory once a
+// part.
+func (s Staging) Move(ctx context.Context, p storage.Pending) error {
 	if err := checkPartName(p.Name); err != nil {
 		return err
 	}
 	if s.Root == "" {
 		return fmt.Errorf("commit %s: the staging of %s has no Root to publish to", p.Name, s.Stage)
 	}
-	if err := os.Rename(filepath.Join(s.Stage, p.Name), filepath.Join(s.Root, p.Name)); err != nil {
-		return err
-	}
-	return fsx.SyncDir(s.Root)
+	return os.Rename(filepath.Join(s.Stage, p.Name), filepath.Join(s.Root, p.Name))
 }
 
 // Abort removes a finished part from Stage. One already gone is not an

@@ -92,6 +92,10 @@ type Config struct {
 	Work string
 	// Log receives progress lines; nil means os.Stderr.
 	Log io.Writer
+	// Only is "warm" to measure the warm one-line job alone (a quick
+	// check of start-up work); its table is printed, never written to
+	// Out, whose other rows it would drop. "" measures everything.
+	Only string
 }
 
 func (c *Config) defaults() error {
@@ -118,6 +122,13 @@ func (c *Config) defaults() error {
 	}
 	if c.Root == "" {
 		c.Root = "."
+	}
+	switch c.Only {
+	case "":
+	case "warm":
+		c.Out = ""
+	default:
+		return fmt.Errorf("bench: unknown -only %q: the one part measured alone is warm", c.Only)
 	}
 	var err error
 	if c.Bin, err = filepath.Abs(c.Bin); err != nil {
@@ -172,8 +183,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	res := &Results{Started: time.Now(), Machine: machine()}
 	logf(cfg.Log, "dist bench: %d cores, %s, load %s; work in %s", res.Machine.Cores, res.Machine.CPU, res.Machine.Load, cfg.Work)
 
-	if err := runData(ctx, &cfg, res); err != nil {
-		return nil, err
+	all := cfg.Only == ""
+	if all {
+		if err := runData(ctx, &cfg, res); err != nil {
+			return nil, err
+		}
 	}
 	zk, err := startCluster(ctx, &cfg)
 	switch {
@@ -181,6 +195,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		defer zk.stop()
 		if res.Warm, err = runWarm(ctx, &cfg, zk); err != nil {
 			return nil, fmt.Errorf("warm job: %w", err)
+		}
+		if !all {
+			break
 		}
 		if res.Shipping, err = runShipping(ctx, &cfg, zk); err != nil {
 			return nil, fmt.Errorf("shipping: %w", err)
@@ -191,8 +208,10 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	default:
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	if res.GoBench, err = runGoBench(ctx, &cfg); err != nil {
-		return nil, fmt.Errorf("go benchmarks: %w", err)
+	if all {
+		if res.GoBench, err = runGoBench(ctx, &cfg); err != nil {
+			return nil, fmt.Errorf("go benchmarks: %w", err)
+		}
 	}
 	res.Took = time.Since(res.Started)
 

@@ -113,7 +113,7 @@ func Render(r *Results) string {
 		p("- The S3 store is SeaweedFS %s started by `scripts/s3-local.sh` on this machine: it shares the %d cores and the disk with the jobs, and loopback is its network.", r.S3, m.Cores)
 	}
 	if w := r.Warm; w != nil {
-		p("- The same one-line job through package client with a ZooKeeper session open (the job alone): p50 %s, p95 %s. Starting the dist binary (`dist version`): %s.",
+		p("- The same one-line job through package client with a ZooKeeper session open (the job alone): p50 %s, p95 %s. Starting the dist binary (`dist --help`): %s.",
 			ms(percentile(w.Jobs, 50)), ms(percentile(w.Jobs, 95)), ms(w.Start))
 	}
 	if s := r.Shipping; s != nil {
