@@ -93,6 +93,9 @@ func Prepare(cfg Config) (*Job, error) {
 		if j.splits, err = makeSplits(ctx, j.local, objs, cfg.SplitSize, whole); err != nil {
 			return nil, err
 		}
+		if cfg.packs() {
+			j.splits = packSplits(j.splits, cfg.SplitSize)
+		}
 		for _, o := range objs {
 			names = append(names, o.Name)
 		}
@@ -107,7 +110,11 @@ func Prepare(cfg Config) (*Job, error) {
 		if err != nil {
 			return nil, err
 		}
-		j.splits = append(j.splits, rangeSplits(objs, cfg.SplitSize, whole, func(o storage.Object) string { return o.Name })...)
+		splits := rangeSplits(objs, cfg.SplitSize, whole, func(o storage.Object) string { return o.Name })
+		if cfg.packs() {
+			splits = packSplits(splits, cfg.SplitSize)
+		}
+		j.splits = append(j.splits, splits...)
 		for _, o := range objs {
 			names = append(names, o.Name)
 		}
@@ -292,7 +299,7 @@ func (j *Job) drive(ctx context.Context, workers registry.Lister, log *slog.Logg
 	}
 	var pins []tracker.Pin
 	if len(j.worker) > 0 {
-		ws, wp, err := workerSplits(ctx, p, resolved, j.worker, cfg.SplitSize, cfg.InputFormat == "wholefile")
+		ws, wp, err := workerSplits(ctx, p, resolved, j.worker, cfg.SplitSize, cfg.InputFormat == "wholefile", cfg.packs())
 		if err != nil {
 			return nil, err
 		}
