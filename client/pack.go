@@ -12,12 +12,26 @@ import (
 // CombineFileInputFormat): a map costs a process start and a launch
 // whatever its size, so two thousand files of a kilobyte are better read
 // by one map than by two thousand. Consecutive splits that are each a
-// whole file, of one kind and on one worker, join a pack while it stays
-// within size bytes, spec.MaxPieces files and spec.MaxPieceNames bytes of
-// names (the launch request carries them all). Pieces keep the listing
+// whole file under size bytes, of one kind and on one worker, join a
+// pack while it stays within the goal, spec.MaxPieces files and
+// spec.MaxPieceNames bytes of names (the launch request carries them
+// all). The goal is size, or with slots > 0 (the cluster's task slots)
+// at most an equal share of the small files' bytes per slot, as Hadoop's
+// goal size divides the input by the maps wanted: packing saves process
+// starts, never leaves a slot without a map. Pieces keep the listing
 // order. A pack of one file stays a plain split, and so does every split
 // of a file cut in ranges.
-func packSplits(splits []split, size int64) []split {
+func packSplits(splits []split, size int64, slots int) []split {
+	goal := size
+	if slots > 0 {
+		var small int64
+		for _, sp := range splits {
+			if sp.wholeFile() && sp.Length < size {
+				small += sp.Length
+			}
+		}
+		goal = min(size, max(1, (small+int64(slots)-1)/int64(slots)))
+	}
 	var out, cur []split
 	var bytes int64
 	var names int
@@ -40,7 +54,7 @@ func packSplits(splits []split, size int64) []split {
 			continue
 		}
 		n := len(sp.Name) + len(sp.Path) + len(sp.Obj.Name)
-		if len(cur) > 0 && (bytes+sp.Length > size || len(cur) == spec.MaxPieces || names+n > spec.MaxPieceNames ||
+		if len(cur) > 0 && (bytes+sp.Length > goal || len(cur) == spec.MaxPieces || names+n > spec.MaxPieceNames ||
 			sp.Obj.Kind != cur[0].Obj.Kind || sp.Obj.Worker != cur[0].Obj.Worker) {
 			flush()
 		}

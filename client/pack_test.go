@@ -59,10 +59,34 @@ func TestPackSplits(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			splits := rangeSplits(objects(storage.S3, "", tc.sizes...), 100, false, byName)
-			if got := shape(packSplits(splits, 100)); got != tc.want {
+			if got := shape(packSplits(splits, 100, 0)); got != tc.want {
 				t.Fatalf("sizes %v, split size 100: got %s, want %s", tc.sizes, got, tc.want)
 			}
 		})
+	}
+}
+
+// Given the cluster's slots, packs are no bigger than an equal share of
+// the small files per slot: packing never leaves a slot without a map.
+func TestPackSplitsKeepsSlotsBusy(t *testing.T) {
+	ten := []int64{10, 10, 10, 10, 10, 10, 10, 10, 10, 10}
+	for _, tc := range []struct {
+		sizes []int64
+		slots int
+		want  string
+	}{
+		{ten, 1, "[10+10+10+10+10+10+10+10+10+10]"},
+		{ten, 2, "[10+10+10+10+10] [10+10+10+10+10]"},
+		{ten, 3, "[10+10+10] [10+10+10] [10+10+10] 10"},
+		{ten, 20, "10 10 10 10 10 10 10 10 10 10"},
+		{[]int64{60, 10, 10, 10}, 2, "60 [10+10+10]"},
+		{[]int64{0, 0, 0}, 2, "[0+0+0]"},
+		{[]int64{10, 10, 250, 10, 10}, 1, "[10+10] 100 100 50 [10+10]"},
+	} {
+		splits := rangeSplits(objects(storage.S3, "", tc.sizes...), 100, false, byName)
+		if got := shape(packSplits(splits, 100, tc.slots)); got != tc.want {
+			t.Errorf("sizes %v on %d slots: got %s, want %s", tc.sizes, tc.slots, got, tc.want)
+		}
 	}
 }
 
@@ -70,7 +94,7 @@ func TestPackSplits(t *testing.T) {
 func TestPackSplitsKeepsOrder(t *testing.T) {
 	objs := objects(storage.S3, "", 40, 40, 40, 40, 40)
 	var got []string
-	for _, sp := range packSplits(rangeSplits(objs, 100, false, byName), 100) {
+	for _, sp := range packSplits(rangeSplits(objs, 100, false, byName), 100, 0) {
 		if sp.Pieces == nil {
 			got = append(got, sp.Name)
 		}
@@ -90,7 +114,7 @@ func TestPackSplitsKeepsOrder(t *testing.T) {
 // A pack holds one worker's files only: the map runs where they are.
 func TestPackSplitsByWorker(t *testing.T) {
 	objs := append(objects(storage.Worker, "w1", 10, 10, 10), objects(storage.Worker, "w2", 10, 10)...)
-	splits := packSplits(rangeSplits(objs, 100, false, byName), 100)
+	splits := packSplits(rangeSplits(objs, 100, false, byName), 100, 0)
 	if got := shape(splits); got != "[10+10+10] [10+10]" {
 		t.Fatalf("got %s, want one pack per worker", got)
 	}
@@ -110,7 +134,7 @@ func TestPackSplitsByWorker(t *testing.T) {
 func TestPackSplitsByKind(t *testing.T) {
 	splits := rangeSplits(objects(storage.S3, "", 10, 10), 100, false, byName)
 	splits = append(splits, rangeSplits(objects(storage.Local, "", 10, 10), 100, false, byName)...)
-	if got := shape(packSplits(splits, 100)); got != "[10+10] [10+10]" {
+	if got := shape(packSplits(splits, 100, 0)); got != "[10+10] [10+10]" {
 		t.Fatalf("got %s, want a pack per kind", got)
 	}
 }
@@ -119,7 +143,7 @@ func TestPackSplitsByKind(t *testing.T) {
 // files and spec.MaxPieceNames bytes of names.
 func TestPackSplitsBounds(t *testing.T) {
 	sizes := make([]int64, 2*spec.MaxPieces+1)
-	splits := packSplits(rangeSplits(objects(storage.S3, "", sizes...), 100, false, byName), 100)
+	splits := packSplits(rangeSplits(objects(storage.S3, "", sizes...), 100, false, byName), 100, 0)
 	if len(splits) != 3 || len(splits[0].Pieces) != spec.MaxPieces || splits[2].Pieces != nil {
 		t.Fatalf("%d empty files packed as %d splits (first of %d files), want two of %d and one plain", len(sizes), len(splits), len(splits[0].Pieces), spec.MaxPieces)
 	}
@@ -129,7 +153,7 @@ func TestPackSplitsBounds(t *testing.T) {
 	for i := range 100 {
 		long = append(long, storage.Object{Name: fmt.Sprintf("s3://b/%s%03d", name, i), Kind: storage.S3, Size: 1})
 	}
-	for _, sp := range packSplits(rangeSplits(long, 100, false, byName), 100) {
+	for _, sp := range packSplits(rangeSplits(long, 100, false, byName), 100, 0) {
 		n := 0
 		for _, p := range sp.Pieces {
 			n += len(p.Name)
@@ -154,7 +178,7 @@ func TestPackLocalSplits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	splits = packSplits(splits, 100)
+	splits = packSplits(splits, 100, 0)
 	if got := shape(splits); got != "20 100 100 50 [30+0] 100" {
 		t.Fatalf("got %s", got)
 	}
