@@ -61,8 +61,8 @@ type summary struct {
 	First    string `json:"first,omitempty"`
 	Last     string `json:"last,omitempty"`
 	LastFile string `json:"last_file,omitempty"`
-	FirstAt string `json:"first_at,omitempty"`
-	LastAt  string `json:"last_at,omitempty"`
+	FirstAt  string `json:"first_at,omitempty"`
+	LastAt   string `json:"last_at,omitempty"`
 	// Err is the split's first problem; "" when there is none.
 	Err string `json:"err,omitempty"`
 }
