@@ -250,13 +250,14 @@ func (c *Config) Validate() error {
 		if c.Phase == PhaseMap && c.Split.Tasks != 0 {
 			return c.Split.validateNoInput(c.Index)
 		}
-		if len(c.Split.Pieces) > 0 || c.Split.Pack != "" {
-			return c.Split.validatePacked()
-		}
-		if c.Split.File == "" && c.Split.FD <= 2 {
+		switch {
+		case len(c.Split.Pieces) > 0 || c.Split.Pack != "":
+			if err := c.Split.validatePacked(); err != nil {
+				return err
+			}
+		case c.Split.File == "" && c.Split.FD <= 2:
 			return fmt.Errorf("%w: %s task without an input split", ErrBadConfig, c.Phase)
-		}
-		if c.Split.Offset < 0 || c.Split.Length < 0 {
+		case c.Split.Offset < 0 || c.Split.Length < 0:
 			// A packed split that a worker built before packing staged
 			// as one (Split.Pieces).
 			return fmt.Errorf("%w: split of %s at %d has a negative length: its worker is older than the client, upgrade it", ErrBadConfig, c.Split.Name, c.Split.Offset)

@@ -130,4 +130,13 @@ func TestPackedValidate(t *testing.T) {
 			t.Errorf("%s: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}
+	// A sample task reads packed files too, and still needs its order.
+	c := Config{Job: "j", Task: "s-00000", Phase: PhaseSample, Split: Split{Pack: SplitFile, Length: 7, Pieces: two}}
+	if err := c.Validate(); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("packed sample task without an order: Validate() = %v, want ErrBadConfig", err)
+	}
+	c.Order = &Order{}
+	if err := c.Validate(); err != nil {
+		t.Errorf("packed sample task: %v", err)
+	}
 }
