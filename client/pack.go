@@ -8,12 +8,18 @@ import (
 	"github.com/distmr/dist/task/spec"
 )
 
+// smallFile is the size under which a file is packed: a map costs a
+// process start and a launch, some 4 ms, about what it takes to read and
+// map 64 KiB, so a smaller file's map is mostly that cost. A bigger file
+// keeps a map of its own, as before packing: an input of ordinary files is
+// planned as it always was, its maps spread over the slots.
+const smallFile = 64 << 10
+
 // packSplits puts runs of small files into one split each (Hadoop's
-// CombineFileInputFormat): a map costs a process start and a launch
-// whatever its size, so two thousand files of a kilobyte are better read
-// by one map than by two thousand. Consecutive splits that are each a
-// whole file under size bytes, of one kind and on one worker, join a
-// pack while it stays within the goal, spec.MaxPieces files and
+// CombineFileInputFormat): two thousand files of a kilobyte are better
+// read by one map than by two thousand. Consecutive splits that are each
+// a whole file under smallFile bytes, of one kind and on one worker, join
+// a pack while it stays within the goal, spec.MaxPieces files and
 // spec.MaxPieceNames bytes of names (the launch request carries them
 // all). The goal is size, or with slots > 0 (the cluster's task slots)
 // at most an equal share of the small files' bytes per slot, as Hadoop's
@@ -26,7 +32,7 @@ func packSplits(splits []split, size int64, slots int) []split {
 	if slots > 0 {
 		var small int64
 		for _, sp := range splits {
-			if sp.wholeFile() && sp.Length < size {
+			if sp.small(size) {
 				small += sp.Length
 			}
 		}
@@ -48,7 +54,7 @@ func packSplits(splits []split, size int64, slots int) []split {
 		cur, bytes, names = nil, 0, 0
 	}
 	for _, sp := range splits {
-		if !sp.wholeFile() || sp.Length >= size {
+		if !sp.small(size) {
 			flush()
 			out = append(out, sp)
 			continue
@@ -71,9 +77,11 @@ func packSplits(splits []split, size int64, slots int) []split {
 // (DIST_INPUT_FILE).
 func (c *Config) packs() bool { return c.Kind != proto.KindExec }
 
-// wholeFile reports whether sp is all of one file and nothing else.
-func (sp split) wholeFile() bool {
-	return !sp.None && sp.Pieces == nil && !sp.Lines && sp.Offset == 0 && sp.Length == sp.Obj.Size
+// small reports whether sp is all of one file, and that file is small
+// enough to pack: under smallFile and under the split size.
+func (sp split) small(size int64) bool {
+	return !sp.None && sp.Pieces == nil && !sp.Lines && sp.Offset == 0 && sp.Length == sp.Obj.Size &&
+		sp.Length < min(size, smallFile)
 }
 
 // label names a split in messages: its file, or a packed split's first

@@ -90,6 +90,16 @@ func TestPackSplitsKeepsSlotsBusy(t *testing.T) {
 	}
 }
 
+// Files of smallFile bytes or more keep a map each, as before packing,
+// whatever the split size.
+func TestPackSplitsOnlySmallFiles(t *testing.T) {
+	splits := rangeSplits(objects(storage.S3, "", 10, smallFile, 10, smallFile-1), 64<<20, false, byName)
+	want := fmt.Sprintf("10 %d [10+%d]", smallFile, smallFile-1)
+	if got := shape(packSplits(splits, 64<<20, 0)); got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
 // Pieces keep the listing order, and every file is in exactly one split.
 func TestPackSplitsKeepsOrder(t *testing.T) {
 	objs := objects(storage.S3, "", 40, 40, 40, 40, 40)
