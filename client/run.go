@@ -93,7 +93,6 @@ func Prepare(cfg Config) (*Job, error) {
 		if j.splits, err = makeSplits(ctx, j.local, objs, cfg.SplitSize, whole); err != nil {
 			return nil, err
 		}
-
 		for _, o := range objs {
 			names = append(names, o.Name)
 		}

@@ -244,8 +244,8 @@ func (r *runner) outputTarget(w registry.WorkerInfo, ref proto.AttemptRef, part 
 // whose size or modification time differ from when the job listed it,
 // when it opens the range and again at its end: its splits were cut on
 // the old contents, and reading the new would mix two versions into one
-// answer.
-// A packed split goes as its files one after another.
+// answer. A packed split goes as its files one after another, each
+// checked so.
 func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, sp split) error {
 	if sp.Obj.Kind != storage.Local {
 		return fmt.Errorf("input %s is not on the client's machine", sp.label())

@@ -164,3 +164,25 @@ func TestPackedWorkerInputs(t *testing.T) {
 		"--output", out, "--reduces", "0", "--param", "pattern=Match")
 	sameOutput(t, "grep", out, grepped(t, held, name))
 }
+
+// A worker on another host is sent a packed split: its files one after
+// another, in one upload.
+func TestPackedSentByClient(t *testing.T) {
+	dir := t.TempDir()
+	files := smallFiles(t, dir, 300, 3)
+	t.Setenv("DIST_HOST_ID", "elsewhere")
+	w := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
+	t.Setenv("DIST_HOST_ID", "")
+	out := filepath.Join(t.TempDir(), "out")
+	r := mustRun(t, "run", "--workers", w.Addr, "--app", env.App(t, "grep"), "--input", filepath.Join(dir, "*.txt"),
+		"--output", out, "--reduces", "0", "--param", "pattern=Match", "--speculative=false")
+	sameOutput(t, "grep", out, grepped(t, files, func(f string) string { return f }))
+	packedMaps(t, r.stdout, len(files))
+	var size int64
+	for _, f := range files {
+		size += fileSize(t, f)
+	}
+	if in, _ := clientData(t, r.stdout); in < size || strings.Contains(r.stdout, "(failed 0, backups 0,") && in != size {
+		t.Errorf("client data bytes in %d, want the files' %d:\n%s", in, size, r.stdout)
+	}
+}
