@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,5 +135,29 @@ func TestMapPackedErrorNamesFile(t *testing.T) {
 	err := mustFail(t, app, dir)
 	if !strings.Contains(err.Error(), `b record "0"`) {
 		t.Fatalf("error %q does not name file b's record", err)
+	}
+}
+
+// A sample task (dist run --total-order) reads every file of a packed
+// split.
+func TestSamplePacked(t *testing.T) {
+	files := [][]byte{[]byte("the cat"), []byte("sat on\n"), []byte("the mat\n")}
+	var staged []byte
+	split := spec.Split{Pack: spec.SplitFile}
+	for i, f := range files {
+		staged = append(staged, f...)
+		split.Pieces = append(split.Pieces, spec.Piece{Name: strconv.Itoa(i), Length: int64(len(f))})
+		split.Length += int64(len(f))
+	}
+	cfg := spec.Config{Job: "job", Task: spec.TaskID(spec.PhaseSample, 0), Phase: spec.PhaseSample, Reduces: 3,
+		Order: &spec.Order{}, Split: split}
+	dir := tasktest.TaskDir(t, t.TempDir(), cfg, map[string][]byte{spec.SplitFile: staged})
+	res, err := task.Run(wordCount(true), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(slices.Sorted(slices.Values(res.Sample)), " ")
+	if want := "cat mat on sat the the"; got != want {
+		t.Errorf("sample %q, want Map's keys of every file %q", got, want)
 	}
 }
