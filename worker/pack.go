@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/distmr/dist/io/storage"
+	"github.com/distmr/dist/io/storage/localfs"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task/spec"
 )
@@ -73,7 +74,10 @@ func (a *attempt) copyPiece(dst io.Writer, in *proto.InputSource) error {
 	case n != in.Size:
 		return proto.Errorf(proto.CodeInputChanged, "input %s changed while it was staged (%d bytes, listed with %d): rerun the job", src.name, n, in.Size)
 	}
-	return src.recheck()
+	if err := localfs.Check(src.f, src.obj); err != nil {
+		return src.changed(err, "while it was staged")
+	}
+	return nil
 }
 
 // copyObject appends one whole S3 object of a packed input to dst; the
