@@ -30,6 +30,10 @@ type split struct {
 	// None marks a map with no input (Config.Tasks): nothing to read,
 	// list or send.
 	None bool
+	// Pieces, when set, are whole small files packed into this split
+	// (pack.go), each a split of its own; Obj then has only their Kind
+	// and Worker, and Length is their total.
+	Pieces []split
 }
 
 // noInputSplits are the splits of n maps with no input.

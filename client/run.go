@@ -290,17 +290,27 @@ func (j *Job) drive(ctx context.Context, workers registry.Lister, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	maps := len(j.splits)
+	slots := 0
+	if cfg.packs() {
+		// Packed here, not in Prepare: the first workers' slots say how
+		// many maps keep them busy.
+		for _, w := range resolved {
+			slots += max(w.Slots, 1)
+		}
+		j.splits = packSplits(j.splits, cfg.SplitSize, slots)
+	}
 	var pins []tracker.Pin
 	if len(j.worker) > 0 {
-		ws, wp, err := workerSplits(ctx, p, resolved, j.worker, cfg.SplitSize, cfg.InputFormat == "wholefile")
+		ws, wp, err := workerSplits(ctx, p, resolved, j.worker, cfg.SplitSize, cfg.InputFormat == "wholefile", slots)
 		if err != nil {
 			return nil, err
 		}
 		pins = append(make([]tracker.Pin, len(j.splits)), wp...)
 		j.splits = append(j.splits, ws...)
-		if cfg.OnMaps != nil {
-			cfg.OnMaps(len(j.splits))
-		}
+	}
+	if cfg.OnMaps != nil && len(j.splits) != maps {
+		cfg.OnMaps(len(j.splits))
 	}
 	r.splits = j.splits
 	if cfg.TotalOrder {

@@ -87,6 +87,9 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 			}
 		}
 		req.Config.Split = spec.Split{File: spec.SplitFile, Name: sp.Name, Offset: sp.Offset, Length: sp.Length}
+		if len(sp.Pieces) > 0 {
+			req.Config.Split = packedConfig(sp)
+		}
 	default:
 		req.Fetch = fetchList(a)
 	}
@@ -104,7 +107,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 		// The file is as the job listed it here: the worker, sharing the
 		// host's id, sees another file at that path (a container with
 		// its own mounts). It is not the input that changed.
-		err = &proto.Error{Code: proto.CodeNotHere, Message: fmt.Sprintf("worker %s sees another file at %s than the client: %v", a.Worker.ID, req.Input.Name, err)}
+		err = &proto.Error{Code: proto.CodeNotHere, Message: fmt.Sprintf("worker %s sees another file at %s than the client: %v", a.Worker.ID, r.splits[a.Task.Index].label(), err)}
 	}
 	if proto.IsCode(err, proto.CodeNotHere) && req.Input != nil && req.Input.Kind == string(storage.Local) {
 		// The worker shares the client's host id but does not see its
@@ -189,23 +192,39 @@ func mapOutput(in tracker.MapLoc, part int) proto.MapOutput {
 // when the client sends it: S3 objects and worker: files are read where
 // they are, a local file in place by a worker on the client's host.
 func (r *runner) inputSource(sp split, w registry.WorkerInfo) *proto.InputSource {
-	src := &proto.InputSource{Kind: string(sp.Obj.Kind), Name: sp.Obj.Name, Offset: sp.Offset, Length: sp.Length,
+	if sp.Obj.Kind == storage.Local {
+		r.mu.Lock()
+		refused := r.notInPlace[w.ID]
+		r.mu.Unlock()
+		if w.Host == "" || w.Host != storage.HostID() || refused {
+			return nil
+		}
+	}
+	if len(sp.Pieces) > 0 {
+		src := packedSource(sp, sourceName)
+		if sp.Obj.Kind == storage.Local {
+			src.Host = w.Host
+		}
+		return src
+	}
+	src := &proto.InputSource{Kind: string(sp.Obj.Kind), Name: sourceName(sp), Offset: sp.Offset, Length: sp.Length,
 		Size: sp.Obj.Size, Version: sp.Obj.Version, Lines: sp.Lines}
-	switch sp.Obj.Kind {
-	case storage.S3:
-		return src
-	case storage.Worker:
-		src.Name = strings.TrimPrefix(sp.Obj.Name, storage.WorkerPrefix)
-		return src
+	if sp.Obj.Kind == storage.Local {
+		src.Host = w.Host
 	}
-	r.mu.Lock()
-	refused := r.notInPlace[w.ID]
-	r.mu.Unlock()
-	if w.Host == "" || w.Host != storage.HostID() || refused {
-		return nil
-	}
-	src.Name, src.Host = sp.Path, w.Host
 	return src
+}
+
+// sourceName is what the worker calls a file: an S3 URL, a path under its
+// data dir, a local file's absolute path.
+func sourceName(sp split) string {
+	switch sp.Obj.Kind {
+	case storage.Worker:
+		return strings.TrimPrefix(sp.Obj.Name, storage.WorkerPrefix)
+	case storage.Local:
+		return sp.Path
+	}
+	return sp.Obj.Name
 }
 
 // outputTarget says where the worker puts an attempt's part itself: an
@@ -225,34 +244,64 @@ func (r *runner) outputTarget(w registry.WorkerInfo, ref proto.AttemptRef, part 
 // whose size or modification time differ from when the job listed it,
 // when it opens the range and again at its end: its splits were cut on
 // the old contents, and reading the new would mix two versions into one
-// answer.
+// answer. A packed split goes as its files one after another, each
+// checked so.
 func (r *runner) putInput(ctx context.Context, s *proto.Session, ref proto.AttemptRef, sp split) error {
 	if sp.Obj.Kind != storage.Local {
-		return fmt.Errorf("input %s is not on the client's machine", sp.Name)
+		return fmt.Errorf("input %s is not on the client's machine", sp.label())
 	}
-	rc, err := r.local.Open(ctx, sp.Obj, sp.Offset, sp.Length)
-	if errors.Is(err, storage.ErrChanged) {
-		return fmt.Errorf("%w: %w", errInputChanged, err)
+	pieces := sp.Pieces
+	if pieces == nil {
+		pieces = []split{sp}
 	}
+	// The first file is opened before the stream, so that a changed or
+	// unreadable input fails the attempt before the worker stages any.
+	rc, err := r.openLocal(ctx, pieces[0])
 	if err != nil {
-		return fmt.Errorf("read input %s: %w", sp.Name, err)
+		return err
 	}
-	defer rc.Close()
+	defer func() {
+		if rc != nil {
+			rc.Close() // read-only: a close error loses nothing
+		}
+	}()
 	st, err := s.Open(ctx, proto.OpPutInput, ref.Job, &proto.PutInputRequest{AttemptRef: ref, Size: sp.Length})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	n, err := io.CopyBuffer(st, rc, make([]byte, 256<<10))
-	r.pool.dataIn.Add(n)
-	if errors.Is(err, storage.ErrChanged) {
-		return fmt.Errorf("%w: %w", errInputChanged, err)
-	}
-	if err != nil {
-		return fmt.Errorf("send input %s to worker %s: %w", sp.Name, s.Addr, err)
+	buf := make([]byte, 256<<10)
+	for i, p := range pieces {
+		if i > 0 {
+			rc.Close()
+			if rc, err = r.openLocal(ctx, p); err != nil {
+				return err
+			}
+		}
+		n, err := io.CopyBuffer(st, rc, buf)
+		r.pool.dataIn.Add(n)
+		if errors.Is(err, storage.ErrChanged) {
+			return fmt.Errorf("%w: %w", errInputChanged, err)
+		}
+		if err != nil {
+			return fmt.Errorf("send input %s to worker %s: %w", p.Name, s.Addr, err)
+		}
 	}
 	var rep proto.Reply
 	return s.ReadReply(ctx, st, proto.OpPutInput, &rep)
+}
+
+// openLocal opens the range of a local file a split reads, refusing a
+// file that changed since the job listed it.
+func (r *runner) openLocal(ctx context.Context, sp split) (io.ReadCloser, error) {
+	rc, err := r.local.Open(ctx, sp.Obj, sp.Offset, sp.Length)
+	if errors.Is(err, storage.ErrChanged) {
+		return nil, fmt.Errorf("%w: %w", errInputChanged, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read input %s: %w", sp.Name, err)
+	}
+	return rc, nil
 }
 
 // launch starts the attempt and follows its events to the final one. On
@@ -345,8 +394,17 @@ var errChecksum = errors.New("checksum mismatch")
 // retry can help, the job fails (outcome.go).
 var errInputChanged = errors.New("input changed")
 
-// unchanged reports whether a local input is still as the job listed it.
+// unchanged reports whether a local input is still as the job listed it:
+// every file of a packed split.
 func unchanged(sp split) bool {
+	if len(sp.Pieces) > 0 {
+		for _, p := range sp.Pieces {
+			if !unchanged(p) {
+				return false
+			}
+		}
+		return true
+	}
 	f, err := os.Open(sp.Path)
 	if err != nil {
 		return false

@@ -62,8 +62,8 @@ func checkWorkerPath(rel string) error {
 // workerSplits lists the worker: inputs on every worker that serves them
 // (--data-dir) and cuts them into splits, each pinned to its worker: a
 // worker's matches are its own data. Workers that join later are not
-// asked.
-func workerSplits(ctx context.Context, p *pool, ws []registry.WorkerInfo, patterns []string, size int64, whole bool) ([]split, []tracker.Pin, error) {
+// asked. With slots > 0 small files are packed (packSplits).
+func workerSplits(ctx context.Context, p *pool, ws []registry.WorkerInfo, patterns []string, size int64, whole bool, slots int) ([]split, []tracker.Pin, error) {
 	var objs []storage.Object
 	var asked []string
 	for _, w := range ws {
@@ -95,9 +95,16 @@ func workerSplits(ctx context.Context, p *pool, ws []registry.WorkerInfo, patter
 		return storage.WorkerPrefix + o.Worker + ":" + strings.TrimPrefix(o.Name, storage.WorkerPrefix)
 	}
 	splits := rangeSplits(objs, size, whole, name)
+	if slots > 0 {
+		splits = packSplits(splits, size, slots) // a pack holds one worker's files
+	}
 	pins := make([]tracker.Pin, len(splits))
 	for i, sp := range splits {
-		pins[i] = tracker.Pin{Worker: sp.Obj.Worker, Input: sp.Obj.Name}
+		in := sp.Obj.Name
+		if len(sp.Pieces) > 0 {
+			in = fmt.Sprintf("%s and %d more files", sp.Pieces[0].Obj.Name, len(sp.Pieces)-1)
+		}
+		pins[i] = tracker.Pin{Worker: sp.Obj.Worker, Input: in}
 	}
 	return splits, pins, nil
 }

@@ -228,6 +228,19 @@ type InputSource struct {
 	// Host is, for "local", the client's storage.HostID: only a worker on
 	// the same host reads the file in place.
 	Host string `msgpack:"host,omitempty"`
+	// Pieces, when set, are whole files of Kind packed into one split
+	// (spec.Split.Pieces), which the worker stages one after another;
+	// Name, Offset, Length, Size and Version are then zero, so a worker
+	// built before packing refuses the input instead of reading one file.
+	Pieces []Piece `msgpack:"pieces,omitempty"`
+}
+
+// Piece is one whole file of a packed input, named as InputSource.Name
+// names a file of its kind, with its size and version as listed.
+type Piece struct {
+	Name    string `msgpack:"name"`
+	Size    int64  `msgpack:"size"`
+	Version string `msgpack:"version"`
 }
 
 // OutputTarget says where an attempt's part goes. Kind is a storage.Kind:

@@ -22,11 +22,22 @@ type Context struct {
 	mu       sync.Mutex
 	counters map[string]*Counter
 	state    any
+	// input is the file the records come from: the split's Name, or in a
+	// packed split the piece being read.
+	input atomic.Pointer[string]
 }
 
 func newContext(cfg *spec.Config, dir string) *Context {
-	return &Context{cfg: cfg, dir: dir, counters: make(map[string]*Counter)}
+	c := &Context{cfg: cfg, dir: dir, counters: make(map[string]*Counter)}
+	name := cfg.Split.Name
+	if len(cfg.Split.Pieces) > 0 {
+		name = cfg.Split.Pieces[0].Name
+	}
+	c.setInputFile(name)
+	return c
 }
+
+func (c *Context) setInputFile(name string) { c.input.Store(&name) }
 
 // Param returns the value of a job parameter (`dist run --param k=v`), or
 // "" if the job has none by that name.
@@ -68,8 +79,10 @@ func badParam(name, value, want, placeholder string) error {
 
 // InputFile returns the input path the current map task reads, exactly as
 // `dist run` named it after glob expansion; "" in a reduce task and in a
-// map with no input (dist run --tasks).
-func (c *Context) InputFile() string { return c.cfg.Split.Name }
+// map with no input (dist run --tasks). A map over many small files
+// packed into one split reads them in turn: in Map it names the file of
+// the record at hand, in Setup the first.
+func (c *Context) InputFile() string { return *c.input.Load() }
 
 // Tasks returns N in a map of a job run with `dist run --tasks N` (maps
 // with no input; this is map Index of N), and 0 in a reduce and in a job

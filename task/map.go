@@ -56,7 +56,7 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 			if s.Tasks != 0 {
 				return nil, fmt.Errorf("map %s (no input): %w", key, err)
 			}
-			return nil, fmt.Errorf("%s record %q: %w", s.Name, clip(key), err)
+			return nil, fmt.Errorf("%s record %q: %w", r.ctx.InputFile(), clip(key), err)
 		}
 		if err := col.err(); err != nil {
 			return nil, err
@@ -79,6 +79,20 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 func (r *runner) openInput() (input.Reader, func(), error) {
 	if r.cfg.Split.Tasks != 0 {
 		return &taskIndex{key: strconv.Itoa(r.cfg.Index)}, func() {}, nil
+	}
+	return r.openSplit()
+}
+
+// openSplit opens the map's split with the job's input format and
+// returns the function that releases it once the reader is closed.
+func (r *runner) openSplit() (input.Reader, func(), error) {
+	if len(r.cfg.Split.Pieces) > 0 {
+		p, size, err := r.openPacked()
+		if err != nil {
+			return nil, nil, err
+		}
+		r.inBytes.Add(size)
+		return p, func() {}, nil
 	}
 	split, size, done := r.split()
 	in, err := r.inFmt.Open(split)

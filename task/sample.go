@@ -1,11 +1,9 @@
 package task
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
-	"github.com/distmr/dist/io/input"
 	"github.com/distmr/dist/task/spec"
 )
 
@@ -108,18 +106,12 @@ func (s *sampler) keys() []string {
 // runSample runs Map over a spread of the split's records and returns the
 // keys it emitted. Values, Combine and Flush play no part in the order.
 func (r *runner) runSample() ([]string, error) {
-	s := r.cfg.Split
-	split, size, done := r.split()
-	defer done()
-	in, err := r.inFmt.Open(split)
-	if errors.Is(err, input.ErrCorrupt) {
-		return nil, fmt.Errorf("read input: %w", err)
-	}
+	in, done, err := r.openSplit()
 	if err != nil {
-		return nil, fmt.Errorf("open input %s: %w", s.Name, err)
+		return nil, err
 	}
+	defer done()
 	defer in.Close()
-	r.inBytes.Add(size)
 	mapFn := r.app.Map
 	if mapFn == nil {
 		mapFn = identityMap
@@ -141,7 +133,7 @@ func (r *runner) runSample() ([]string, error) {
 		}
 		keys = nil
 		if err := mapFn(r.ctx, key, value, emit); err != nil {
-			return nil, fmt.Errorf("%s record %q: %w", s.Name, clip(key), err)
+			return nil, fmt.Errorf("%s record %q: %w", r.ctx.InputFile(), clip(key), err)
 		}
 		smp.add(rec, keys)
 	}

@@ -79,10 +79,16 @@ func (w *Worker) checkLaunch(h proto.Header, req *proto.LaunchRequest) error {
 			return proto.Errorf(proto.CodeBadRequest, "map %s of job %s has no input but names one to read", c.Task, c.Job)
 		}
 		c.Split = spec.Split{Tasks: c.Split.Tasks}
+	case c.Phase.ReadsSplit() && len(c.Split.Pieces) > 0:
+		// Packed files (pack.go), staged in one file, however they came.
+		c.Split.File, c.Split.FD, c.Split.Pack, c.Split.Length = "", 0, spec.SplitFile, 0
+		for _, p := range c.Split.Pieces {
+			c.Split.Length += max(p.Length, 0)
+		}
 	case c.Phase.ReadsSplit():
 		// Where the task reads its split is the worker's to say; an input
 		// read in place gets its descriptor at the start (source.go).
-		c.Split.File, c.Split.FD = spec.SplitFile, 0
+		c.Split.File, c.Split.FD, c.Split.Pack = spec.SplitFile, 0, ""
 	}
 	c.Inputs = nil
 	if err := c.Validate(); err != nil {

@@ -42,9 +42,37 @@ func (w *Worker) checkSource(c *spec.Config, in *proto.InputSource) error {
 	switch {
 	case !c.Phase.ReadsSplit():
 		return proto.Errorf(proto.CodeBadRequest, "a %s task names an input to read: only maps and samples read one", c.Phase)
+	case len(in.Pieces) > 0 || len(c.Split.Pieces) > 0:
+		return w.checkPieces(c, in)
 	case in.Offset < 0 || in.Length < 0 || in.Size < 0 || in.Length > in.Size || in.Offset > in.Size-in.Length:
 		return proto.Errorf(proto.CodeBadRequest, "input %s: split [%d, +%d) does not lie within its %d bytes", in.Name, in.Offset, in.Length, in.Size)
 	}
+	return w.checkObject(in)
+}
+
+// checkPieces checks a packed input: whole files of one kind, the ones
+// the task's split lists, each where the worker may read it.
+func (w *Worker) checkPieces(c *spec.Config, in *proto.InputSource) error {
+	switch {
+	case len(in.Pieces) != len(c.Split.Pieces):
+		return proto.Errorf(proto.CodeBadRequest, "packed input of %d files for a split of %d", len(in.Pieces), len(c.Split.Pieces))
+	case in.Name != "" || in.Offset != 0 || in.Length != 0 || in.Size != 0 || in.Version != "" || in.Lines:
+		return proto.Errorf(proto.CodeBadRequest, "packed input also names a file %q or a range", in.Name)
+	}
+	for i, p := range in.Pieces {
+		if p.Size < 0 || p.Size != c.Split.Pieces[i].Length {
+			return proto.Errorf(proto.CodeBadRequest, "packed input %s is %d bytes, its piece of the split %d", p.Name, p.Size, c.Split.Pieces[i].Length)
+		}
+		one := proto.InputSource{Kind: in.Kind, Name: p.Name, Length: p.Size, Size: p.Size, Host: in.Host}
+		if err := w.checkObject(&one); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkObject checks that the worker may read in where it lives.
+func (w *Worker) checkObject(in *proto.InputSource) error {
 	switch storage.Kind(in.Kind) {
 	case storage.Local:
 		switch {
@@ -83,34 +111,19 @@ type source struct {
 // returns it with the split the task reads. The split keeps the Name the
 // client gave (task.Context.InputFile).
 func (a *attempt) openSource(in *proto.InputSource, split spec.Split) (*source, spec.Split, error) {
-	src := &source{in: in, name: in.Name,
-		obj: storage.Object{Name: in.Name, Kind: storage.Kind(in.Kind), Size: in.Size, Version: in.Version}}
+	if len(in.Pieces) > 0 {
+		split, err := a.stagePieces(in, split)
+		return &source{in: in, name: sourceName(in)}, split, err
+	}
 	split.Offset, split.Length = in.Offset, in.Length
-	var err error
-	switch storage.Kind(in.Kind) {
-	case storage.S3:
+	if storage.Kind(in.Kind) == storage.S3 {
+		src := &source{in: in, name: in.Name}
 		split, err := a.stageObject(in, split)
 		return src, split, err
-	case storage.Local:
-		src.f, err = a.w.local.OpenFile(a.ctx, src.obj)
-		var changed *localfs.ChangedError
-		if err != nil && !errors.As(err, &changed) {
-			return nil, split, proto.Errorf(proto.CodeNotHere, "worker %s cannot open %s in place: %v", a.w.ID(), in.Name, err)
-		}
-	case storage.Worker:
-		src.name = storage.WorkerPrefix + in.Name + " on worker " + a.w.ID()
-		src.obj.Name = storage.WorkerPrefix + in.Name
-		src.f, err = a.w.data.OpenFile(a.ctx, src.obj)
-		var changed *localfs.ChangedError
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			return nil, split, proto.Errorf(proto.CodeInputChanged, "input %s is gone since the job started: rerun the job", src.name)
-		case err != nil && !errors.As(err, &changed):
-			return nil, split, a.w.unreadable(in.Name, err)
-		}
 	}
+	src, err := a.openFile(in)
 	if err != nil {
-		return nil, split, src.changed(err, "since the job started")
+		return nil, split, err
 	}
 	if in.Lines {
 		start, end, err := storage.Cut(src.f, in.Size, in.Offset, in.Length)
@@ -122,6 +135,36 @@ func (a *attempt) openSource(in *proto.InputSource, split spec.Split) (*source, 
 	}
 	split.File, split.FD = "", inputFD
 	return src, split, nil
+}
+
+// openFile opens a local or worker: file, checked against the size and
+// version the job listed it with.
+func (a *attempt) openFile(in *proto.InputSource) (*source, error) {
+	src := &source{in: in, name: in.Name,
+		obj: storage.Object{Name: in.Name, Kind: storage.Kind(in.Kind), Size: in.Size, Version: in.Version}}
+	var err error
+	var changed *localfs.ChangedError
+	switch storage.Kind(in.Kind) {
+	case storage.Local:
+		src.f, err = a.w.local.OpenFile(a.ctx, src.obj)
+		if err != nil && !errors.As(err, &changed) {
+			return nil, proto.Errorf(proto.CodeNotHere, "worker %s cannot open %s in place: %v", a.w.ID(), in.Name, err)
+		}
+	case storage.Worker:
+		src.name = storage.WorkerPrefix + in.Name + " on worker " + a.w.ID()
+		src.obj.Name = storage.WorkerPrefix + in.Name
+		src.f, err = a.w.data.OpenFile(a.ctx, src.obj)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, proto.Errorf(proto.CodeInputChanged, "input %s is gone since the job started: rerun the job", src.name)
+		case err != nil && !errors.As(err, &changed):
+			return nil, a.w.unreadable(in.Name, err)
+		}
+	}
+	if err != nil {
+		return nil, src.changed(err, "since the job started")
+	}
+	return src, nil
 }
 
 // changed words a file's *localfs.ChangedError (any other error is the
@@ -243,5 +286,8 @@ func (s *source) recheck() error {
 
 // sourceName names an input in a log line.
 func sourceName(in *proto.InputSource) string {
+	if len(in.Pieces) > 0 {
+		return fmt.Sprintf("%s:%s and %d more", in.Kind, in.Pieces[0].Name, len(in.Pieces)-1)
+	}
 	return fmt.Sprintf("%s:%s", in.Kind, in.Name)
 }

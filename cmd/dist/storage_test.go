@@ -289,11 +289,13 @@ func TestS3Faults(t *testing.T) {
 	t.Run("object changed mid-job", func(t *testing.T) {
 		// One worker, one slot: map 0 is held at its gate while object
 		// 1, listed already, is replaced; map 1 must refuse it.
+		// --split-size 11 keeps the objects from being packed into one
+		// map, which would copy b before the change.
 		gates := t.TempDir()
 		putObject(t, mc, "inp", "ch/a.txt", []byte("alpha beta\n"))
 		putObject(t, mc, "inp", "ch/b.txt", []byte("gamma delta\n"))
 		b := startDist(t, "run", "--local", "1", "--local-slots", "1", "--app", gateApp(t), "--input", "s3://inp/ch/",
-			"--output", "s3://out/changed", "--reduces", "1", "--speculative=false",
+			"--output", "s3://out/changed", "--reduces", "1", "--speculative=false", "--split-size", "11",
 			"--param", "gate=^m-00000/0$", "--param", "gate_dir="+gates)
 		waitFor(t, time.Minute, "m-00000 at its gate", func() bool { return len(atGate(gates, "m-00000-0")) == 1 })
 		putObject(t, mc, "inp", "ch/b.txt", []byte("gamma delta epsilon\n"))
@@ -371,8 +373,10 @@ func TestLocalInputsInPlace(t *testing.T) {
 		os.WriteFile(a, []byte("one two\n"), 0o644)
 		os.WriteFile(b, []byte("three four\n"), 0o644)
 		gates := t.TempDir()
+		// --split-size 8 keeps the two files from being packed into one
+		// map, which would copy b before the change.
 		bg := startDist(t, "run", "--local", "1", "--local-slots", "1", "--app", gateApp(t), "--input", filepath.Join(dir, "*.txt"),
-			"--output", filepath.Join(t.TempDir(), "out"), "--reduces", "1", "--speculative=false",
+			"--output", filepath.Join(t.TempDir(), "out"), "--reduces", "1", "--speculative=false", "--split-size", "8",
 			"--param", "gate=^m-00000/0$", "--param", "gate_dir="+gates)
 		waitFor(t, time.Minute, "m-00000 at its gate", func() bool { return len(atGate(gates, "m-00000-0")) == 1 })
 		if err := os.WriteFile(b, []byte("three four five\n"), 0o644); err != nil {

@@ -136,7 +136,35 @@ type Split struct {
 	// File and FD are then zero, so a program built before maps without
 	// input refuses the config instead of running Map over nothing.
 	Tasks int `msgpack:"tasks,omitempty"`
+	// Pieces, when set, makes the split several whole files packed into
+	// one map (many small inputs): the worker staged them one after
+	// another in Pack, and the task reads each as a split of its own,
+	// with its Name and keys counted from the file's start. File, FD and
+	// Offset are then zero, so a program built before packing refuses
+	// the config instead of reading the files as one. The client sends
+	// Length -1: a worker built before packing drops Pack and Pieces and
+	// stages the bytes as one split, which no program reads as -1 bytes;
+	// a worker that packs sets Length to the pieces' total.
+	Pack   string  `msgpack:"pack,omitempty"`
+	Pieces []Piece `msgpack:"pieces,omitempty"`
 }
+
+// Piece is one whole file of a packed split (Split.Pieces).
+type Piece struct {
+	// Name is the input path as `dist run` named it; task.Context.InputFile
+	// returns it while the task reads the piece.
+	Name string `msgpack:"name"`
+	// Length is the file's size: the piece's bytes follow the previous
+	// piece's in Split.Pack.
+	Length int64 `msgpack:"length"`
+}
+
+// MaxPieces bounds the files packed into one split, so that a launch
+// request and its task config stay well within their 1 MiB bounds.
+const MaxPieces = 1000
+
+// MaxPieceNames bounds the bytes of the names of one split's pieces.
+const MaxPieceNames = 128 << 10
 
 // Input is one map output a reduce task reads: the file the worker staged
 // and what its map reported of it. The reduce checks every byte it reads
@@ -229,8 +257,17 @@ func (c *Config) Validate() error {
 		if c.Phase == PhaseMap && c.Split.Tasks != 0 {
 			return c.Split.validateNoInput(c.Index)
 		}
-		if c.Split.File == "" && c.Split.FD <= 2 {
+		switch {
+		case len(c.Split.Pieces) > 0 || c.Split.Pack != "":
+			if err := c.Split.validatePacked(); err != nil {
+				return err
+			}
+		case c.Split.File == "" && c.Split.FD <= 2:
 			return fmt.Errorf("%w: %s task without an input split", ErrBadConfig, c.Phase)
+		case c.Split.Offset < 0 || c.Split.Length < 0:
+			// A packed split that a worker built before packing staged
+			// as one (Split.Pieces).
+			return fmt.Errorf("%w: split of %s at %d has a negative length: its worker is older than the client, upgrade it", ErrBadConfig, c.Split.Name, c.Split.Offset)
 		}
 		if c.Phase == PhaseSample && c.Order == nil {
 			return fmt.Errorf("%w: sample task of a job without total order", ErrBadConfig)
@@ -257,6 +294,33 @@ func (s Split) validateNoInput(index int) error {
 		return fmt.Errorf("%w: map task with no input names an input split", ErrBadConfig)
 	case index >= s.Tasks:
 		return fmt.Errorf("%w: map %d of %d maps with no input", ErrBadConfig, index, s.Tasks)
+	}
+	return nil
+}
+
+// validatePacked checks a packed split: its pieces are the whole split.
+func (s Split) validatePacked() error {
+	switch {
+	case s.Pack == "" || len(s.Pieces) == 0:
+		return fmt.Errorf("%w: packed split without its file or its pieces", ErrBadConfig)
+	case s.File != "" || s.FD != 0 || s.Tasks != 0 || s.Offset != 0:
+		return fmt.Errorf("%w: packed split also names a file, descriptor, offset or tasks", ErrBadConfig)
+	case len(s.Pieces) > MaxPieces:
+		return fmt.Errorf("%w: packed split of %d pieces, limit %d", ErrBadConfig, len(s.Pieces), MaxPieces)
+	}
+	var total, names int64
+	for _, p := range s.Pieces {
+		if p.Length < 0 {
+			return fmt.Errorf("%w: piece %s of a packed split has a negative length", ErrBadConfig, p.Name)
+		}
+		total += p.Length
+		names += int64(len(p.Name))
+	}
+	switch {
+	case names > MaxPieceNames:
+		return fmt.Errorf("%w: packed split names %d bytes of files, limit %d", ErrBadConfig, names, MaxPieceNames)
+	case s.Length != total:
+		return fmt.Errorf("%w: packed split of %d bytes whose pieces hold %d", ErrBadConfig, s.Length, total)
 	}
 	return nil
 }

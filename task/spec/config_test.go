@@ -81,3 +81,79 @@ func TestValidName(t *testing.T) {
 		}
 	}
 }
+
+// A packed split (many small files in one map) must be refused by a
+// program built before packing, not read as one file: File and FD are
+// empty, as for a map with no input. A worker built before packing drops
+// Pack and Pieces, names in/split as the file and passes Length -1 on,
+// which this package refuses, and an older one fails to read as a split
+// of that size.
+func TestPackedRefusedByOlderProgramsAndWorkers(t *testing.T) {
+	c := Config{Job: "j", Task: "m-00000", Phase: PhaseMap,
+		Split: Split{Pack: SplitFile, Length: -1, Pieces: []Piece{{Name: "a", Length: 3}, {Name: "b", Length: 4}}}}
+	b, err := msgpack.Marshal(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old struct {
+		Phase Phase `msgpack:"phase"`
+		Split struct {
+			File   string `msgpack:"file"`
+			FD     int    `msgpack:"fd,omitempty"`
+			Length int64  `msgpack:"length"`
+		} `msgpack:"split"`
+	}
+	if err := msgpack.Unmarshal(b, &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.Split.File != "" || old.Split.FD > 2 || old.Split.Length != -1 {
+		t.Fatalf("an older program reads %+v: it would read the packed files as one split", old)
+	}
+
+	staged := c // as a worker built before packing writes it
+	staged.Split = Split{File: SplitFile, Length: c.Split.Length}
+	if err := staged.Validate(); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("a packed split staged as one by an older worker: Validate says %v, want ErrBadConfig", err)
+	}
+
+	c.Split.Length = 7 // as a worker that packs sets it
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a packed split: %v", err)
+	}
+}
+
+func TestPackedValidate(t *testing.T) {
+	two := []Piece{{Name: "a", Length: 3}, {Name: "b", Length: 4}}
+	for _, tc := range []struct {
+		name  string
+		split Split
+		ok    bool
+	}{
+		{"packed", Split{Pack: SplitFile, Length: 7, Pieces: two}, true},
+		{"empty pieces", Split{Pack: SplitFile, Pieces: []Piece{{Name: "a"}, {Name: "b"}}}, true},
+		{"no file", Split{Length: 7, Pieces: two}, false},
+		{"no pieces", Split{Pack: SplitFile}, false},
+		{"also a file", Split{Pack: SplitFile, File: SplitFile, Length: 7, Pieces: two}, false},
+		{"also a descriptor", Split{Pack: SplitFile, FD: 3, Length: 7, Pieces: two}, false},
+		{"an offset", Split{Pack: SplitFile, Offset: 1, Length: 7, Pieces: two}, false},
+		{"wrong total", Split{Pack: SplitFile, Length: 6, Pieces: two}, false},
+		{"negative piece", Split{Pack: SplitFile, Length: 2, Pieces: []Piece{{Name: "a", Length: 3}, {Name: "b", Length: -1}}}, false},
+		{"too many pieces", Split{Pack: SplitFile, Pieces: make([]Piece, MaxPieces+1)}, false},
+		{"names too long", Split{Pack: SplitFile, Pieces: []Piece{{Name: strings.Repeat("n", MaxPieceNames+1)}}}, false},
+	} {
+		c := Config{Job: "j", Task: "m-00000", Phase: PhaseMap, Split: tc.split}
+		err := c.Validate()
+		if tc.ok && err != nil || !tc.ok && !errors.Is(err, ErrBadConfig) {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+	// A sample task reads packed files too, and still needs its order.
+	c := Config{Job: "j", Task: "s-00000", Phase: PhaseSample, Split: Split{Pack: SplitFile, Length: 7, Pieces: two}}
+	if err := c.Validate(); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("packed sample task without an order: Validate() = %v, want ErrBadConfig", err)
+	}
+	c.Order = &Order{}
+	if err := c.Validate(); err != nil {
+		t.Errorf("packed sample task: %v", err)
+	}
+}

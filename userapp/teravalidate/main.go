@@ -55,11 +55,14 @@ type summary struct {
 	Rows     int64  `json:"rows"`
 	Checksum uint64 `json:"checksum"`
 	// First and Last are the split's first and last records, without
-	// the newline, at byte offsets FirstAt and LastAt of File.
-	First   string `json:"first,omitempty"`
-	Last    string `json:"last,omitempty"`
-	FirstAt string `json:"first_at,omitempty"`
-	LastAt  string `json:"last_at,omitempty"`
+	// the newline, at byte offsets FirstAt of File and LastAt of
+	// LastFile (another file when small files were packed into the
+	// split).
+	First    string `json:"first,omitempty"`
+	Last     string `json:"last,omitempty"`
+	LastFile string `json:"last_file,omitempty"`
+	FirstAt  string `json:"first_at,omitempty"`
+	LastAt   string `json:"last_at,omitempty"`
 	// Err is the split's first problem; "" when there is none.
 	Err string `json:"err,omitempty"`
 }
@@ -89,18 +92,19 @@ func setup(ctx *task.Context) error {
 // check takes one line of the split; offset is its byte offset.
 func check(ctx *task.Context, offset, line string, _ task.Emit) error {
 	s := ctx.State().(*summary)
+	file := ctx.InputFile()
 	switch {
 	case s.Err != "":
 	case len(line) != lineSize || line[keySize] != '\t':
 		s.Err = fmt.Sprintf("%s byte %s: %q is not a teragen record (%d bytes and a newline, a TAB after the %d-byte key)",
-			s.File, offset, clip(line), lineSize, keySize)
+			file, offset, clip(line), lineSize, keySize)
 	case s.Rows > 0 && line < s.Last:
-		s.Err = fmt.Sprintf("%s byte %s: out of order: %q after %q at byte %s", s.File, offset, head(line), head(s.Last), s.LastAt)
+		s.Err = fmt.Sprintf("%s byte %s: out of order: %q after %q at %s byte %s", file, offset, head(line), head(s.Last), s.LastFile, s.LastAt)
 	}
 	if s.Rows == 0 {
-		s.First, s.FirstAt = line, offset
+		s.File, s.First, s.FirstAt = file, line, offset
 	}
-	s.Last, s.LastAt = line, offset
+	s.Last, s.LastFile, s.LastAt = line, file, offset
 	s.Rows++
 	s.Checksum += uint64(crc32.Update(crc32.ChecksumIEEE([]byte(line)), crc32.IEEETable, newline))
 	return nil
@@ -125,7 +129,7 @@ func follow(ctx *task.Context, key string, summaries task.Values, _ task.Emit) e
 			q.err = s.Err
 		case q.last != nil && s.First < q.last.Last:
 			q.err = fmt.Sprintf("%s byte %s: out of order across splits: %q after %q at %s byte %s",
-				s.File, s.FirstAt, head(s.First), head(q.last.Last), q.last.File, q.last.LastAt)
+				s.File, s.FirstAt, head(s.First), head(q.last.Last), q.last.LastFile, q.last.LastAt)
 		}
 		if s.Rows > 0 {
 			q.last = s

@@ -64,6 +64,10 @@ func Render(r *Results) string {
 			mb(t.Bytes), t.Reduces, t.MBps(), t.Ratio(), secs(t.Sort), secs(t.GNU))
 		p("| peak RSS of the whole tree during TeraSort | **%.0f MB** | ≤ 400 MB | %s |", mb(t.PeakRSS), met(t.PeakRSS <= 400e6))
 	}
+	if sf := r.Small; sf != nil {
+		p("| word count over %d files of %d words (%.1f MB), `dist run --local 2` | **%s** (%s) | ≤ %s | %s |",
+			sf.Files, sf.Words, mb(sf.Bytes), secs(median(sf.Dist)), list(sf.Dist), secs(smallTarget), met(median(sf.Dist) <= smallTarget))
+	}
 	if w := r.Warm; w != nil {
 		p50, p95 := percentile(w.Runs, 50), percentile(w.Runs, 95)
 		p("| warm one-line job, 3 workers in ZooKeeper: whole `dist run --zk`, p50 / p95 of %d | **%s / %s** | p50 ≤ 40 ms | %s |",
