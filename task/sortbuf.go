@@ -112,12 +112,9 @@ func (b *sortBuffer) sort(n int) {
 	}
 }
 
-// compare orders two records of one partition by key, then arrival,
-// when packKey packed both keys from their start.
-func (b *sortBuffer) compare(x, y sortRec) int { return b.compareFrom(x, y, 0) }
-
-// compareFrom is compare for records whose keys agree on their first
-// depth bytes and whose packed keys hold the bytes from depth on.
+// compareFrom orders two records of one partition by key, then arrival,
+// when their keys agree on their first depth bytes and their packed keys
+// hold the bytes from depth on.
 func (b *sortBuffer) compareFrom(x, y sortRec, depth int) int {
 	if x.key != y.key {
 		return cmp.Compare(x.key, y.key)
