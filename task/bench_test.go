@@ -48,6 +48,23 @@ func BenchmarkMapSortSpill(b *testing.B) {
 	}
 }
 
+// BenchmarkMapNoCombine runs a word-count map without Combine over
+// 16 MiB with the default sort buffer and 4 reduces, as a job's map runs:
+// 2.9 M emits of (word, "1") from a Zipf vocabulary.
+func BenchmarkMapNoCombine(b *testing.B) {
+	text := benchText(16 << 20)
+	dir := mapTask(b, spec.Config{Reduces: 4}, text)
+	app := wordCount(false)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := task.Run(app, dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkMapSortDistinct runs an identity map over 16 MB of
 // TeraSort-like lines (10 random key bytes of 100) with a 4 MiB sort
 // buffer and 4 reduces: keys that never repeat, so the sort buffer's
