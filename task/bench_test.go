@@ -33,17 +33,7 @@ func benchText(n int) string {
 func BenchmarkMapSortSpill(b *testing.B) {
 	for _, combine := range []bool{false, true} {
 		b.Run(fmt.Sprintf("combine=%v", combine), func(b *testing.B) {
-			text := benchText(4 << 20)
-			dir := mapTask(b, spec.Config{Reduces: 4, SortBuffer: 512 << 10}, text)
-			app := wordCount(combine)
-			b.SetBytes(int64(len(text)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				if _, err := task.Run(app, dir); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchMap(b, wordCount(combine), spec.Config{Reduces: 4, SortBuffer: 512 << 10}, benchText(4<<20))
 		})
 	}
 }
@@ -52,17 +42,7 @@ func BenchmarkMapSortSpill(b *testing.B) {
 // 16 MiB with the default sort buffer and 4 reduces, as a job's map runs:
 // 2.9 M emits of (word, "1") from a Zipf vocabulary.
 func BenchmarkMapNoCombine(b *testing.B) {
-	text := benchText(16 << 20)
-	dir := mapTask(b, spec.Config{Reduces: 4}, text)
-	app := wordCount(false)
-	b.SetBytes(int64(len(text)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if _, err := task.Run(app, dir); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchMap(b, wordCount(false), spec.Config{Reduces: 4}, benchText(16<<20))
 }
 
 // BenchmarkMapSortDistinct runs an identity map over 16 MB of
@@ -80,28 +60,23 @@ func BenchmarkMapSortDistinct(b *testing.B) {
 		line[99] = '\n'
 		text.Write(line)
 	}
-	dir := mapTask(b, spec.Config{Reduces: 4, SortBuffer: 4 << 20}, text.String())
 	app := task.App{Map: func(_ *task.Context, _, line string, emit task.Emit) error {
 		emit(line[:10], line[10:])
 		return nil
 	}}
-	b.SetBytes(int64(text.Len()))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if _, err := task.Run(app, dir); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchMap(b, app, spec.Config{Reduces: 4, SortBuffer: 4 << 20}, text.String())
 }
 
 // BenchmarkMapCombine runs a word-count map with Combine over 8 MiB
 // with the default sort buffer and 4 reduces: the combining buffer's
 // path, where nothing spills.
 func BenchmarkMapCombine(b *testing.B) {
-	text := benchText(8 << 20)
-	dir := mapTask(b, spec.Config{Reduces: 4}, text)
-	app := wordCount(true)
+	benchMap(b, wordCount(true), spec.Config{Reduces: 4}, benchText(8<<20))
+}
+
+// benchMap runs app as a map task over text, b.N times.
+func benchMap(b *testing.B, app task.App, cfg spec.Config, text string) {
+	dir := mapTask(b, cfg, text)
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -6,7 +6,6 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"unsafe"
 )
 
 // DefaultMaxRecord is the largest key plus value a Reader or Writer accepts
@@ -54,26 +53,14 @@ func Create(path string) (*Writer, error) {
 }
 
 // Write appends one record. The slices are not retained.
-func (w *Writer) Write(key, value []byte) error {
-	if err := w.begin(len(key), len(value)); err != nil {
-		return err
-	}
-	if w.fits(len(key), len(value)) {
-		w.buf = binary.AppendUvarint(w.buf, uint64(len(key)))
-		w.buf = append(w.buf, key...)
-		w.buf = binary.AppendUvarint(w.buf, uint64(len(value)))
-		w.buf = append(w.buf, value...)
-		return w.end(len(key), len(value))
-	}
-	w.putLen(len(key))
-	w.put(key)
-	w.putLen(len(value))
-	w.put(value)
-	return w.end(len(key), len(value))
-}
+func (w *Writer) Write(key, value []byte) error { return write(w, key, value) }
 
 // WriteString appends one record given as strings, without copying them.
-func (w *Writer) WriteString(key, value string) error {
+func (w *Writer) WriteString(key, value string) error { return write(w, key, value) }
+
+// write is Write and WriteString: a record that fits goes into the
+// buffer in one go; a bigger one goes through it in pieces.
+func write[T string | []byte](w *Writer, key, value T) error {
 	if err := w.begin(len(key), len(value)); err != nil {
 		return err
 	}
@@ -85,9 +72,9 @@ func (w *Writer) WriteString(key, value string) error {
 		return w.end(len(key), len(value))
 	}
 	w.putLen(len(key))
-	w.put(unsafe.Slice(unsafe.StringData(key), len(key)))
+	put(w, key)
 	w.putLen(len(value))
-	w.put(unsafe.Slice(unsafe.StringData(value), len(value)))
+	put(w, value)
 	return w.end(len(key), len(value))
 }
 
@@ -118,12 +105,12 @@ func (w *Writer) fits(klen, vlen int) bool {
 
 func (w *Writer) putLen(n int) {
 	var scratch [binary.MaxVarintLen64]byte
-	w.put(binary.AppendUvarint(scratch[:0], uint64(n)))
+	put(w, binary.AppendUvarint(scratch[:0], uint64(n)))
 }
 
 // put appends p through the buffer, writing the full buffer out as it
 // fills. An error is kept in w.err.
-func (w *Writer) put(p []byte) {
+func put[T string | []byte](w *Writer, p T) {
 	for len(p) > 0 && w.err == nil {
 		if len(w.buf) == cap(w.buf) {
 			w.flush()
