@@ -159,7 +159,8 @@ type Results struct {
 	Warm     *Warm
 	Shipping *Shipping
 	GoBench  []GoBench
-	Skipped  []string // what could not be measured, and why
+	Scale    []GoBench // the tracker simulation
+	Skipped  []string  // what could not be measured, and why
 }
 
 // Machine describes where the numbers come from.
@@ -216,6 +217,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if all {
 		if res.GoBench, err = runGoBench(ctx, &cfg); err != nil {
 			return nil, fmt.Errorf("go benchmarks: %w", err)
+		}
+		if res.Scale, err = runScale(ctx, &cfg); err != nil {
+			return nil, fmt.Errorf("tracker simulation: %w", err)
 		}
 	}
 	res.Took = time.Since(res.Started)

@@ -26,6 +26,20 @@ BenchmarkWrite-2   1000   17.32 ns/op   635.22 MB/s   0 B/op   0 allocs/op
 	}
 }
 
+func TestParseScale(t *testing.T) {
+	out := `pkg: github.com/distmr/dist/tracker
+BenchmarkScale/workers=100/maps=10000/reduces=100-2   1   770000000 ns/op   27900 events/s   10000 locs/reduce   20.10 peak-heap-MiB   0.7700 s/job
+`
+	got := parseGoBench(out)
+	if len(got) != 1 || got[0].Metrics["events/s"] != "27900" || got[0].Metrics["s/job"] != "0.7700" ||
+		got[0].Metrics["peak-heap-MiB"] != "20.10" || got[0].Metrics["locs/reduce"] != "10000" {
+		t.Fatalf("parsed %+v", got)
+	}
+	if s := scaleShape(got[0].Name); s != "100, 10000, 100" {
+		t.Fatalf("scaleShape(%q) = %q", got[0].Name, s)
+	}
+}
+
 func TestUpdateKeepsNotes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "BENCH.md")
 	if err := update(path, beginMarker+"\nfirst\n"+endMarker+"\n"); err != nil {

@@ -33,6 +33,24 @@ func runGoBench(ctx context.Context, cfg *Config) ([]GoBench, error) {
 	return parseGoBench(out.String()), nil
 }
 
+// scaleArgs runs the tracker simulation (tracker/scale_test.go): whole
+// jobs up to 1,000 workers × 8 slots, 100,000 maps and 1,000 reduces,
+// driven through the real tracker by a fake cluster, once each.
+var scaleArgs = []string{"test", "-run", "^$", "-bench", "^BenchmarkScale$", "-benchtime", "1x", "-timeout", "20m", "./tracker/"}
+
+// runScale runs the tracker simulation.
+func runScale(ctx context.Context, cfg *Config) ([]GoBench, error) {
+	logf(cfg.Log, "go %s", strings.Join(scaleArgs, " "))
+	cmd, _ := command(ctx, cfg, "go", scaleArgs...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if _, err := timed(cmd); err != nil {
+		cfg.Log.Write(out.Bytes())
+		return nil, err
+	}
+	return parseGoBench(out.String()), nil
+}
+
 // parseGoBench reads `go test -bench` output.
 func parseGoBench(out string) []GoBench {
 	var res []GoBench

@@ -139,8 +139,31 @@ func Render(r *Results) string {
 				dash(g.Metrics["ns/op"]), dash(g.Metrics["MB/s"]), dash(g.Metrics["B/op"]), dash(g.Metrics["allocs/op"]))
 		}
 	}
+	if len(r.Scale) > 0 {
+		p("")
+		p("The tracker at scale, simulated (`go %s`; one job each; 1%% of attempts fail, workers leave and join; see below):", strings.Join(scaleArgs, " "))
+		p("")
+		p("| workers × 8 slots, maps, reduces | scheduling events/s | s to schedule the job | peak heap MiB | map locations per reduce attempt |")
+		p("|---|---|---|---|---|")
+		for _, g := range r.Scale {
+			p("| %s | %s | %s | %s | %s |", scaleShape(g.Name), dash(g.Metrics["events/s"]), dash(g.Metrics["s/job"]),
+				dash(g.Metrics["peak-heap-MiB"]), dash(g.Metrics["locs/reduce"]))
+		}
+	}
 	p("%s", endMarker)
 	return b.String()
+}
+
+// scaleShape turns "BenchmarkScale/workers=100/maps=10000/reduces=100-2"
+// into "100, 10000, 100".
+func scaleShape(name string) string {
+	var vals []string
+	for _, f := range strings.Split(name, "/")[1:] {
+		_, v, _ := strings.Cut(f, "=")
+		v, _, _ = strings.Cut(v, "-")
+		vals = append(vals, v)
+	}
+	return strings.Join(vals, ", ")
 }
 
 // update replaces the generated part of path (or creates the file).
