@@ -67,7 +67,7 @@ test: lint ## make lint, then go test -race over every package
 weed: ## build SeaweedFS's weed (the S3 store of tests and scripts/s3-local.sh) into ~/.cache/dist, once
 	scripts/s3-local.sh build
 
-bench: build ## word count and sort vs baselines, local and on S3; warm jobs, shipping, Go benchmarks: writes BENCH.md
+bench: build ## word count (with and without Combine), sort, TeraSort, small files vs baselines, local and on S3; warm jobs, shipping, Go benchmarks, tracker simulation: writes BENCH.md
 	$(GO) build -trimpath -o $(BIN)/baseline-wordcount ./scripts/baseline-wordcount
 	$(GO) build -trimpath -o $(BIN)/gencorpus ./scripts/gencorpus
 	$(GO) run ./scripts/bench -bin $(BIN) -out BENCH.md
