@@ -21,16 +21,7 @@ type GoBench struct {
 var goBenchPackages = []string{"./task/", "./io/recordio/"}
 
 func runGoBench(ctx context.Context, cfg *Config) ([]GoBench, error) {
-	logf(cfg.Log, "go test -bench %s", strings.Join(goBenchPackages, " "))
-	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1"}, goBenchPackages...)
-	cmd, _ := command(ctx, cfg, "go", args...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if _, err := timed(cmd); err != nil {
-		cfg.Log.Write(out.Bytes())
-		return nil, err
-	}
-	return parseGoBench(out.String()), nil
+	return goTest(ctx, cfg, append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1"}, goBenchPackages...))
 }
 
 // scaleArgs runs the tracker simulation (tracker/scale_test.go): whole
@@ -40,8 +31,13 @@ var scaleArgs = []string{"test", "-run", "^$", "-bench", "^BenchmarkScale$", "-b
 
 // runScale runs the tracker simulation.
 func runScale(ctx context.Context, cfg *Config) ([]GoBench, error) {
-	logf(cfg.Log, "go %s", strings.Join(scaleArgs, " "))
-	cmd, _ := command(ctx, cfg, "go", scaleArgs...)
+	return goTest(ctx, cfg, scaleArgs)
+}
+
+// goTest runs `go args...` and reads the benchmark lines it prints.
+func goTest(ctx context.Context, cfg *Config, args []string) ([]GoBench, error) {
+	logf(cfg.Log, "go %s", strings.Join(args, " "))
+	cmd, _ := command(ctx, cfg, "go", args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if _, err := timed(cmd); err != nil {
