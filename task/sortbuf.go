@@ -3,6 +3,7 @@ package task
 import (
 	"bytes"
 	"cmp"
+	"math"
 	"unsafe"
 )
 
@@ -43,8 +44,9 @@ type sortBuffer struct {
 }
 
 func newSortBuffer(limit int64) *sortBuffer {
-	// A multiple of 8, so that the sortRecs at its back are aligned.
-	return &sortBuffer{limit: int(max(min(limit, maxSortBuffer), int64(8*recCost))) &^ 7}
+	// A multiple of 8, so that the sortRecs at its back are aligned; no
+	// more than an int holds on a 32-bit machine.
+	return &sortBuffer{limit: int(max(min(limit, maxSortBuffer, math.MaxInt), int64(8*recCost))) &^ 7}
 }
 
 // fits reports whether a record of n key and value bytes fits in the
