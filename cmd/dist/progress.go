@@ -49,28 +49,55 @@ func consoleLogger(c *cli.Context, con *console) (*slog.Logger, error) {
 }
 
 // watcher follows a run: it feeds the tracker's events to the progress
-// display (unless --quiet) and to the --report recorder (if asked for).
+// display (unless --quiet) and to the recorder of the --report file and
+// the --ui page (if asked for).
 type watcher struct {
 	con        *console
 	display    *progress.Display // nil with --quiet
-	rec        *report.Recorder  // nil without --report
+	rec        *report.Recorder  // nil without --report and --ui
 	reportPath string
 	start      time.Time
+
+	mu       sync.Mutex // the page is drawn while the job runs
+	job      *client.Job
+	maps     int // the job's maps: packing small files may change them as it starts
+	settings []report.Setting
+	final    *report.Job // set when the job has ended
 }
 
 // newWatcher returns a watcher for one run that writes its report to
-// reportPath ("" for none); its event method is the client's OnEvent.
-// begin starts the display once the job is prepared.
-func newWatcher(con *console, reportPath string) *watcher {
+// reportPath ("" for none) and keeps what a live page needs if recording;
+// its event method is the client's OnEvent. begin starts the display once
+// the job is prepared.
+func newWatcher(con *console, reportPath string, recording bool) *watcher {
 	w := &watcher{con: con, reportPath: reportPath}
-	if reportPath != "" {
+	if reportPath != "" || recording {
 		w.rec = report.NewRecorder()
 	}
 	return w
 }
 
-// maps hears the job's number of maps when it changes (client.Config.OnMaps).
-func (w *watcher) maps(n int) {
+// page draws the job's page as it stands: live while it runs, the report
+// once it has ended.
+func (w *watcher) page(out io.Writer) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.final != nil:
+		return w.rec.WriteHTML(out, *w.final)
+	case w.job == nil:
+		return w.rec.WriteHTML(out, report.Job{Live: true, Start: time.Now()})
+	}
+	return w.rec.WriteHTML(out, report.Job{ID: w.job.ID(), Start: w.start, Maps: w.maps, Reduces: w.job.Reduces(),
+		Config: w.settings, Live: true})
+}
+
+// setMaps hears the job's number of maps when it changes
+// (client.Config.OnMaps).
+func (w *watcher) setMaps(n int) {
+	w.mu.Lock()
+	w.maps = n
+	w.mu.Unlock()
 	if w.display != nil {
 		w.display.SetMaps(n)
 	}
@@ -87,8 +114,10 @@ func (w *watcher) event(ev tracker.Event) {
 
 // begin starts the progress display on stderr: a live status line on a
 // terminal, plain timestamped lines elsewhere. quiet shows nothing.
-func (w *watcher) begin(job *client.Job, quiet bool) {
-	w.start = time.Now()
+func (w *watcher) begin(job *client.Job, settings []report.Setting, quiet bool) {
+	w.mu.Lock()
+	w.start, w.job, w.maps, w.settings = time.Now(), job, job.Maps(), settings
+	w.mu.Unlock()
 	if quiet {
 		return
 	}
@@ -125,6 +154,12 @@ func (w *watcher) end(job *client.Job, settings []report.Setting, output string,
 		rj.Counters = sum.Counters
 		rj.ClientData = &report.ClientData{In: sum.ClientDataIn, Out: sum.ClientDataOut}
 	}
+	w.mu.Lock()
+	w.final = &rj
+	w.mu.Unlock()
+	if w.reportPath == "" {
+		return nil
+	}
 	return w.rec.WriteFile(w.reportPath, rj)
 }
 
@@ -135,7 +170,7 @@ func (w *watcher) finish(c *cli.Context, job *client.Job, sum *client.Summary, j
 	switch {
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "dist: %v\n", err)
-	case w.rec != nil && !c.Bool("quiet"):
+	case w.reportPath != "" && !c.Bool("quiet"):
 		fmt.Fprintf(os.Stderr, "report written to %s\n", w.reportPath)
 	}
 }

@@ -75,6 +75,7 @@ still went through this client.`,
 			&cli.DurationFlag{Name: "worker-wait", Value: def.WorkerWait, EnvVars: []string{"DIST_WORKER_WAIT"}, Usage: "how long to wait for the first worker"},
 			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"DIST_QUIET"}, Usage: "print only errors and the output path"},
 			&cli.StringFlag{Name: "report", EnvVars: []string{"DIST_REPORT"}, Usage: "write an HTML report (timeline of every attempt, counters, configuration) to `FILE`, also when the job fails"},
+			&cli.StringFlag{Name: "ui", EnvVars: []string{"DIST_UI"}, Usage: "serve the report page live at `ADDR` (HOST:PORT; 127.0.0.1:0 picks a port) while the job runs; an address other than loopback needs --secret-file, asked for as the page's password"},
 			secretFlag(),
 		}, append(tlsFlags(), logFlags("warn")...)...),
 		Before: noArgs(globHint),
@@ -120,9 +121,17 @@ func runAction(c *cli.Context) error {
 		return usageErr(err)
 	}
 	quiet := c.Bool("quiet")
-	watch := newWatcher(con, c.String("report"))
+	watch := newWatcher(con, c.String("report"), c.IsSet("ui"))
 	cfg.OnEvent = watch.event
-	cfg.OnMaps = watch.maps
+	cfg.OnMaps = watch.setMaps
+	if c.IsSet("ui") {
+		ui, err := startUI(c.String("ui"), secret, watch)
+		if err != nil {
+			return usageErr(err)
+		}
+		defer ui.Close()
+		fmt.Fprintf(os.Stderr, "live view at %s\n", ui.URL())
+	}
 	var zk *zkJob
 	if c.IsSet("zk") && oneCluster(c) == nil {
 		zk = openZK(c.Context, c.String("zk")) // while the job is prepared
@@ -140,7 +149,7 @@ func runAction(c *cli.Context) error {
 	if err := oneCluster(c); err != nil {
 		return usageErr(err)
 	}
-	watch.begin(job, quiet)
+	watch.begin(job, reportSettings(c), quiet)
 	lister, cleanup, err := clusterFor(ctx, c, zk, log.With("job", job.ID()))
 	if err != nil {
 		watch.finish(c, job, nil, err)

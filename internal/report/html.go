@@ -38,6 +38,9 @@ type Job struct {
 	// ClientData is the input and output bytes that went through the
 	// client; nil when unknown (a failed job).
 	ClientData *ClientData
+	// Live says the job is still running: the page says so, and a
+	// browser showing it reloads it every second (dist run --ui).
+	Live bool
 }
 
 // ClientData counts the job's data bytes the client carried.
@@ -188,7 +191,10 @@ func stats(job Job, attempts []Attempt, counters map[string]int64) []Setting {
 		}
 	}
 	status := "succeeded"
-	if job.Err != nil {
+	switch {
+	case job.Live:
+		status = "running"
+	case job.Err != nil:
 		status = "failed"
 	}
 	rows := []Setting{

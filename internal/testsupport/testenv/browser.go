@@ -46,12 +46,18 @@ func (b *Browser) run(t testing.TB, page string, extra ...string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b.runURL(t, "file://"+abs, extra...)
+}
+
+// runURL is run for any URL, such as a page served on loopback.
+func (b *Browser) runURL(t testing.TB, url string, extra ...string) []byte {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir()}
-	args = append(append(args, extra...), "file://"+abs)
+	args = append(append(args, extra...), url)
 	cmd := exec.CommandContext(ctx, b.path, args...)
 	var stderr limitedBuffer
 	cmd.Stderr = &stderr
@@ -66,7 +72,17 @@ func (b *Browser) run(t testing.TB, page string, extra ...string) []byte {
 // (--dump-dom).
 func (b *Browser) DOM(t testing.TB, page string) string {
 	t.Helper()
-	return string(b.run(t, page, "--dump-dom", "--virtual-time-budget=2000"))
+	abs, err := filepath.Abs(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.DOMURL(t, "file://"+abs)
+}
+
+// DOMURL is DOM for a page at url.
+func (b *Browser) DOMURL(t testing.TB, url string) string {
+	t.Helper()
+	return string(b.runURL(t, url, "--dump-dom", "--virtual-time-budget=2000"))
 }
 
 // Screenshot renders page in a width×height window into png.
