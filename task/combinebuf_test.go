@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/distmr/dist/task/spec"
 )
 
 // sumCombiner is word count's Combine over partitions chosen by the
@@ -289,4 +291,31 @@ func records(parts int, partition func(int) stream) []string {
 		}
 	}
 	return out
+}
+
+// TestGroupBufferGivesWay: a map without a Combine keeps grouping while
+// its keys repeat, and moves to the sort buffer once the first
+// groupSample records are mostly distinct, with every record.
+func TestGroupBufferGivesWay(t *testing.T) {
+	for _, distinct := range []bool{false, true} {
+		m := newMapOutput(&runner{cfg: &spec.Config{Reduces: 2}})
+		for i := range groupSample + 10 {
+			k := fmt.Sprintf("k%d", i%100)
+			if distinct {
+				k = fmt.Sprintf("k%d", i)
+			}
+			m.emit(k, "v")
+		}
+		if m.err() != nil {
+			t.Fatal(m.err())
+		}
+		switch {
+		case distinct && (m.comb != nil || m.buf == nil):
+			t.Error("distinct keys: still grouping")
+		case distinct && m.buf.len() != groupSample+10:
+			t.Errorf("distinct keys: the sort buffer holds %d records, want %d", m.buf.len(), groupSample+10)
+		case !distinct && (m.comb == nil || m.buf != nil):
+			t.Error("repeated keys: the map stopped grouping")
+		}
+	}
 }

@@ -7,10 +7,11 @@ import (
 	"unsafe"
 )
 
-// sortRec locates one buffered record in sortBuffer.data: the key at off,
-// the value right after it. key is the key's first bytes packed by
-// packKey, so most comparisons never touch data, and records with the
-// same short key compare equal on it alone.
+// sortRec locates one buffered record in the sort buffer's arena: the
+// key at off, the value right after it. key is the key's first bytes
+// packed by packKey (deeper ones once radixSort has re-packed a group of
+// long keys), so most comparisons never touch the arena, and records
+// with the same short key compare equal on it alone.
 type sortRec struct {
 	key  uint64
 	off  uint32
@@ -52,16 +53,19 @@ func newSortBuffer(limit int64) *sortBuffer {
 // fits reports whether a record of n key and value bytes fits in the
 // buffer. In an empty buffer every record fits: one bigger than the limit
 // gets an arena of its own, given back when the buffer is next reset.
-func (b *sortBuffer) fits(n int) bool {
-	return len(b.recs) == 0 || b.used+max(n, 1)+(len(b.recs)+1)*recCost <= len(b.mem)
+func (b *sortBuffer) fits(n int) bool { return len(b.recs) == 0 || b.room(n) }
+
+// room reports whether the arena has room for one more record of n key
+// and value bytes. Every record takes at least a byte, so that offsets
+// are unique and order equal keys by arrival (radixSort).
+func (b *sortBuffer) room(n int) bool {
+	return b.used+max(n, 1)+(len(b.recs)+1)*recCost <= len(b.mem)
 }
 
 // add buffers one record, which must fit.
 func (b *sortBuffer) add(part int, key, value string) {
-	// Every record takes at least a byte, so that offsets are unique
-	// and order equal keys by arrival (radixSort).
 	n := max(len(key)+len(value), 1)
-	if b.used+n+(len(b.recs)+1)*recCost > len(b.mem) {
+	if !b.room(n) {
 		if len(b.recs) > 0 {
 			panic("task: sortBuffer.add of a record that does not fit")
 		}
@@ -153,7 +157,7 @@ func digit(r *sortRec, d int) int {
 }
 
 // radixSort sorts recs, whose keys agree on their first depth bytes and
-// whose sort keys agree before digit d, by compare. It is an American
+// whose sort keys agree before digit d, by compareFrom. It is an American
 // flag sort: most significant digit first, each pass counting the
 // digit's values and then swapping every record into its bucket in
 // place, and each bucket sorted on the next digit. A digit on which all
