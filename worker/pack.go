@@ -24,47 +24,51 @@ import (
 // again once copied (an S3 object by the store, as it is read), and the
 // task reads the copy, so nothing it reads can change under it.
 
-// stagePieces stages a packed input as in/split and returns the split
-// that reads it.
-func (a *attempt) stagePieces(in *proto.InputSource, split spec.Split) (spec.Split, error) {
+// stagePieces stages a packed input as in/split; the split checkLaunch
+// made for it reads that file.
+func (a *attempt) stagePieces(in *proto.InputSource) error {
 	tmp, err := os.CreateTemp(a.w.jobDir(a.key.job), ".split-"+a.key.dirName()+"-*")
 	if err != nil {
-		return split, internalError("stage input: %v", err)
+		return internalError("stage input: %v", err)
 	}
 	defer os.Remove(tmp.Name()) // once renamed, this removes nothing
+	buf := make([]byte, 32<<10) // one for all the files: a pack may have a thousand
 	for _, p := range in.Pieces {
+		if a.ctx.Err() != nil {
+			break
+		}
 		one := &proto.InputSource{Kind: in.Kind, Name: p.Name, Length: p.Size, Size: p.Size, Version: p.Version, Host: in.Host}
-		if err = a.copyPiece(tmp, one); err != nil {
+		if err = a.copyPiece(tmp, one, buf); err != nil {
 			break
 		}
 	}
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = internalError("stage input: %v", cerr)
 	}
+	if a.ctx.Err() != nil {
+		return context.Cause(a.ctx)
+	}
 	if err != nil {
-		if a.ctx.Err() != nil {
-			return split, context.Cause(a.ctx)
-		}
-		return split, err
+		return err
 	}
 	if err := os.Rename(tmp.Name(), filepath.Join(a.dir, spec.SplitFile)); err != nil {
-		return split, internalError("stage input: %v", err)
+		return internalError("stage input: %v", err)
 	}
-	split.File, split.FD, split.Pack = "", 0, spec.SplitFile
-	return split, nil
+	return nil
 }
 
 // copyPiece appends one whole file of a packed input to dst.
-func (a *attempt) copyPiece(dst io.Writer, in *proto.InputSource) error {
+// buf is the copy's buffer.
+func (a *attempt) copyPiece(dst io.Writer, in *proto.InputSource, buf []byte) error {
 	if storage.Kind(in.Kind) == storage.S3 {
-		return a.copyObject(dst, in)
+		return a.copyObject(dst, in, buf)
 	}
 	src, err := a.openFile(in)
 	if err != nil {
 		return err
 	}
 	defer src.close()
-	n, err := io.Copy(writerOnly{dst}, readerOnly{io.LimitReader(src.f, in.Size+1)})
+	n, err := io.CopyBuffer(writerOnly{dst}, readerOnly{io.LimitReader(src.f, in.Size+1)}, buf)
 	var we *writeError
 	switch {
 	case errors.As(err, &we):
@@ -82,7 +86,7 @@ func (a *attempt) copyPiece(dst io.Writer, in *proto.InputSource) error {
 
 // copyObject appends one whole S3 object of a packed input to dst; the
 // store refuses an object whose version is not the one listed.
-func (a *attempt) copyObject(dst io.Writer, in *proto.InputSource) error {
+func (a *attempt) copyObject(dst io.Writer, in *proto.InputSource, buf []byte) error {
 	store, err := a.w.objectStore()
 	if err != nil {
 		return err
@@ -97,7 +101,7 @@ func (a *attempt) copyObject(dst io.Writer, in *proto.InputSource) error {
 	stop := context.AfterFunc(a.ctx, func() { closeBody() })
 	defer stop()
 	defer closeBody()
-	n, err := io.Copy(writerOnly{dst}, readerOnly{rc})
+	n, err := io.CopyBuffer(writerOnly{dst}, readerOnly{rc}, buf)
 	var we *writeError
 	switch {
 	case errors.As(err, &we):

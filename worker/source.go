@@ -112,8 +112,7 @@ type source struct {
 // client gave (task.Context.InputFile).
 func (a *attempt) openSource(in *proto.InputSource, split spec.Split) (*source, spec.Split, error) {
 	if len(in.Pieces) > 0 {
-		split, err := a.stagePieces(in, split)
-		return &source{in: in, name: sourceName(in)}, split, err
+		return &source{in: in, name: sourceName(in)}, split, a.stagePieces(in)
 	}
 	split.Offset, split.Length = in.Offset, in.Length
 	if storage.Kind(in.Kind) == storage.S3 {

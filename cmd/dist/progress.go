@@ -138,7 +138,7 @@ func (w *watcher) begin(job *client.Job, settings []report.Setting, quiet bool) 
 
 // end stops the display and writes the report, if one was asked for,
 // with the job's settings. sum is nil when the job failed with jobErr.
-func (w *watcher) end(job *client.Job, settings []report.Setting, output string, sum *client.Summary, jobErr error) error {
+func (w *watcher) end(job *client.Job, output string, sum *client.Summary, jobErr error) error {
 	if w.display != nil {
 		w.display.Close()
 		w.con.set(os.Stderr)
@@ -148,7 +148,7 @@ func (w *watcher) end(job *client.Job, settings []report.Setting, output string,
 	}
 	rj := report.Job{
 		ID: job.ID(), Start: w.start, End: time.Now(), Maps: job.Maps(), Reduces: job.Reduces(),
-		Err: jobErr, Output: output, Config: settings,
+		Err: jobErr, Output: output, Config: w.settings,
 	}
 	if sum != nil {
 		rj.Counters = sum.Counters
@@ -166,7 +166,7 @@ func (w *watcher) end(job *client.Job, settings []report.Setting, output string,
 // finish ends the run's display and report (see end) and says where the
 // report is, or why it could not be written.
 func (w *watcher) finish(c *cli.Context, job *client.Job, sum *client.Summary, jobErr error) {
-	err := w.end(job, reportSettings(c), c.String("output"), sum, jobErr)
+	err := w.end(job, c.String("output"), sum, jobErr)
 	switch {
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "dist: %v\n", err)

@@ -75,7 +75,7 @@ still went through this client.`,
 			&cli.DurationFlag{Name: "worker-wait", Value: def.WorkerWait, EnvVars: []string{"DIST_WORKER_WAIT"}, Usage: "how long to wait for the first worker"},
 			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"DIST_QUIET"}, Usage: "print only errors and the output path"},
 			&cli.StringFlag{Name: "report", EnvVars: []string{"DIST_REPORT"}, Usage: "write an HTML report (timeline of every attempt, counters, configuration) to `FILE`, also when the job fails"},
-			&cli.StringFlag{Name: "ui", EnvVars: []string{"DIST_UI"}, Usage: "serve the report page live at `ADDR` (HOST:PORT; 127.0.0.1:0 picks a port) while the job runs; an address other than loopback needs --secret-file, asked for as the page's password"},
+			&cli.StringFlag{Name: "ui", EnvVars: []string{"DIST_UI"}, Usage: "serve the report page live at `ADDR` (HOST:PORT; 127.0.0.1:0 picks a port) while the job runs; an address other than loopback needs --secret-file, and the page a password made from it, printed with the address"},
 			secretFlag(),
 		}, append(tlsFlags(), logFlags("warn")...)...),
 		Before: noArgs(globHint),
@@ -130,7 +130,7 @@ func runAction(c *cli.Context) error {
 			return usageErr(err)
 		}
 		defer ui.Close()
-		fmt.Fprintf(os.Stderr, "live view at %s\n", ui.URL())
+		fmt.Fprintf(os.Stderr, "live view at %s\n", ui.Where())
 	}
 	var zk *zkJob
 	if c.IsSet("zk") && oneCluster(c) == nil {

@@ -112,11 +112,15 @@ func TestLiveViewRefusals(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want a usage error asking for --secret-file", r.code, r.stderr)
 	}
 
-	u := &uiServer{secret: []byte("s3cret"), w: newWatcher(&console{}, "", true)}
+	w := newWatcher(&console{}, "", true)
+	pass := uiPassword([]byte("s3cret"))
+	u := &uiServer{secret: []byte(pass), w: w}
 	for _, c := range []struct {
 		user, pass string
 		want       int
-	}{{"", "", http.StatusUnauthorized}, {"me", "wrong", http.StatusUnauthorized}, {"anyone", "s3cret", http.StatusOK}} {
+	}{{"", "", http.StatusUnauthorized}, {"me", "wrong", http.StatusUnauthorized},
+		{"me", "s3cret", http.StatusUnauthorized}, // the secret itself never crosses the network
+		{"anyone", pass, http.StatusOK}} {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		if c.pass != "" {
 			req.SetBasicAuth(c.user, c.pass)
@@ -125,6 +129,20 @@ func TestLiveViewRefusals(t *testing.T) {
 		u.ServeHTTP(rec, req)
 		if rec.Code != c.want {
 			t.Errorf("password %q: %d, want %d", c.pass, rec.Code, c.want)
+		}
+	}
+
+	// On loopback, with no password, only loopback names are served: a
+	// page whose name was rebound to 127.0.0.1 is refused.
+	open := &uiServer{w: w}
+	for host, want := range map[string]int{"127.0.0.1:4000": http.StatusOK, "localhost:4000": http.StatusOK,
+		"[::1]:4000": http.StatusOK, "evil.example:4000": http.StatusForbidden} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		open.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
 		}
 	}
 }
