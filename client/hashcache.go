@@ -59,8 +59,17 @@ func (id fileID) key() string {
 // cache when an entry matches the file, otherwise by reading it. The
 // cache only saves work: when it cannot be read or written the file is
 // hashed, as without one.
+//
+// The file is opened before it is identified: an NFS client checks a
+// file's attributes with its server on open, while a plain stat may
+// answer from attributes cached for up to a minute.
 func (c hashCache) hash(path string) (sum string, size int64, err error) {
-	st, err := os.Stat(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close() // read only
+	st, err := f.Stat()
 	if err != nil {
 		return "", 0, err
 	}
@@ -68,16 +77,16 @@ func (c hashCache) hash(path string) (sum string, size int64, err error) {
 	if !ok || c.path == "" || id.mtime <= 0 || id.ctime <= 0 {
 		// A file system without real times (some FUSE ones) could
 		// rewrite a file without changing what identifies it.
-		return artinfo.Hash(path)
+		return artinfo.HashFile(f)
 	}
 	if sum := c.lookup(id); sum != "" {
 		return sum, id.size, nil
 	}
 	start := c.now()
-	if sum, size, err = artinfo.Hash(path); err != nil {
+	if sum, size, err = artinfo.HashFile(f); err != nil {
 		return "", 0, err
 	}
-	after, err := os.Stat(path)
+	after, err := f.Stat()
 	if err != nil {
 		return sum, size, nil
 	}
@@ -97,7 +106,7 @@ func (c hashCache) lookup(id fileID) string {
 	key := id.key() + " "
 	for line := range bytes.Lines(b) {
 		line = bytes.TrimSuffix(line, []byte("\n"))
-		if rest, ok := bytes.CutPrefix(line, []byte(key)); ok && validSHA(rest) {
+		if rest, ok := bytes.CutPrefix(line, []byte(key)); ok && artinfo.ValidSHA(string(rest)) {
 			return string(rest)
 		}
 	}
@@ -141,18 +150,4 @@ func (c hashCache) store(id fileID, sum string) {
 	if err != nil {
 		os.Remove(f.Name())
 	}
-}
-
-// validSHA says whether b is 64 lowercase hex digits: a torn or foreign
-// line is no hash.
-func validSHA(b []byte) bool {
-	if len(b) != 64 {
-		return false
-	}
-	for _, c := range b {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"github.com/distmr/dist/internal/artifact"
 	"github.com/distmr/dist/proto"
 )
 
@@ -36,19 +37,6 @@ type cache struct {
 
 // tmpPrefix starts the names of uploads in progress.
 const tmpPrefix = ".upload-"
-
-// validSHA reports whether s is 64 lowercase hex digits.
-func validSHA(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
 
 func (c *cache) path(sha string) string { return filepath.Join(c.dir, sha) }
 
@@ -131,7 +119,7 @@ func tooLargeArtifact(size, limit int64) *proto.Error {
 }
 
 func checkSHA(sha string) error {
-	if !validSHA(sha) {
+	if !artifact.ValidSHA(sha) {
 		return proto.Errorf(proto.CodeBadRequest, "artifact sha256 %q is not 64 lowercase hex digits", sha)
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/distmr/dist/internal/artifact"
 )
 
 // Least-recently-used bound on the artifact cache. An artifact's
@@ -40,7 +42,7 @@ func (c *cache) evict(keep string) {
 	var all []entry
 	var total int64
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), tmpPrefix) || !validSHA(e.Name()) {
+		if strings.HasPrefix(e.Name(), tmpPrefix) || !artifact.ValidSHA(e.Name()) {
 			continue
 		}
 		fi, err := e.Info()

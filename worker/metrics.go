@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/distmr/dist/internal/artifact"
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task/spec"
 )
@@ -225,7 +226,7 @@ func (c *cache) bytes() int64 {
 	}
 	var total int64
 	for _, e := range ents {
-		if !validSHA(e.Name()) {
+		if !artifact.ValidSHA(e.Name()) {
 			continue
 		}
 		if fi, err := e.Info(); err == nil {
