@@ -3,7 +3,6 @@ package tracker
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -127,6 +126,9 @@ type Tracker struct {
 	slow              [2]slowCache
 	locLog, locSorted []MapLoc
 	locLost           bool
+	// recoveredOn holds the workers of recovered maps until the first
+	// setWorkers checks they are still there.
+	recoveredOn map[string]bool
 }
 
 // New prepares a tracker for a job.
@@ -151,9 +153,48 @@ func New(cfg Config, r Runner) *Tracker {
 	for i := 0; i < cfg.Reduces; i++ {
 		t.reduces = append(t.reduces, newTask(spec.PhaseReduce, i))
 	}
+	for _, c := range cfg.Recovered {
+		t.recover(c)
+	}
 	// In index order, each slice is a heap already.
-	t.pendMaps, t.pendReduces = slices.Clone(t.maps), slices.Clone(t.reduces)
+	for _, tk := range t.maps {
+		if tk.state == pending {
+			t.pendMaps = append(t.pendMaps, tk)
+		}
+	}
+	for _, tk := range t.reduces {
+		if tk.state == pending {
+			t.pendReduces = append(t.pendReduces, tk)
+		}
+	}
 	return t
+}
+
+// recover marks a task an earlier run committed as done. Its worker is
+// checked against the first set of live workers (setWorkers).
+func (t *Tracker) recover(c Committed) {
+	list := t.maps
+	if c.Task.Phase == spec.PhaseReduce {
+		list = t.reduces
+	}
+	if c.Task.Index < 0 || c.Task.Index >= len(list) || list[c.Task.Index].state == done {
+		return
+	}
+	tk := list[c.Task.Index]
+	tk.state = done
+	tk.commit = &c
+	tk.next = c.Attempt + 1
+	t.stats.Recovered++
+	if c.Task.Phase == spec.PhaseMap {
+		t.stats.MapsDone++
+		t.mapCommitted(tk)
+		if t.recoveredOn == nil {
+			t.recoveredOn = map[string]bool{}
+		}
+		t.recoveredOn[c.Worker.ID] = true
+	} else {
+		t.stats.ReducesDone++
+	}
 }
 
 func newTask(p spec.Phase, i int) *taskInfo {
@@ -259,6 +300,34 @@ func (t *Tracker) setWorkers(ws []registry.WorkerInfo) {
 			t.lose(id, "left the registry")
 		}
 	}
+	if t.recoveredOn != nil {
+		t.checkRecovered(seen)
+	}
+}
+
+// checkRecovered runs again, once, the recovered maps whose worker is not
+// among the first live workers: their outputs went with it. O(maps), once
+// per job.
+func (t *Tracker) checkRecovered(seen map[string]bool) {
+	gone := t.recoveredOn
+	t.recoveredOn = nil
+	if len(t.reduces) == 0 || t.reducesDone() {
+		return
+	}
+	for id := range gone {
+		if seen[id] {
+			delete(gone, id)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	for _, m := range t.maps {
+		if m.state == done && gone[m.commit.Worker.ID] {
+			t.cfg.Logger.Info("recovered map output's worker is gone, running it again", "task", m.ref.ID(), "worker", m.commit.Worker.ID)
+			t.mapOutputLost(m)
+		}
+	}
 }
 
 // lose marks a worker gone: nothing new is placed on it, its running
@@ -352,6 +421,9 @@ func (t *Tracker) commit(tk *taskInfo, a Attempt, o Outcome, took time.Duration)
 		t.stats.ReducesDone++
 	}
 	t.cfg.Logger.Debug("attempt committed", "task", a.Task.ID(), "attempt", a.N, "worker", a.Worker.ID)
+	if t.cfg.OnCommit != nil {
+		t.cfg.OnCommit(*tk.commit)
+	}
 }
 
 // JobError says which task failed the job and why.

@@ -51,6 +51,19 @@ type Config struct {
 	// to run, or while reduces still need its output, the job fails:
 	// there is no other copy of the input.
 	Pins []Pin
+	// Recovered lists tasks an earlier run of the job committed (a job
+	// master taking over from one that died, from its journal): they are
+	// done from the start. A recovered map's output is used where it was
+	// committed; if its worker is not among the first workers the tracker
+	// is given, or is lost later while reduces need it, the map runs again
+	// as any lost output does. Entries out of range are an error of New's
+	// caller; a task listed twice keeps the first.
+	Recovered []Committed
+	// OnCommit, when set, is called from the tracker goroutine each time a
+	// task's attempt is committed (the one whose output counts), before
+	// anything depends on it but after Run may have scheduled more work. It
+	// must not block for long: a job master journals here.
+	OnCommit func(Committed)
 	// Logger receives state changes; nil discards them.
 	Logger *slog.Logger
 	// OnEvent, when set, is called from the tracker goroutine for every
@@ -156,6 +169,7 @@ type Stats struct {
 	Killed         int // attempts the tracker stopped (lost race, job end)
 	Backups        int // speculative attempts started for stragglers
 	MapReruns      int // finished maps run again because their output was lost
+	Recovered      int // tasks taken as done from Config.Recovered
 	WorkersLost    int
 	WorkersUsed    int
 	MapsDone       int
