@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"time"
 
 	"github.com/distmr/dist/proto"
@@ -88,6 +89,14 @@ type Config struct {
 	// changes it: worker: inputs are listed on the workers when the job
 	// starts, after Prepare.
 	OnMaps func(maps int)
+	// JobID, when set, is the job's id (a job master runs the job a
+	// client submitted under the id it was given); "" makes a new one.
+	JobID string
+	// Journal, when set, keeps what must outlive this process (journal.go):
+	// a job master writes the job's plan and each committed task there,
+	// and one taking the job over runs on from them. Nil for a job the
+	// client runs itself.
+	Journal Journal
 }
 
 // DefaultSplitSize is the largest map split when Config.SplitSize is 0.
@@ -152,6 +161,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: --app is required: the program to run (build one with `dist build ./userapp/wordcount -o wordcount`)", ErrNoApp)
 	case c.Mapper != "" || c.Reducer != "" || c.Combiner != "":
 		return fmt.Errorf("--mapper, --reducer and --combiner need --exec")
+	}
+	if c.JobID != "" && !regexp.MustCompile(`^`+jobIDPattern+`$`).MatchString(c.JobID) {
+		return fmt.Errorf("job id %q is not one dist made (like j20260101-120000-0123abcd)", c.JobID)
 	}
 	if err := checkFileNames(c.Files); err != nil {
 		return err

@@ -58,6 +58,10 @@ type Job struct {
 	store  *s3store.Store
 	local  *localfs.FS // the client's own files
 	id     string      // the job id Run uses (jobinfo.go)
+	// Of a job master's job (Config.Journal): the plan an earlier master
+	// saved, if any, and done when the output holds this job's commit.
+	plan *jobPlan
+	done bool
 }
 
 // Prepare checks everything about a job that needs no worker: the app,
@@ -77,7 +81,10 @@ func Prepare(cfg Config) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &Job{cfg: cfg, prog: prog, worker: plan.worker, local: localfs.New(), id: newJobID()}
+	j := &Job{cfg: cfg, prog: prog, worker: plan.worker, local: localfs.New(), id: cfg.JobID}
+	if j.id == "" {
+		j.id = newJobID()
+	}
 	if cfg.Tasks > 0 {
 		j.splits = noInputSplits(cfg.Tasks)
 	}
@@ -119,7 +126,11 @@ func Prepare(cfg Config) (*Job, error) {
 		if j.s3out, err = s3OutputURL(cfg.Output); err != nil {
 			return nil, err
 		}
-		return j, checkS3Output(ctx, j.store, j.s3out, cfg.Overwrite)
+		if cfg.Journal == nil {
+			return j, checkS3Output(ctx, j.store, j.s3out, cfg.Overwrite)
+		}
+		j.done, err = checkS3OutputOf(ctx, j.store, j.s3out, cfg.Overwrite, j.id)
+		return j, err
 	}
 	if j.out, err = newOutPaths(cfg.Output); err != nil {
 		return nil, err
@@ -161,10 +172,18 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	me := holder{Job: job, PID: os.Getpid(), Host: hostname(), Started: start}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	rec, err := j.recover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if j.done {
+		log.Info("the output already holds this job's commit: an earlier master of the job committed it")
+		return j.summaryOf(rec, start), nil
+	}
 	var out *staging
 	var s3out *s3Output
 	if j.s3out != "" {
-		lock, err := j.store.Lock(ctx, j.s3out, s3store.Holder{Job: me.Job, PID: me.PID, Host: me.Host, Started: me.Started})
+		lock, err := j.store.Lock(ctx, j.s3out, s3store.Holder{Job: me.Job, PID: me.PID, Host: me.Host, Started: me.Started, Takeover: cfg.Journal != nil})
 		if err != nil {
 			if errors.Is(err, s3store.ErrLocked) {
 				err = fmt.Errorf("%w: %w", ErrOutputBusy, err)
@@ -185,7 +204,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 			case <-ctx.Done():
 			}
 		}()
-		if s3out, err = openS3Output(ctx, j.store, j.s3out, job, cfg.Overwrite); err != nil {
+		if s3out, err = openS3Output(ctx, j.store, j.s3out, job, cfg.Overwrite, rec.uploads); err != nil {
 			return nil, err
 		}
 	} else {
@@ -226,7 +245,14 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	}
 
 	r := &runner{job: job, cfg: &cfg, pool: p, local: j.local, out: out, s3out: s3out, notInPlace: map[string]bool{}}
-	rep, err := j.drive(ctx, workers, log, r)
+	var jw *journalWriter
+	if cfg.Journal != nil {
+		jw = startJournal(cfg.Journal, log)
+	}
+	rep, err := j.drive(ctx, workers, log, r, rec.done, jw)
+	if jw != nil {
+		jw.flush() // every commit journaled before the output's
+	}
 	if err == nil {
 		outputs := rep.Reduces
 		if cfg.Reduces == 0 {
@@ -274,7 +300,7 @@ func outputRecords(cfg Config, c map[string]int64) int64 {
 
 // drive waits for workers, lists the worker: inputs on them, then runs
 // the tracker while feeding it the registry's view of the cluster.
-func (j *Job) drive(ctx context.Context, workers registry.Lister, log *slog.Logger, r *runner) (*tracker.Report, error) {
+func (j *Job) drive(ctx context.Context, workers registry.Lister, log *slog.Logger, r *runner, recovered []tracker.Committed, jw *journalWriter) (*tracker.Report, error) {
 	cfg, p := j.cfg, r.pool
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -291,10 +317,61 @@ func (j *Job) drive(ctx context.Context, workers registry.Lister, log *slog.Logg
 		return nil, err
 	}
 	maps := len(j.splits)
+	pins, err := j.planMaps(ctx, r, resolved, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.OnMaps != nil && len(j.splits) != maps {
+		cfg.OnMaps(len(j.splits))
+	}
+	var onCommit func(tracker.Committed)
+	if jw != nil {
+		onCommit = func(c tracker.Committed) {
+			e := journalEntry{Task: c.Task, Attempt: c.Attempt, Worker: c.Worker, Result: c.Result}
+			if r.s3out != nil {
+				if u, ok := r.s3out.upload(c.Task.ID(), c.Attempt); ok {
+					e.Upload = &u
+				}
+			}
+			jw.add(e)
+		}
+	}
+	tr := tracker.New(tracker.Config{
+		Maps: len(j.splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
+		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter, WorkerWait: cfg.WorkerWait,
+		EarlyReduces: !cfg.NoEarlyReduces, Pins: pins, Recovered: recovered, OnCommit: onCommit,
+		Logger: cfg.Logger.With("job", j.id), OnEvent: cfg.OnEvent,
+	}, r)
+	if len(recovered) > 0 {
+		log.Info("carrying the job on from its journal", "tasks", len(recovered))
+	}
+	p.onLost = tr.WorkerLost
+	log.Info("job starting", "maps", len(j.splits), "reduces", cfg.Reduces, "workers", len(resolved))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		feedWorkers(ctx, p, tr, watch, first)
+	}()
+	tr.UpdateWorkers(resolved)
+	rep, err := tr.Run(ctx)
+	cancel()
+	<-done
+	return rep, explainNoWorkers(err, p)
+}
+
+// planMaps fixes the job's maps once workers are known: packs small files
+// (the first workers' slots say how many maps keep them busy), lists
+// worker: inputs on the workers, and samples a totally ordered job's cut
+// points. A job master saves the result before any map runs, and one
+// carrying the job on uses the saved plan instead (journal.go).
+func (j *Job) planMaps(ctx context.Context, r *runner, resolved []registry.WorkerInfo, log *slog.Logger) ([]tracker.Pin, error) {
+	cfg, p := j.cfg, r.pool
+	if j.plan != nil {
+		j.splits, r.splits, r.order = j.plan.Splits, j.plan.Splits, j.plan.Order
+		return j.plan.Pins, nil
+	}
 	slots := 0
 	if cfg.packs() {
-		// Packed here, not in Prepare: the first workers' slots say how
-		// many maps keep them busy.
 		for _, w := range resolved {
 			slots += max(w.Slots, 1)
 		}
@@ -309,34 +386,18 @@ func (j *Job) drive(ctx context.Context, workers registry.Lister, log *slog.Logg
 		pins = append(make([]tracker.Pin, len(j.splits)), wp...)
 		j.splits = append(j.splits, ws...)
 	}
-	if cfg.OnMaps != nil && len(j.splits) != maps {
-		cfg.OnMaps(len(j.splits))
-	}
 	r.splits = j.splits
 	if cfg.TotalOrder {
+		var err error
 		if r.order, err = r.sampleOrder(ctx, resolved, pins); err != nil {
 			return nil, err
 		}
 		log.Info("cut points picked", "reduces", cfg.Reduces, "bytes", cutBytes(r.order.Cuts))
 	}
-	tr := tracker.New(tracker.Config{
-		Maps: len(j.splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
-		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter, WorkerWait: cfg.WorkerWait,
-		EarlyReduces: !cfg.NoEarlyReduces, Pins: pins,
-		Logger: cfg.Logger.With("job", j.id), OnEvent: cfg.OnEvent,
-	}, r)
-	p.onLost = tr.WorkerLost
-	log.Info("job starting", "maps", len(j.splits), "reduces", cfg.Reduces, "workers", len(resolved))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		feedWorkers(ctx, p, tr, watch, first)
-	}()
-	tr.UpdateWorkers(resolved)
-	rep, err := tr.Run(ctx)
-	cancel()
-	<-done
-	return rep, explainNoWorkers(err, p)
+	if cfg.Journal != nil {
+		return pins, savePlan(ctx, cfg.Journal, &jobPlan{Splits: j.splits, Pins: pins, Order: r.order})
+	}
+	return pins, nil
 }
 
 // firstWorkers waits up to wait for a non-empty worker set.

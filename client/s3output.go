@@ -36,6 +36,11 @@ type s3Output struct {
 	url   string // s3://BUCKET/PREFIX, without a trailing slash
 	job   string
 
+	// resumed says a master that died may have completed some of the
+	// journal's uploads already: commit takes one whose object is in
+	// place as done (s3store.Store.CommitResumed).
+	resumed bool
+
 	mu      sync.Mutex
 	uploads map[string]storage.Pending // every attempt's, by attemptName
 }
@@ -47,9 +52,17 @@ func (o *s3Output) s3Key(name string) string { return o.url + "/" + name }
 // (with _SUCCESS) only with overwrite, and never over objects dist did
 // not write (the commit deletes old parts).
 func checkS3Output(ctx context.Context, store *s3store.Store, url string, overwrite bool) error {
+	_, err := checkS3OutputOf(ctx, store, url, overwrite, "")
+	return err
+}
+
+// checkS3OutputOf is checkS3Output for job (a job master carrying a job
+// on): a finished output whose manifest names job is not taken but done,
+// its commit having landed before the master that made it died.
+func checkS3OutputOf(ctx context.Context, store *s3store.Store, url string, overwrite bool, job string) (done bool, err error) {
 	objs, err := store.ListAll(ctx, url+"/")
 	if err != nil {
-		return fmt.Errorf("--output %s: %w", url, err)
+		return false, fmt.Errorf("--output %s: %w", url, err)
 	}
 	var foreign []string
 	finished := false
@@ -68,13 +81,18 @@ func checkS3Output(ctx context.Context, store *s3store.Store, url string, overwr
 		if len(foreign) > 1 {
 			more = fmt.Sprintf(" (and %d more)", len(foreign)-1)
 		}
-		return outputErr(ErrOutputForeign, "--output %s holds %s%s, which dist did not write: move it away or choose another --output (the commit replaces the parts under it)",
+		return false, outputErr(ErrOutputForeign, "--output %s holds %s%s, which dist did not write: move it away or choose another --output (the commit replaces the parts under it)",
 			url, foreign[0], more)
 	}
-	if finished && !overwrite {
-		return fmt.Errorf("%w: %s already holds %s: choose another --output or pass --overwrite", ErrOutputTaken, url, SuccessFile)
+	if finished && job != "" {
+		if m, err := ReadS3Manifest(ctx, store, url); err == nil && m.Job == job {
+			return true, nil
+		}
 	}
-	return nil
+	if finished && !overwrite {
+		return false, fmt.Errorf("%w: %s already holds %s: choose another --output or pass --overwrite", ErrOutputTaken, url, SuccessFile)
+	}
+	return false, nil
 }
 
 // s3LockName is the lock object under the output (s3store.Lock).
@@ -83,14 +101,34 @@ const s3LockName = "_dist-lock"
 // openS3Output starts the job's output once it holds the lock: the
 // output is checked again (a job that ended since Prepare may have
 // finished it) and the uploads dead jobs left under it are aborted.
-func openS3Output(ctx context.Context, store *s3store.Store, url, job string, overwrite bool) (*s3Output, error) {
+//
+// A job master carrying a job on passes the uploads its journal holds
+// (kept): they are the committed tasks' parts, so they are left in place
+// and committed with the others; every other upload is aborted.
+func openS3Output(ctx context.Context, store *s3store.Store, url, job string, overwrite bool, kept map[string]storage.Pending) (*s3Output, error) {
 	if err := checkS3Output(ctx, store, url, overwrite); err != nil {
 		return nil, err
 	}
-	if _, err := store.AbortUploads(ctx, url+"/"); err != nil {
+	keep := map[string]bool{}
+	for _, u := range kept {
+		keep[u.UploadID] = true
+	}
+	if _, err := store.AbortUploadsExcept(ctx, url+"/", keep); err != nil {
 		return nil, fmt.Errorf("--output %s: abort what a dead job left: %w", url, err)
 	}
-	return &s3Output{store: store, url: url, job: job, uploads: map[string]storage.Pending{}}, nil
+	o := &s3Output{store: store, url: url, job: job, uploads: map[string]storage.Pending{}, resumed: len(kept) > 0}
+	for k, u := range kept {
+		o.uploads[k] = u
+	}
+	return o, nil
+}
+
+// upload returns the upload an attempt made, for the journal.
+func (o *s3Output) upload(taskID string, attempt int) (storage.Pending, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	u, ok := o.uploads[attemptName(taskID, attempt)]
+	return u, ok
 }
 
 // target asks the worker to upload the attempt's part.
@@ -153,7 +191,11 @@ func (o *s3Output) commit(ctx context.Context, outputs []tracker.Committed) erro
 	}
 	o.uploads = map[string]storage.Pending{}
 	for _, u := range chosen {
-		if err := o.store.Commit(ctx, u); err != nil {
+		commit := o.store.Commit
+		if o.resumed {
+			commit = o.store.CommitResumed
+		}
+		if err := commit(ctx, u); err != nil {
 			return fail("complete "+path.Base(u.Name), err)
 		}
 	}

@@ -47,7 +47,7 @@ func TestS3CommitOneAttemptPerTask(t *testing.T) {
 	if err := checkS3Output(ctx, store, "s3://out/o", false); err == nil {
 		t.Fatal("a finished output was taken without --overwrite")
 	}
-	o, err := openS3Output(ctx, store, "s3://out/o", "j1", true)
+	o, err := openS3Output(ctx, store, "s3://out/o", "j1", true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

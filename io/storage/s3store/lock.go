@@ -28,6 +28,11 @@ type Holder struct {
 	PID  int
 	// Started is when the job started; zero means now.
 	Started time.Time
+	// Takeover lets this holder take the lock from an earlier holder of
+	// the same Job at once: a job master carrying on the job of one that
+	// died (ZooKeeper's election says it is gone; were it only cut off, its
+	// next renewal finds the lock taken and its job stops).
+	Takeover bool
 }
 
 // lockRecord is the lock object's JSON.
@@ -130,6 +135,9 @@ func (l *Lock) checkStale(data []byte, info minio.ObjectInfo, h Holder) error {
 			output, objectURL(l.bucket, l.key), s.lease()), ErrLocked)
 	}
 	if s.now().Sub(rec.Renewed) > s.lease() {
+		return nil
+	}
+	if h.Takeover && rec.Job == h.Job {
 		return nil
 	}
 	if rec.Host != "" && rec.Host == h.Host && !alive(rec.PID) {

@@ -171,6 +171,18 @@ func copyFinish(part storage.Part, r io.Reader) (storage.Pending, error) {
 // object. An upload aborted meanwhile (by a cleanup) fails the call; one
 // that an earlier try completed, the answer lost, does not.
 func (s *Store) Commit(ctx context.Context, u storage.Pending) error {
+	return s.commit(ctx, u, false)
+}
+
+// CommitResumed is Commit for an upload another process may have
+// completed already (a job master that died during its commit): an
+// upload that is gone is done when its object is in place, as its
+// multipart ETag says.
+func (s *Store) CommitResumed(ctx context.Context, u storage.Pending) error {
+	return s.commit(ctx, u, true)
+}
+
+func (s *Store) commit(ctx context.Context, u storage.Pending, resumed bool) error {
 	bucket, key, err := parseObject(u.Name)
 	if err != nil {
 		return err
@@ -189,7 +201,7 @@ func (s *Store) Commit(ctx context.Context, u storage.Pending) error {
 		return err
 	})
 	if code(err) == "NoSuchUpload" {
-		if sent > 1 && s.completed(ctx, bucket, key, u) {
+		if (sent > 1 || resumed) && s.completed(ctx, bucket, key, u) {
 			return nil
 		}
 		return newError(fmt.Sprintf("the upload of %s is gone: a cleanup aborted it (did another job take over the output?): rerun the job", u.Name), err)
@@ -242,6 +254,12 @@ func (s *Store) Abort(ctx context.Context, u storage.Pending) error {
 // (s3://b/p and s3://b/p/ both mean the keys under "p/"): those of failed
 // attempts and of killed jobs. It returns how many it aborted.
 func (s *Store) AbortUploads(ctx context.Context, prefixURL string) (int, error) {
+	return s.AbortUploadsExcept(ctx, prefixURL, nil)
+}
+
+// AbortUploadsExcept is AbortUploads leaving the uploads whose ids keep
+// holds (a job master carrying a job on keeps its committed tasks').
+func (s *Store) AbortUploadsExcept(ctx context.Context, prefixURL string, keep map[string]bool) (int, error) {
 	bucket, prefix, err := parsePrefix(prefixURL)
 	if err != nil {
 		return 0, err
@@ -258,6 +276,9 @@ func (s *Store) AbortUploads(ctx context.Context, prefixURL string) (int, error)
 			return aborted, failed("listing the uploads under", prefixURL, err)
 		}
 		for _, up := range page.Uploads {
+			if keep[up.UploadID] {
+				continue
+			}
 			if err := s.Abort(ctx, storage.Pending{Name: objectURL(bucket, up.Key), UploadID: up.UploadID}); err != nil {
 				return aborted, err
 			}
