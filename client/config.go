@@ -97,6 +97,9 @@ type Config struct {
 	// and one taking the job over runs on from them. Nil for a job the
 	// client runs itself.
 	Journal Journal
+	// OnRecovered, when set, hears the tasks the journal says an earlier
+	// master committed, before the job goes on.
+	OnRecovered func(done []tracker.Committed)
 }
 
 // DefaultSplitSize is the largest map split when Config.SplitSize is 0.

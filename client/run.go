@@ -176,6 +176,9 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	if err != nil {
 		return nil, err
 	}
+	if cfg.OnRecovered != nil && len(rec.done) > 0 {
+		cfg.OnRecovered(rec.done)
+	}
 	if j.done {
 		log.Info("the output already holds this job's commit: an earlier master of the job committed it")
 		return j.summaryOf(rec, start), nil

@@ -77,13 +77,17 @@ still went through this client.`,
 			&cli.StringFlag{Name: "report", EnvVars: []string{"DIST_REPORT"}, Usage: "write an HTML report (timeline of every attempt, counters, configuration) to `FILE`, also when the job fails"},
 			&cli.StringFlag{Name: "ui", EnvVars: []string{"DIST_UI"}, Usage: "serve the report page live at `ADDR` (HOST:PORT; 127.0.0.1:0 picks a port) while the job runs; an address other than loopback needs --secret-file, and the page a password made from it, printed with the address"},
 			secretFlag(),
+			// A worker's master host runs a submitted job's master as
+			// `dist run --hosted --job-id ID` (hosted.go).
+			&cli.BoolFlag{Name: "hosted", Hidden: true, Usage: "run as the job master of a submitted job (started by a worker)"},
+			&cli.StringFlag{Name: "job-id", Hidden: true, Usage: "the submitted job's id"},
 		}, append(tlsFlags(), logFlags("warn")...)...),
 		Before: noArgs(globHint),
 		Action: runAction,
 	}
 }
 
-func runAction(c *cli.Context) error {
+func runAction(c *cli.Context) (err error) {
 	con := &console{out: os.Stderr} // progress.go
 	log, err := consoleLogger(c, con)
 	if err != nil {
@@ -124,13 +128,23 @@ func runAction(c *cli.Context) error {
 	watch := newWatcher(con, c.String("report"), c.IsSet("ui"))
 	cfg.OnEvent = watch.event
 	cfg.OnMaps = watch.setMaps
+	var host *hostedJob
+	if c.Bool("hosted") {
+		if host, err = hostJob(c, &cfg, watch); err != nil {
+			return err
+		}
+		defer host.Close()
+		defer func() { host.failed(err) }() // unless it ended as a job
+	}
+	uiURL := ""
 	if c.IsSet("ui") {
 		ui, err := startUI(c.String("ui"), secret, watch)
 		if err != nil {
 			return usageErr(err)
 		}
 		defer ui.Close()
-		fmt.Fprintf(os.Stderr, "live view at %s\n", ui.Where())
+		uiURL = ui.Where()
+		fmt.Fprintf(os.Stderr, "live view at %s\n", uiURL)
 	}
 	var zk *zkJob
 	if c.IsSet("zk") && oneCluster(c) == nil {
@@ -150,6 +164,11 @@ func runAction(c *cli.Context) error {
 		return usageErr(err)
 	}
 	watch.begin(job, reportSettings(c), quiet)
+	if host != nil {
+		if err := host.begin(job, uiURL); err != nil {
+			return cli.Exit(err.Error(), exitJobFailed)
+		}
+	}
 	lister, cleanup, err := clusterFor(ctx, c, zk, log.With("job", job.ID()))
 	if err != nil {
 		watch.finish(c, job, nil, err)
@@ -158,6 +177,11 @@ func runAction(c *cli.Context) error {
 	defer cleanup()
 	sum, err := job.Run(ctx, lister)
 	watch.finish(c, job, sum, err)
+	if host != nil {
+		if herr := host.finish(sum, err); herr != nil {
+			fmt.Fprintf(os.Stderr, "dist: %v\n", herr)
+		}
+	}
 	if err != nil {
 		return cli.Exit("job failed: "+err.Error(), exitJobFailed)
 	}
@@ -224,11 +248,21 @@ func parseParams(kvs []string) (map[string]string, error) {
 }
 
 func printSummary(s *client.Summary) {
-	fmt.Printf("job %s succeeded in %v\n", s.Job, s.Wall.Round(time.Millisecond))
-	fmt.Printf("  maps %d, reduces %d, workers %d, attempts %d (failed %d, backups %d, killed %d, map re-runs %d)\n",
-		s.Maps, s.Reduces, s.Workers, s.Attempts, s.Failed, s.Backups, s.Killed, s.MapReruns)
-	fmt.Printf("  records in %d, records out %d, bytes shuffled %d, artifact bytes shipped %d\n",
-		s.RecordsIn, s.RecordsOut, s.BytesShuffled, s.BytesShipped)
-	fmt.Printf("  client data bytes: in %d, out %d\n", s.ClientDataIn, s.ClientDataOut)
-	fmt.Printf("  output %s\n", s.Output)
+	for _, l := range summaryLines(s) {
+		fmt.Println(l)
+	}
+}
+
+// summaryLines are the summary dist run prints; a job master keeps them
+// in the job's record for dist wait and dist status.
+func summaryLines(s *client.Summary) []string {
+	return []string{
+		fmt.Sprintf("job %s succeeded in %v", s.Job, s.Wall.Round(time.Millisecond)),
+		fmt.Sprintf("  maps %d, reduces %d, workers %d, attempts %d (failed %d, backups %d, killed %d, map re-runs %d)",
+			s.Maps, s.Reduces, s.Workers, s.Attempts, s.Failed, s.Backups, s.Killed, s.MapReruns),
+		fmt.Sprintf("  records in %d, records out %d, bytes shuffled %d, artifact bytes shipped %d",
+			s.RecordsIn, s.RecordsOut, s.BytesShuffled, s.BytesShipped),
+		fmt.Sprintf("  client data bytes: in %d, out %d", s.ClientDataIn, s.ClientDataOut),
+		fmt.Sprintf("  output %s", s.Output),
+	}
 }

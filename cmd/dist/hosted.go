@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/distmr/dist/client"
+	"github.com/distmr/dist/registry"
+	"github.com/distmr/dist/task/spec"
+	"github.com/distmr/dist/tracker"
+)
+
+// hostedJob is the ZooKeeper side of `dist run --hosted`: the job master a
+// worker's master host starts for a submitted job (dist run --detach). The
+// run itself is the attached one; this keeps the job's record up to date
+// (state, progress, live page, summary or error), is its client.Journal,
+// and ends the job as killed when `dist kill` asked for it. A master taking
+// the job over starts the same command and carries on from the journal.
+type hostedJob struct {
+	zk  *registry.ZK
+	id  string
+	log *slog.Logger
+
+	mu      sync.Mutex
+	prog    registry.JobProgress
+	changed bool
+	done    map[string]bool // task ids committed (events and the journal)
+	workers map[string]bool
+
+	stop    context.CancelFunc
+	stopped chan struct{}
+	ended   bool // finish has recorded the end
+}
+
+// hostJob opens the record of the job `dist run --hosted --job-id ID`
+// runs and makes cfg run it as its master: with its id, its journal, and
+// its progress kept in the record.
+func hostJob(c *cli.Context, cfg *client.Config, watch *watcher) (*hostedJob, error) {
+	if !c.IsSet("zk") || c.String("job-id") == "" {
+		return nil, usageErr(fmt.Errorf("--hosted runs a submitted job's master and needs --zk and --job-id: submit jobs with dist run --detach"))
+	}
+	ctx, cancel := context.WithTimeout(c.Context, hostedTimeout)
+	defer cancel()
+	host, rec, err := openHosted(ctx, c.String("zk"), c.String("job-id"), cfg.Logger)
+	if err != nil {
+		return nil, cli.Exit(err.Error(), exitJobFailed)
+	}
+	if rec.KillRequested {
+		err := host.finish(nil, errKilled)
+		host.Close()
+		return nil, cli.Exit(errors.Join(fmt.Errorf("job failed: %w", errKilled), err).Error(), exitJobFailed)
+	}
+	cfg.JobID, cfg.Journal, cfg.OnRecovered = rec.ID, host, host.recovered
+	cfg.OnEvent = func(ev tracker.Event) {
+		watch.event(ev)
+		host.event(ev)
+	}
+	cfg.OnMaps = func(n int) {
+		watch.setMaps(n)
+		host.setMaps(n)
+	}
+	return host, nil
+}
+
+// failed records a run that ended before its job did (a bad flag, an
+// unreadable plan) as failed with err; nothing once finish has run.
+func (h *hostedJob) failed(err error) {
+	if h.ended || err == nil {
+		return
+	}
+	if ferr := h.finish(nil, err); ferr != nil {
+		h.log.Warn("record the job's failure", "err", ferr)
+	}
+}
+
+// hostedTimeout bounds each record write.
+const hostedTimeout = 30 * time.Second
+
+// openHosted opens its own ZooKeeper session (the run's registry session
+// closes while the output is committed; the record is written after) and
+// checks that the job's record is there and not ended.
+func openHosted(ctx context.Context, zkSpec, id string, log *slog.Logger) (*hostedJob, registry.JobRecord, error) {
+	zk, err := registry.NewZK(ctx, zkSpec, registry.ZKOptions{})
+	if err != nil {
+		return nil, registry.JobRecord{}, err
+	}
+	rec, err := zk.Job(ctx, id)
+	if err == nil && rec.State.Ended() {
+		err = fmt.Errorf("job %s has ended (%s): a master has nothing to run", id, rec.State)
+	}
+	if err != nil {
+		zk.Close()
+		return nil, rec, err
+	}
+	h := &hostedJob{zk: zk, id: id, log: log, done: map[string]bool{}, workers: map[string]bool{}, stopped: make(chan struct{})}
+	return h, rec, nil
+}
+
+// Plan, SavePlan, Entries and Record make the record's subtree the job's
+// client.Journal.
+func (h *hostedJob) Plan(ctx context.Context) ([]byte, bool, error) { return h.zk.JobPlan(ctx, h.id) }
+func (h *hostedJob) SavePlan(ctx context.Context, plan []byte) error {
+	return h.zk.PutJobPlan(ctx, h.id, plan)
+}
+func (h *hostedJob) Entries(ctx context.Context) (map[string][]byte, error) {
+	return h.zk.JobJournal(ctx, h.id)
+}
+func (h *hostedJob) Record(ctx context.Context, task string, entry []byte) error {
+	return h.zk.JournalTask(ctx, h.id, task, entry)
+}
+
+var _ client.Journal = (*hostedJob)(nil)
+
+// begin marks the job running, with its live page, and starts writing
+// its progress (at most once a second: each write is a ZooKeeper write).
+func (h *hostedJob) begin(job *client.Job, ui string) error {
+	h.mu.Lock()
+	h.prog.Maps, h.prog.Reduces = job.Maps(), job.Reduces()
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), hostedTimeout)
+	defer cancel()
+	_, err := h.zk.UpdateJob(ctx, h.id, func(r *registry.JobRecord) error {
+		r.State = registry.JobRunning
+		if r.Started.IsZero() {
+			r.Started = time.Now()
+		}
+		r.UI = ui
+		r.Progress.Maps, r.Progress.Reduces = job.Maps(), job.Reduces()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark job %s running: %w", h.id, err)
+	}
+	pctx, stop := context.WithCancel(context.Background())
+	h.stop = stop
+	go h.writeProgress(pctx)
+	return nil
+}
+
+func (h *hostedJob) writeProgress(ctx context.Context) {
+	defer close(h.stopped)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		p, changed := h.prog, h.changed
+		h.changed = false
+		h.mu.Unlock()
+		if !changed {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, hostedTimeout)
+		_, err := h.zk.UpdateJob(wctx, h.id, func(r *registry.JobRecord) error {
+			r.Progress = p
+			return nil
+		})
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			h.log.Warn("write the job's progress", "err", err)
+		}
+	}
+}
+
+// setMaps hears the number of maps when the run changes it.
+func (h *hostedJob) setMaps(n int) {
+	h.mu.Lock()
+	h.prog.Maps, h.changed = n, true
+	h.mu.Unlock()
+}
+
+// recovered counts the tasks an earlier master committed as done.
+func (h *hostedJob) recovered(done []tracker.Committed) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range done {
+		h.commitLocked(c.Task)
+	}
+}
+
+func (h *hostedJob) commitLocked(t tracker.TaskRef) {
+	if h.done[t.ID()] {
+		return
+	}
+	h.done[t.ID()] = true
+	if t.Phase == spec.PhaseMap {
+		h.prog.MapsDone++
+	} else if t.Phase == spec.PhaseReduce {
+		h.prog.ReducesDone++
+	}
+	h.changed = true
+}
+
+// event keeps the progress from the tracker's events.
+func (h *hostedJob) event(ev tracker.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := ev.Attempt
+	switch ev.Kind {
+	case tracker.AttemptStarted:
+		h.prog.Running++
+		if !h.workers[a.Worker.ID] {
+			h.workers[a.Worker.ID] = true
+			h.prog.Workers++
+		}
+	case tracker.AttemptSucceeded:
+		h.prog.Running--
+		h.commitLocked(a.Task)
+		if a.Task.Phase == spec.PhaseMap && ev.Outcome.Result != nil {
+			for _, o := range ev.Outcome.Result.Outputs {
+				if o.Partition < h.prog.Reduces {
+					h.prog.BytesShuffled += o.Size
+				}
+			}
+		}
+	case tracker.AttemptFailed:
+		h.prog.Running--
+		h.prog.Failed++
+	case tracker.AttemptKilled, tracker.AttemptRefused:
+		h.prog.Running--
+	}
+	h.changed = true
+}
+
+// finish records how the job ended: succeeded with its summary lines,
+// killed when `dist kill` asked for it, else failed with jobErr.
+func (h *hostedJob) finish(sum *client.Summary, jobErr error) error {
+	if h.stop != nil {
+		h.stop()
+		<-h.stopped
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hostedTimeout)
+	defer cancel()
+	_, err := h.zk.UpdateJob(ctx, h.id, func(r *registry.JobRecord) error {
+		h.mu.Lock()
+		r.Progress = h.prog
+		h.mu.Unlock()
+		r.Ended = time.Now()
+		switch {
+		case jobErr == nil:
+			r.State, r.Summary, r.Error = registry.JobSucceeded, summaryLines(sum), ""
+			r.Progress.Running = 0
+		case r.KillRequested:
+			r.State, r.Error = registry.JobKilled, "killed by dist kill; nothing was committed"
+		default:
+			r.State, r.Error = registry.JobFailed, jobErr.Error()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record how job %s ended: %w", h.id, err)
+	}
+	h.ended = true
+	return nil
+}
+
+// killed reports whether `dist kill` asked for the job's end.
+func (h *hostedJob) killed(ctx context.Context) bool {
+	rec, err := h.zk.Job(ctx, h.id)
+	return err == nil && rec.KillRequested
+}
+
+func (h *hostedJob) Close() { h.zk.Close() }
+
+// errKilled ends a job killed before its master started it.
+var errKilled = errors.New("killed by dist kill before it started")
