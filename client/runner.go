@@ -72,7 +72,7 @@ func (r *runner) run(ctx context.Context, a tracker.Attempt) attemptEnd {
 	case a.Task.Phase == spec.PhaseMap && cfg.Reduces > 0:
 		cfg.Order = r.order
 	}
-	req := proto.LaunchRequest{Config: cfg}
+	req := proto.LaunchRequest{Config: cfg, Hosted: r.cfg.Journal != nil}
 	req.Artifact, req.Extra = r.pool.prog.refs(a.Task.Phase)
 	req.Files = r.pool.prog.fileRefs()
 	switch {

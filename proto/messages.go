@@ -162,6 +162,11 @@ type LaunchRequest struct {
 	// number of map tasks whose output it needs; the rest arrive in
 	// FetchMore frames on the launch stream. 0 means Fetch is complete.
 	Maps int `msgpack:"maps,omitempty"`
+	// Hosted says the job's master may be replaced (a submitted job, dist
+	// run --detach): when its session closes, the worker kills the job's
+	// running attempts but keeps its finished ones' outputs for a while,
+	// for the master that takes the job over.
+	Hosted bool `msgpack:"hosted,omitempty"`
 }
 
 // FetchMore is what a client sends on the launch stream of a streamed

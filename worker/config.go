@@ -24,6 +24,7 @@ const (
 	DefaultMaxArtifact   = 1 << 30
 	DefaultMaxInput      = 1 << 30
 	DefaultKillGrace     = 5 * time.Second
+	DefaultOrphanGrace   = 5 * time.Minute
 	DefaultFetchParallel = 5
 	DefaultDrainTimeout  = 30 * time.Second
 	DefaultCacheSize     = 4 << 30
@@ -78,6 +79,11 @@ type Config struct {
 	// KillGrace is how long a killed attempt's process group has between
 	// SIGTERM and SIGKILL; 0 means DefaultKillGrace (5s).
 	KillGrace time.Duration
+	// OrphanGrace is how long a submitted job (its launches say Hosted)
+	// keeps its finished map outputs here after its master's session
+	// closed, for a master taking the job over (jobs.go); 0 means
+	// DefaultOrphanGrace (5 minutes).
+	OrphanGrace time.Duration
 	// DrainTimeout bounds the drain Shutdown begins with (drain.go): new
 	// work is refused while running attempts finish and finished map
 	// outputs are served, until no job uses the worker; then what still
@@ -187,6 +193,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KillGrace == 0 {
 		c.KillGrace = DefaultKillGrace
+	}
+	if c.OrphanGrace == 0 {
+		c.OrphanGrace = DefaultOrphanGrace
 	}
 	if c.FetchParallel == 0 {
 		c.FetchParallel = DefaultFetchParallel

@@ -3,6 +3,7 @@ package worker
 import (
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hashicorp/yamux"
 
@@ -14,7 +15,11 @@ import (
 // owns it: the sessions that staged input for it or launched its attempts
 // (its client). Peer workers fetching map outputs never own a job. When
 // the last owner's session closes, or EndJob arrives, the job's attempts
-// are killed and its task directory removed.
+// are killed and its task directory removed. A submitted job's master
+// may be replaced (its launches say Hosted): when its last owner goes, its
+// running attempts are killed and forgotten, but its finished ones, and
+// the map outputs they serve, stay for OrphanGrace, until a new master's
+// session owns the job again or the time is up.
 //
 // The Worker keeps the collection of attempts by key; each attempt runs
 // itself (attempt.go). Lock order: Worker.mu, then an attempt's mu or
@@ -32,7 +37,7 @@ func (w *Worker) attemptDir(k attemptKey) string {
 
 // admit gives a new attempt of key a slot and makes s an owner of its
 // job: the attempt is then the worker's, until its job ends.
-func (w *Worker) admit(s *session, key attemptKey) (*attempt, error) {
+func (w *Worker) admit(s *session, key attemptKey, hosted bool) (*attempt, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stoppingLocked() {
@@ -48,6 +53,9 @@ func (w *Worker) admit(s *session, key attemptKey) (*attempt, error) {
 	a := newAttempt(w, key, w.attemptDir(key), w.log)
 	w.attempts[key] = a
 	w.ownLocked(s, key.job)
+	if hosted {
+		w.hosted[key.job] = true
+	}
 	return a, nil
 }
 
@@ -85,6 +93,10 @@ func (w *Worker) ownLocked(s *session, job string) {
 	}
 	owners[s] = struct{}{}
 	s.jobs[job] = struct{}{}
+	if t := w.orphans[job]; t != nil {
+		t.Stop()
+		delete(w.orphans, job)
+	}
 }
 
 // release drops every job s owns and ends those left without an owner.
@@ -104,9 +116,64 @@ func (w *Worker) release(s *session) {
 	w.changedLocked()
 	w.mu.Unlock()
 	for _, job := range orphans {
+		if w.keepOrphan(job) {
+			s.log.Info("job master gone: keeping the job's finished outputs for a master taking it over", "job", job, "for", w.cfg.OrphanGrace)
+			continue
+		}
 		s.log.Info("job owner gone: ending job", "job", job)
 		w.endJob(job, errJobEnded)()
 	}
+}
+
+// keepOrphan keeps a hosted job that lost its last owner for
+// OrphanGrace: its running attempts are killed and forgotten (a new master
+// runs them again, maybe under the same attempt numbers), its finished
+// ones stay. It reports false for a job that is not hosted.
+func (w *Worker) keepOrphan(job string) bool {
+	w.mu.Lock()
+	if !w.hosted[job] || w.stoppingLocked() {
+		w.mu.Unlock()
+		return false
+	}
+	var running, failed []*attempt
+	for k, a := range w.attempts {
+		if k.job != job {
+			continue
+		}
+		if _, ok := a.succeeded(); !ok {
+			running = append(running, a)
+			delete(w.attempts, k)
+			if a.failed() {
+				failed = append(failed, a)
+			}
+		}
+	}
+	var t *time.Timer
+	t = time.AfterFunc(w.cfg.OrphanGrace, func() {
+		w.mu.Lock()
+		mine := w.orphans[job] == t
+		if mine {
+			delete(w.orphans, job)
+		}
+		w.mu.Unlock()
+		if mine {
+			w.log.Info("no master took the job over: ending it", "job", job)
+			w.endJob(job, errJobEnded)()
+		}
+	})
+	w.orphans[job] = t
+	w.mu.Unlock()
+	for _, a := range running {
+		a.kill(errJobEnded)
+	}
+	for _, a := range running {
+		<-a.done
+		if err := os.RemoveAll(a.dir); err != nil {
+			w.log.Warn("remove a killed attempt's directory", "job", job, "err", err)
+		}
+	}
+	w.keepFailedLogs(job, failed)
+	return true
 }
 
 // endJob kills the job's attempts, waits for them to end, forgets them and
@@ -129,6 +196,11 @@ func (w *Worker) endJob(job string, cause error) (done func()) {
 		delete(s.jobs, job)
 	}
 	delete(w.jobs, job)
+	delete(w.hosted, job)
+	if t := w.orphans[job]; t != nil {
+		t.Stop()
+		delete(w.orphans, job)
+	}
 	w.slots.drop(notFound("job %s ended on worker %s while it waited for a slot", job, w.id),
 		func(j string, _ *session) bool { return j == job })
 	w.mu.Unlock()

@@ -23,7 +23,7 @@ func (w *Worker) handleLaunch(s *session, st *yamux.Stream, h proto.Header) erro
 		return err
 	}
 	c := &req.Config
-	a, err := w.admit(s, attemptKey{c.Job, c.Task, c.Attempt})
+	a, err := w.admit(s, attemptKey{c.Job, c.Task, c.Attempt}, req.Hosted)
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,8 @@ type Worker struct {
 	sessions   map[*session]struct{}
 	attempts   map[attemptKey]*attempt          // launched attempts, until their job ends (jobs.go)
 	jobs       map[string]map[*session]struct{} // job -> owner sessions
+	hosted     map[string]bool                  // jobs whose master may be replaced (jobs.go)
+	orphans    map[string]*time.Timer           // hosted jobs without an owner, ended when it fires
 	draining   bool                             // Shutdown began: no new work (drain.go)
 	ending     int                              // jobs being ended whose caller has not answered yet
 	changed    chan struct{}                    // closed and replaced when slots in use, jobs or ending shrink
@@ -109,6 +111,8 @@ func New(cfg Config) (*Worker, error) {
 		sessions: make(map[*session]struct{}),
 		attempts: make(map[attemptKey]*attempt),
 		jobs:     make(map[string]map[*session]struct{}),
+		hosted:   make(map[string]bool),
+		orphans:  make(map[string]*time.Timer),
 		changed:  make(chan struct{}),
 		slots:    newSlots(cfg.Slots),
 		store:    newStoreOnce(cfg.ObjectStore),
