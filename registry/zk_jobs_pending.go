@@ -11,10 +11,6 @@ import (
 
 var errPending = errors.New("not implemented yet on this branch")
 
-func (z *ZK) WatchJob(ctx context.Context, id string) (<-chan JobRecord, error) {
-	return nil, errPending
-}
-func (z *ZK) WatchJobs(ctx context.Context) (<-chan []string, error) { return nil, errPending }
 func (z *ZK) ExpireJobs(ctx context.Context, retention time.Duration, now time.Time) (int, error) {
 	return 0, errPending
 }
