@@ -8,27 +8,27 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
 // A job's plan and journal. ZooKeeper keeps a node's data under 1 MiB, so
-// a plan of any size is stored as chunks <id>/plan/00000, 00001, ... of at
-// most maxChunk bytes, and <id>/plan's own data is a marker naming the
-// chunk count, size and SHA-256 of the whole. The marker is written last:
-// until it is, JobPlan says there is no plan, never half of one.
+// a plan of any size is stored as chunks <id>/plan/<writer>-00000,
+// <writer>-00001, ... of at most maxChunk bytes, and <id>/plan's own data
+// is a marker naming the writer, the chunk count, and the size and
+// SHA-256 of the whole. The marker is written last: until it is, JobPlan
+// says there is no plan, never half of one.
 //
 // A job has one plan. Writing it again with the same bytes is a no-op; a
 // different plan is refused with ErrPlanExists (a master taking a job over
-// must recover with the plan its journal refers to). Writers that race
-// (a master that has not noticed it lost the job, and its successor) are
-// kept apart by the plan node's version: a writer first claims the node
-// by setting a claim marker at the version it read, writes each chunk in
-// a transaction that checks the node still has its claim's version, and
-// finishes by setting the final marker at that same version. Whoever
-// claims after it makes its remaining writes fail; a final marker, once
-// set, is never claimed over.
+// must recover with the plan its journal refers to). Writers that race (a
+// master that has not noticed it lost the job, and its successor) each
+// write their own chunks, named by a random writer token, and set the
+// marker at the version of the empty marker they read: one of them wins,
+// the others find its marker. Nobody waits for anybody, and a writer that
+// died half-way only leaves chunks, which the winner deletes.
 
 // maxChunk bounds a plan chunk, a spec and a journal entry: half of
 // ZooKeeper's default 1 MiB limit on a request.
@@ -37,20 +37,16 @@ const maxChunk = 512 << 10
 // maxChunks bounds a plan's chunk count (five-digit names).
 const maxChunks = 100000
 
-// planMarker is the data of <id>/plan: a writer's claim (Done false) or
-// the finished plan's description (Done true). No data means no plan.
+// planMarker is the data of <id>/plan once a plan is stored; no data
+// means no plan.
 type planMarker struct {
-	Writer uint64 `msgpack:"writer"`
-	Done   bool   `msgpack:"done"`
+	Writer string `msgpack:"writer"` // the chunks' name prefix
 	Chunks int    `msgpack:"chunks"`
 	Size   int64  `msgpack:"size"`
 	SHA    string `msgpack:"sha"` // hex SHA-256 of the plan
 }
 
-func chunkName(i int) string { return fmt.Sprintf("%05d", i) }
-
-// errPlanClaimLost means another writer claimed the plan node meanwhile.
-var errPlanClaimLost = errors.New("another writer claimed the plan")
+func chunkName(writer string, i int) string { return fmt.Sprintf("%s-%05d", writer, i) }
 
 // PutJobPlan stores the plan of job id, chunked; see the comment above
 // for what a second write does. ErrNoJob if the job is gone.
@@ -63,47 +59,34 @@ func (z *ZK) PutJobPlan(ctx context.Context, id string, plan []byte) error {
 		return fmt.Errorf("job %q: the plan is %d bytes, more than %d: split the job", id, len(plan), maxChunks*maxChunk)
 	}
 	sum := sha256.Sum256(plan)
-	final := planMarker{Done: true, Chunks: chunks, Size: int64(len(plan)), SHA: hex.EncodeToString(sum[:])}
-	for {
-		m, stat, err := z.planMarker(ctx, id)
-		if err != nil {
-			return err
-		}
-		if m.Done {
-			if m.SHA == final.SHA && m.Size == final.Size {
-				return nil
-			}
-			return fmt.Errorf("storing the plan of job %q: %w (%d bytes, sha256 %s): recover with JobPlan", id, ErrPlanExists, m.Size, m.SHA)
-		}
-		token := writeToken()
-		version, err := z.setPlanMarker(ctx, id, planMarker{Writer: token}, stat.Version)
-		if errors.Is(err, errPlanClaimLost) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		err = z.putChunks(ctx, id, plan, version)
-		if errors.Is(err, errPlanClaimLost) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		final.Writer = token
-		_, err = z.setPlanMarker(ctx, id, final, version)
-		if errors.Is(err, errPlanClaimLost) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		z.dropChunksFrom(ctx, id, chunks)
-		return nil
+	mine := planMarker{
+		Writer: strconv.FormatUint(writeToken(), 16),
+		Chunks: chunks,
+		Size:   int64(len(plan)),
+		SHA:    hex.EncodeToString(sum[:]),
 	}
+	cur, stat, err := z.planMarker(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cur.Writer == "" {
+		err := z.putChunks(ctx, id, mine.Writer, plan)
+		if err == nil {
+			cur, err = z.setPlanMarker(ctx, id, mine, stat.Version)
+		}
+		if err != nil {
+			z.dropChunks(ctx, id, func(name string) bool { return isChunkOf(name, mine.Writer) })
+			return err
+		}
+	}
+	z.dropChunks(ctx, id, func(name string) bool { return !isChunkOf(name, cur.Writer) })
+	if cur.SHA != mine.SHA || cur.Size != mine.Size {
+		return fmt.Errorf("storing the plan of job %q: %w (%d bytes, sha256 %s): recover with JobPlan", id, ErrPlanExists, cur.Size, cur.SHA)
+	}
+	return nil
 }
 
-// planMarker reads the data of <id>/plan.
+// planMarker reads the marker of job id's plan.
 func (z *ZK) planMarker(ctx context.Context, id string) (planMarker, *zk.Stat, error) {
 	p := z.spec.JobPath(id) + "/plan"
 	var (
@@ -123,70 +106,58 @@ func (z *ZK) planMarker(ctx context.Context, id string) (planMarker, *zk.Stat, e
 	}
 	var m planMarker
 	if len(data) > 0 {
-		if err := unmarshal(data, &m); err != nil {
+		if err := unmarshal(data, &m); err != nil || m.Writer == "" {
 			return planMarker{}, nil, fmt.Errorf("%w %q: plan marker: %v", ErrMalformedJob, id, err)
 		}
 	}
 	return m, stat, nil
 }
 
-// setPlanMarker sets the marker m at version and returns the node's new
-// version; errPlanClaimLost if the node is at another version.
-func (z *ZK) setPlanMarker(ctx context.Context, id string, m planMarker, version int32) (int32, error) {
+// setPlanMarker sets the marker m at version, and returns the marker the
+// node holds then: m, or the one another writer set first.
+func (z *ZK) setPlanMarker(ctx context.Context, id string, m planMarker, version int32) (planMarker, error) {
 	p := z.spec.JobPath(id) + "/plan"
 	data, err := msgpack.Marshal(&m)
 	if err != nil {
-		return 0, err
+		return planMarker{}, err
 	}
-	attempts := 0
-	var stat *zk.Stat
 	err = z.write(ctx, func() error {
-		attempts++
-		var err error
-		stat, err = z.conn.Set(p, data, version)
+		_, err := z.conn.Set(p, data, version)
 		return err
 	})
-	if errors.Is(err, zk.ErrBadVersion) && attempts > 1 {
-		// The connection failed during the Set: it may have landed.
-		if now, st, err := z.planMarker(ctx, id); err == nil && now.Writer == m.Writer && now.Done == m.Done {
-			return st.Version, nil
-		}
-	}
 	switch {
 	case err == nil:
-		return stat.Version, nil
+		return m, nil
 	case errors.Is(err, zk.ErrBadVersion):
-		return 0, errPlanClaimLost
+		// Another writer's marker, or this one's, set by a request
+		// retried after a connection loss.
+		cur, _, err := z.planMarker(ctx, id)
+		if err == nil && cur.Writer == "" {
+			err = fmt.Errorf("storing the plan of job %q: its node changed but holds no plan: was the job deleted and created again?", id)
+		}
+		return cur, err
 	case errors.Is(err, zk.ErrNoNode):
-		return 0, fmt.Errorf("job %q: %w", id, ErrNoJob)
+		return planMarker{}, fmt.Errorf("job %q: %w", id, ErrNoJob)
 	default:
-		return 0, fmt.Errorf("storing the plan of job %q at %s: %w", id, p, zkAuthErr(err))
+		return planMarker{}, fmt.Errorf("storing the plan of job %q at %s: %w", id, p, zkAuthErr(err))
 	}
 }
 
-// putChunks writes plan's chunks, each in a transaction that checks the
-// plan node is still at version (this writer's claim).
-func (z *ZK) putChunks(ctx context.Context, id string, plan []byte, version int32) error {
+// putChunks writes plan's chunks under the writer's names.
+func (z *ZK) putChunks(ctx context.Context, id, writer string, plan []byte) error {
 	dir := z.spec.JobPath(id) + "/plan"
 	acl := z.acl()
 	for i := 0; len(plan) > 0; i++ {
 		chunk := plan[:min(len(plan), maxChunk)]
 		plan = plan[len(chunk):]
-		p := dir + "/" + chunkName(i)
-		check := &zk.CheckVersionRequest{Path: dir, Version: version}
+		p := dir + "/" + chunkName(writer, i)
 		err := z.write(ctx, func() error {
-			return multiErr(z.conn.Multi(check, &zk.CreateRequest{Path: p, Data: chunk, Acl: acl}))
+			_, err := z.conn.Create(p, chunk, 0, acl)
+			return err
 		})
-		if errors.Is(err, zk.ErrNodeExists) {
-			// Left by an earlier writer, or by this one's retried create.
-			err = z.write(ctx, func() error {
-				return multiErr(z.conn.Multi(check, &zk.SetDataRequest{Path: p, Data: chunk, Version: -1}))
-			})
-		}
 		switch {
-		case err == nil:
-		case errors.Is(err, zk.ErrBadVersion):
-			return errPlanClaimLost
+		case err == nil, errors.Is(err, zk.ErrNodeExists):
+			// Exists: this writer's create, retried after a connection loss.
 		case errors.Is(err, zk.ErrNoNode):
 			return fmt.Errorf("job %q: %w", id, ErrNoJob)
 		default:
@@ -196,21 +167,24 @@ func (z *ZK) putChunks(ctx context.Context, id string, plan []byte, version int3
 	return nil
 }
 
-// dropChunksFrom deletes chunks numbered n and up, left by a writer that
-// wrote a longer plan and lost its claim. Failures only leave them be:
-// readers read the chunks the marker names.
-func (z *ZK) dropChunksFrom(ctx context.Context, id string, n int) {
+func isChunkOf(name, writer string) bool { return strings.HasPrefix(name, writer+"-") }
+
+// dropChunks deletes the plan chunks drop selects: those of writers that
+// lost or died. Failures leave them be: readers read the chunks the
+// marker names.
+func (z *ZK) dropChunks(ctx context.Context, id string, drop func(name string) bool) {
 	dir := z.spec.JobPath(id) + "/plan"
 	names, err := z.children(ctx, dir)
 	if err != nil {
 		return
 	}
 	for _, name := range names {
-		if i, err := strconv.Atoi(name); err == nil && i >= n {
-			p := dir + "/" + name
-			if err := z.write(ctx, func() error { return z.conn.Delete(p, -1) }); err != nil && !errors.Is(err, zk.ErrNoNode) {
-				z.log.Warn("cannot delete a stale plan chunk", "node", p, "err", err)
-			}
+		if !drop(name) {
+			continue
+		}
+		p := dir + "/" + name
+		if err := z.write(ctx, func() error { return z.conn.Delete(p, -1) }); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			z.log.Warn("cannot delete a stale plan chunk", "node", p, "err", err)
 		}
 	}
 }
@@ -223,13 +197,13 @@ func (z *ZK) JobPlan(ctx context.Context, id string) (plan []byte, ok bool, err 
 		return nil, false, err
 	}
 	m, _, err := z.planMarker(ctx, id)
-	if err != nil || !m.Done {
+	if err != nil || m.Writer == "" {
 		return nil, false, err
 	}
 	dir := z.spec.JobPath(id) + "/plan"
 	names := make([]string, m.Chunks)
 	for i := range names {
-		names[i] = chunkName(i)
+		names[i] = chunkName(m.Writer, i)
 	}
 	datas, err := z.getAll(ctx, dir, names)
 	if err != nil {

@@ -46,7 +46,7 @@ func TestZKJobPlanRoundTrip(t *testing.T) {
 		t.Errorf("plan chunks %v, %v; want 6", names, err)
 	}
 	for _, n := range names {
-		if data, _, err := raw.Get("/dist/jobs/j1/plan/" + n); err != nil || len(data) > maxChunk {
+		if data, _, err := raw.Get("/dist/jobs/j1/plan/" + n); err != nil || len(data) > maxChunk || len(data) == 0 {
 			t.Errorf("chunk %s: %d bytes, %v", n, len(data), err)
 		}
 	}
@@ -59,7 +59,11 @@ func TestZKJobPlanRoundTrip(t *testing.T) {
 		t.Errorf("putting another plan = %v, want ErrPlanExists", err)
 	}
 	// A corrupted chunk is detected, not returned.
-	if _, err := raw.Set("/dist/jobs/j1/plan/00002", []byte("x"), -1); err != nil {
+	m, _, err := z.planMarker(ctx, "j1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Set("/dist/jobs/j1/plan/"+chunkName(m.Writer, 2), []byte("x"), -1); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := reader.JobPlan(ctx, "j1"); !errors.Is(err, ErrMalformedJob) {
@@ -94,15 +98,7 @@ func TestZKJobPlanHalfWrittenIsNoPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	long := randomPlan(2, 4*maxChunk)
-	_, stat, err := z.planMarker(ctx, "j1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := z.setPlanMarker(ctx, "j1", planMarker{Writer: 7}, stat.Version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := z.putChunks(ctx, "j1", long, v); err != nil {
+	if err := z.putChunks(ctx, "j1", "dead", long); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, err := z.JobPlan(ctx, "j1"); ok || err != nil {
@@ -116,8 +112,14 @@ func TestZKJobPlanHalfWrittenIsNoPlan(t *testing.T) {
 		t.Fatalf("JobPlan = %d bytes, ok=%v, %v", len(got), ok, err)
 	}
 	raw := rawZK(t, s.Addr())
-	if names, _, err := raw.Children("/dist/jobs/j1/plan"); err != nil || len(names) != 3 {
+	names, _, err := raw.Children("/dist/jobs/j1/plan")
+	if err != nil || len(names) != 3 {
 		t.Errorf("chunks after the rewrite: %v, %v; want the 3 of the plan", names, err)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, "dead-") {
+			t.Errorf("the dead writer's chunk %s is still there", n)
+		}
 	}
 }
 
