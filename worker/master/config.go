@@ -27,8 +27,9 @@ type Config struct {
 	// ZK holds the job records and elections.
 	ZK *registry.ZK
 	// Slots is how many masters the host runs at once; a Submit beyond
-	// it is refused as busy. 0 means DefaultSlots; dist worker refuses
-	// --masters 0 before building a Host.
+	// it is refused as busy. A standby that is elected runs its master
+	// even beyond it: a job whose master died is never left without one.
+	// 0 means DefaultSlots; dist worker builds no Host for --masters 0.
 	Slots int
 	// Dir is where the host pins each job's programs: Dir/<job>/app/NAME
 	// (likewise mapper, reducer, combiner), Dir/<job>/files/NAME, and its
