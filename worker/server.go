@@ -136,9 +136,13 @@ func (w *Worker) serveStream(s *session, st *yamux.Stream) {
 		err = w.handleWaitSlot(s, st, h)
 	case proto.OpListData:
 		err = w.handleListData(st)
+	case proto.OpSubmitJob:
+		err = w.handleSubmitJob(st, h)
+	case proto.OpKillJob:
+		err = w.handleKillJob(st, h)
 	default:
 		err = proto.Errorf(proto.CodeBadRequest,
-			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob, WaitSlot, ListData)",
+			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob, WaitSlot, ListData, SubmitJob, KillJob)",
 			h.Op, proto.ProtoVersion)
 	}
 	if err == nil {
