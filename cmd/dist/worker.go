@@ -40,6 +40,7 @@ dist worker --zk 127.0.0.1:2181 --data-dir /var/log    # serve --input 'worker:n
 			&cli.StringFlag{Name: "cache-size", Value: sizeText(worker.DefaultCacheSize), EnvVars: []string{"DIST_CACHE_SIZE"}, Usage: "bound the artifact cache, least recently used out first (K, M, G suffixes; 0 = no bound)"},
 			&cli.DurationFlag{Name: "keep-failed", Value: worker.DefaultKeepFailed, EnvVars: []string{"DIST_KEEP_FAILED"}, Usage: "keep failed attempts' logs under DIR/failed this long (0 = keep none)"},
 			&cli.DurationFlag{Name: "keepalive", Value: proto.DefaultKeepAlive, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping sessions this often; a peer that stops answering is gone"},
+			&cli.DurationFlag{Name: "zk-session-timeout", Value: registry.DefaultZKOptions().SessionTimeout, EnvVars: []string{"DIST_ZK_SESSION_TIMEOUT"}, Usage: "with --zk: the ZooKeeper session timeout; a worker that dies is noticed (its tasks run elsewhere, a job master it hosted is taken over) this long after (the server bounds it, 4s to 40s by default)"},
 			&cli.IntFlag{Name: "masters", Value: master.DefaultSlots, EnvVars: []string{"DIST_MASTERS"}, Usage: "with --zk: host up to `N` detached jobs' masters at once (dist run --detach; 0 = none)"},
 			&cli.DurationFlag{Name: "job-retention", Value: master.DefaultRetention, EnvVars: []string{"DIST_JOB_RETENTION"}, Usage: "delete the records of jobs that ended longer ago than this"},
 			&cli.StringFlag{Name: "metrics-addr", EnvVars: []string{"DIST_METRICS_ADDR"}, Usage: "serve Prometheus /metrics and /healthz over HTTP on `ADDR` (e.g. 127.0.0.1:9170)"},
@@ -91,7 +92,7 @@ func workerAction(c *cli.Context) error {
 	var w *worker.Worker
 	var host *master.Host
 	if zkSpec := c.String("zk"); zkSpec != "" {
-		zk, err := registry.NewZK(ctx, zkSpec, registry.ZKOptions{Logger: log, Auth: zkAuth})
+		zk, err := registry.NewZK(ctx, zkSpec, registry.ZKOptions{Logger: log, Auth: zkAuth, SessionTimeout: c.Duration("zk-session-timeout")})
 		if err != nil {
 			return cli.Exit(err.Error(), exitJobFailed)
 		}
