@@ -136,9 +136,11 @@ func (w *Worker) serveStream(s *session, st *yamux.Stream) {
 		err = w.handleWaitSlot(s, st, h)
 	case proto.OpListData:
 		err = w.handleListData(st)
+	case proto.OpTaskLogs:
+		err = w.handleTaskLogs(st, h)
 	default:
 		err = proto.Errorf(proto.CodeBadRequest,
-			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob, WaitSlot, ListData)",
+			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob, WaitSlot, ListData, TaskLogs)",
 			h.Op, proto.ProtoVersion)
 	}
 	if err == nil {
