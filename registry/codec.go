@@ -81,5 +81,6 @@ func sameWorker(a, b WorkerInfo) bool {
 	return a.ID == b.ID && a.Addr == b.Addr && a.Slots == b.Slots &&
 		a.Version == b.Version && a.GoVersion == b.GoVersion &&
 		a.OS == b.OS && a.Arch == b.Arch && a.Started.Equal(b.Started) &&
-		slices.Equal(a.Flags, b.Flags) && samePluginABI(a.Plugin, b.Plugin) && a.Draining == b.Draining
+		slices.Equal(a.Flags, b.Flags) && samePluginABI(a.Plugin, b.Plugin) && a.Draining == b.Draining &&
+		a.Masters == b.Masters
 }

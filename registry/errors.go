@@ -34,4 +34,24 @@ var (
 	// ErrMalformed means a registry node does not hold a msgpack
 	// WorkerInfo. Listing skips such nodes with a warning.
 	ErrMalformed = errors.New("malformed worker node")
+
+	// ErrJobExists means CreateJob found a job with that ID already.
+	ErrJobExists = errors.New("job already exists")
+
+	// ErrNoJob means no job record has that ID (never submitted, or
+	// expired).
+	ErrNoJob = errors.New("no such job")
+
+	// ErrInvalidName means a job ID, task name or candidate cannot name a
+	// ZooKeeper node: it must be non-empty, at most 255 bytes of printable
+	// UTF-8, without '/', and not "." or "..".
+	ErrInvalidName = errors.New("invalid name")
+
+	// ErrMalformedJob means a job node does not hold what the registry
+	// wrote there (a msgpack JobRecord, a complete plan).
+	ErrMalformedJob = errors.New("malformed job node")
+
+	// ErrPlanExists means PutJobPlan found a different plan stored for
+	// the job: a job has one plan, written once.
+	ErrPlanExists = errors.New("the job has a different plan already")
 )

@@ -32,6 +32,9 @@ type WorkerInfo struct {
 	Host string `msgpack:"host,omitempty"`
 	// Data says the worker serves worker: inputs (dist worker --data-dir).
 	Data bool `msgpack:"data,omitempty"`
+	// Masters is how many job masters the worker hosts (dist worker
+	// --masters); 0 means it takes no detached jobs.
+	Masters int `msgpack:"masters,omitempty"`
 }
 
 // Registrar is what a worker needs: announce itself, say it drains,

@@ -34,6 +34,12 @@ func (s ZKSpec) WorkersPath() string { return s.Root + "/workers" }
 // NodePath is the ephemeral node of worker id.
 func (s ZKSpec) NodePath(id string) string { return s.WorkersPath() + "/" + id }
 
+// JobsPath is the parent node of the job records.
+func (s ZKSpec) JobsPath() string { return s.Root + "/jobs" }
+
+// JobPath is the node of job id.
+func (s ZKSpec) JobPath(id string) string { return s.JobsPath() + "/" + id }
+
 // String gives the spec back in host:port,...[/chroot] form.
 func (s ZKSpec) String() string {
 	hosts := strings.Join(s.Servers, ",")
