@@ -19,6 +19,11 @@ const (
 	OpWaitSlot       = "WaitSlot"
 	OpListData       = "ListData"
 	OpTaskLogs       = "TaskLogs"
+	// OpSubmitJob hands a detached job to a worker's job master host
+	// (dist run --detach); OpKillJob asks the host running a job's
+	// master to kill the job (dist kill).
+	OpSubmitJob = "SubmitJob"
+	OpKillJob   = "KillJob"
 )
 
 // NonceSize is the length of each side's handshake nonce.
@@ -362,4 +367,46 @@ type WaitSlotReply struct {
 	Free        int    `msgpack:"free"`
 	LeaseMillis int64  `msgpack:"lease_ms"`
 	Error       *Error `msgpack:"error"`
+}
+
+// JobFile is one program or side file of a detached job, shipped before
+// as an artifact (PutArtifact).
+type JobFile struct {
+	// Flag is the dist run flag the file was given with: "app",
+	// "mapper", "reducer", "combiner" or "file".
+	Flag string `msgpack:"flag"`
+	// Name is the file's base name, a spec.ValidName: a side file is
+	// opened by it, a program is named by it in messages.
+	Name string `msgpack:"name"`
+	SHA  string `msgpack:"sha256"`
+	Size int64  `msgpack:"size"`
+}
+
+// JobSpec is what a job master needs to run a detached job: the job's
+// dist run flags and its files. It holds no credentials.
+type JobSpec struct {
+	ID   string `msgpack:"id"`
+	User string `msgpack:"user"`
+	// Args are the job's dist run flags as "--name=value", only those
+	// worker/master.DetachableFlags allows.
+	Args     []string  `msgpack:"args"`
+	Programs []JobFile `msgpack:"programs"`
+}
+
+// SubmitJobRequest asks a worker to host a detached job's master.
+type SubmitJobRequest struct {
+	Spec JobSpec `msgpack:"spec"`
+}
+
+// SubmitJobReply says the job was recorded and which worker hosts its
+// master (its address).
+type SubmitJobReply struct {
+	Job    string `msgpack:"job"`
+	Master string `msgpack:"master"`
+	Error  *Error `msgpack:"error"`
+}
+
+// KillJobRequest asks the worker hosting a job's master to kill the job.
+type KillJobRequest struct {
+	Job string `msgpack:"job"`
 }
