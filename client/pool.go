@@ -306,3 +306,19 @@ func (s *sharedStep) settle(err error) {
 		s.settled, s.err = true, err
 	}
 }
+
+// closeSessions closes the sessions without ending the job on the
+// workers: for a detached job, whose master runs it there later.
+func (p *pool) closeSessions() {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = map[string]*workerConn{}
+	close(p.closing)
+	p.mu.Unlock()
+	for _, c := range conns {
+		if s := c.session(); s != nil {
+			s.Close()
+		}
+	}
+	p.watches.Wait()
+}

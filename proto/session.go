@@ -242,6 +242,7 @@ func (r *HasArtifactReply) WireError() *Error { return r.Error }
 func (r *BodyReply) WireError() *Error        { return r.Error }
 func (r *Event) WireError() *Error            { return r.Error }
 func (r *WaitSlotReply) WireError() *Error    { return r.Error }
+func (r *SubmitJobReply) WireError() *Error   { return r.Error }
 func (r *ListDataReply) WireError() *Error    { return r.Error }
 func (r *TaskLogsReply) WireError() *Error    { return r.Error }
 

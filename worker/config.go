@@ -126,6 +126,11 @@ type Config struct {
 	// first s3:// input or output. nil means this worker reads and writes
 	// no s3:// data: such a launch fails with a storage error.
 	ObjectStore func() (ObjectStore, error)
+	// JobHost, when set, runs detached jobs' masters (dist worker
+	// --masters N): SubmitJob and KillJob go to it, and the worker
+	// publishes its Slots as WorkerInfo.Masters. nil means the worker
+	// hosts none and refuses both calls.
+	JobHost JobHost
 	// Security: who may connect, what a peer may send, what a task may
 	// use (see security.go).
 	Security

@@ -282,6 +282,9 @@ func (w *Worker) Info() registry.WorkerInfo {
 		Host:      storage.HostID(),
 		Data:      w.cfg.DataDir != "",
 	}
+	if w.cfg.JobHost != nil {
+		info.Masters = w.cfg.JobHost.Slots()
+	}
 	info.Flags = append(info.Flags, w.securityFlags()...)
 	if info.Data {
 		info.Flags = append(info.Flags, "data-dir") // it serves worker: inputs

@@ -75,6 +75,7 @@ still went through this client.`,
 			&cli.DurationFlag{Name: "worker-wait", Value: def.WorkerWait, EnvVars: []string{"DIST_WORKER_WAIT"}, Usage: "how long to wait for the first worker"},
 			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"DIST_QUIET"}, Usage: "print only errors and the output path"},
 			&cli.StringFlag{Name: "report", EnvVars: []string{"DIST_REPORT"}, Usage: "write an HTML report (timeline of every attempt, counters, configuration) to `FILE`, also when the job fails"},
+			&cli.BoolFlag{Name: "detach", EnvVars: []string{"DIST_DETACH"}, Usage: "with --zk: hand the job to a job master on a worker, print its id and exit; s3:// and worker: data only (follow it with dist wait JOB)"},
 			&cli.StringFlag{Name: "ui", EnvVars: []string{"DIST_UI"}, Usage: "serve the report page live at `ADDR` (HOST:PORT; 127.0.0.1:0 picks a port) while the job runs; an address other than loopback needs --secret-file, and the page a password made from it, printed with the address"},
 			secretFlag(),
 		}, append(tlsFlags(), logFlags("warn")...)...),
@@ -120,6 +121,12 @@ func runAction(c *cli.Context) error {
 	if err := checkReport(c.String("report")); err != nil {
 		return usageErr(err)
 	}
+	detached := c.Bool("detach")
+	if detached {
+		if err := checkDetach(c, cfg); err != nil {
+			return usageErr(err)
+		}
+	}
 	quiet := c.Bool("quiet")
 	watch := newWatcher(con, c.String("report"), c.IsSet("ui"))
 	cfg.OnEvent = watch.event
@@ -143,6 +150,9 @@ func runAction(c *cli.Context) error {
 	}
 	if err != nil {
 		return usageErr(err)
+	}
+	if detached {
+		return detach(c, job, zk)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()

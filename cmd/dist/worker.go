@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/worker"
+	"github.com/distmr/dist/worker/master"
 )
 
 func workerCommand() *cli.Command {
@@ -36,6 +40,8 @@ dist worker --zk 127.0.0.1:2181 --data-dir /var/log    # serve --input 'worker:n
 			&cli.StringFlag{Name: "cache-size", Value: sizeText(worker.DefaultCacheSize), EnvVars: []string{"DIST_CACHE_SIZE"}, Usage: "bound the artifact cache, least recently used out first (K, M, G suffixes; 0 = no bound)"},
 			&cli.DurationFlag{Name: "keep-failed", Value: worker.DefaultKeepFailed, EnvVars: []string{"DIST_KEEP_FAILED"}, Usage: "keep failed attempts' logs under DIR/failed this long (0 = keep none)"},
 			&cli.DurationFlag{Name: "keepalive", Value: proto.DefaultKeepAlive, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping sessions this often; a peer that stops answering is gone"},
+			&cli.IntFlag{Name: "masters", Value: master.DefaultSlots, EnvVars: []string{"DIST_MASTERS"}, Usage: "with --zk: host up to `N` detached jobs' masters at once (dist run --detach; 0 = none)"},
+			&cli.DurationFlag{Name: "job-retention", Value: master.DefaultRetention, EnvVars: []string{"DIST_JOB_RETENTION"}, Usage: "delete the records of jobs that ended longer ago than this"},
 			&cli.StringFlag{Name: "metrics-addr", EnvVars: []string{"DIST_METRICS_ADDR"}, Usage: "serve Prometheus /metrics and /healthz over HTTP on `ADDR` (e.g. 127.0.0.1:9170)"},
 			secretFlag(),
 		}, append(workerSecurityFlags(), logFlags("info")...)...),
@@ -79,6 +85,11 @@ func workerAction(c *cli.Context) error {
 	if err != nil {
 		return usageErr(err)
 	}
+	if c.IsSet("masters") && c.String("zk") == "" {
+		return usageErr(fmt.Errorf("--masters needs --zk: job masters keep their jobs in ZooKeeper"))
+	}
+	var w *worker.Worker
+	var host *master.Host
 	if zkSpec := c.String("zk"); zkSpec != "" {
 		zk, err := registry.NewZK(ctx, zkSpec, registry.ZKOptions{Logger: log, Auth: zkAuth})
 		if err != nil {
@@ -86,8 +97,15 @@ func workerAction(c *cli.Context) error {
 		}
 		defer zk.Close()
 		cfg.Registrar = zk
+		if c.Int("masters") > 0 {
+			if host, err = newMasterHost(c, zk, cfg.Dir, func(sha string) (string, bool) { return w.CachedArtifact(sha) }, log); err != nil {
+				return usageErr(err)
+			}
+			defer host.Close()
+			cfg.JobHost = host
+		}
 	}
-	w, err := worker.New(cfg)
+	w, err = worker.New(cfg)
 	if err != nil {
 		return cli.Exit(err.Error(), exitJobFailed)
 	}
@@ -95,10 +113,20 @@ func workerAction(c *cli.Context) error {
 		return cli.Exit(err.Error(), exitJobFailed)
 	}
 	info := w.Info()
-	log.Info("worker ready", "id", info.ID, "addr", info.Addr, "slots", info.Slots, "dir", cfg.Dir)
+	log.Info("worker ready", "id", info.ID, "addr", info.Addr, "slots", info.Slots, "dir", cfg.Dir, "masters", info.Masters)
 	fmt.Println(workerproc.ReadyLine(info.ID, info.Addr, w.MetricsAddr()))
+	if host != nil {
+		go func() {
+			if err := host.Run(ctx, info); err != nil && !errors.Is(err, master.ErrClosed) {
+				log.Error("job master host stopped: this worker takes no detached jobs over", "err", err)
+			}
+		}()
+	}
 	<-ctx.Done()
 	log.Info("shutting down")
+	if host != nil {
+		host.Close() // its masters' jobs go to standbys elsewhere
+	}
 	fmt.Println(workerproc.DrainingLine(info.ID)) // for a --local cluster's registry
 	sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
 	defer cancel()
@@ -106,4 +134,27 @@ func workerAction(c *cli.Context) error {
 		return cli.Exit("shutdown: "+err.Error(), exitJobFailed)
 	}
 	return nil
+}
+
+// newMasterHost builds the job master host of dist worker --masters N.
+// Every master it starts gets the worker's --zk, --secret-file and TLS
+// flags, as absolute paths.
+func newMasterHost(c *cli.Context, zk *registry.ZK, dir string, cached func(string) (string, bool), log *slog.Logger) (*master.Host, error) {
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	args := []string{"--zk", c.String("zk")}
+	if f := c.String("secret-file"); f != "" {
+		args = append(args, "--secret-file", abs(f))
+	}
+	if f := tlsFiles(c); !f.IsZero() {
+		args = append(args, "--tls-cert", abs(f.Cert), "--tls-key", abs(f.Key), "--tls-ca", abs(f.CA))
+	}
+	return master.New(master.Config{
+		ZK: zk, Slots: c.Int("masters"), Dir: filepath.Join(abs(dir), "masters"), Artifact: cached,
+		BaseArgs: args, Retention: c.Duration("job-retention"), Logger: log.With("part", "masters"),
+	})
 }

@@ -1,0 +1,11 @@
+package master
+
+import "errors"
+
+// Sentinel errors.
+var (
+	// ErrClosed: the host is closed (its worker is shutting down).
+	ErrClosed = errors.New("job master host closed")
+	// errEnded stops an update of a job that ended meanwhile.
+	errEnded = errors.New("job ended")
+)
