@@ -103,6 +103,7 @@ func workerAction(c *cli.Context) error {
 			}
 			defer host.Close()
 			cfg.JobHost = host
+			cfg.MasterLog = host.MasterLog
 		}
 	}
 	w, err = worker.New(cfg)
