@@ -280,7 +280,8 @@ func TestJobCommands(t *testing.T) {
 
 // TestLogsGathersAttempts runs a job whose first attempt of m-00000
 // crashes on a worker that needs the secret and reads every attempt's
-// stderr back with dist logs.
+// stderr back with dist logs. Then dist kill asks that worker to kill a
+// job its record says it masters, which it does not.
 func TestLogsGathersAttempts(t *testing.T) {
 	noRaceExitSleep(t)
 	zk := zktest.Start(t)
@@ -322,5 +323,25 @@ func TestLogsGathersAttempts(t *testing.T) {
 	r = dist(t, "logs", "--zk", zk.Addr(), "--secret-file", secret, "j-nope")
 	if r.code != exitJobFailed || !strings.Contains(r.stderr, "none of the 1 workers keeps logs of job j-nope") {
 		t.Errorf("dist logs of an unknown job: exit %d:\n%s", r.code, r.stderr)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reg, err := registry.NewZK(ctx, zk.Addr(), registry.ZKOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	putJob(t, reg, registry.JobRecord{ID: "j-elsewhere", Submitted: time.Now()}, func(r *registry.JobRecord) {
+		r.State, r.Master, r.MasterID = registry.JobRunning, w.Addr, w.ID
+	})
+	r = dist(t, "kill", "--zk", zk.Addr(), "j-elsewhere")
+	if r.code != exitJobFailed || !strings.Contains(r.stderr, "give dist kill the cluster's secret with --secret-file") {
+		t.Errorf("dist kill without the secret: exit %d:\n%s", r.code, r.stderr)
+	}
+	r = dist(t, "kill", "--zk", zk.Addr(), "--secret-file", secret, "j-elsewhere")
+	if r.code != exitJobFailed || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "runs no master of job j-elsewhere") ||
+		!strings.Contains(r.stderr, "retry dist kill") {
+		t.Errorf("dist kill of a job its master's worker does not run: exit %d:\n%s", r.code, r.stderr)
 	}
 }
