@@ -30,6 +30,8 @@ type ZK struct {
 	conn   *zk.Conn
 	events <-chan zk.Event // closed when go-zookeeper's loop has ended
 	sess   *sessionState
+	// sessionTimeout is the session timeout asked for (ZKOptions).
+	sessionTimeout time.Duration
 	// user and password are the digest credentials (ZKOptions.Auth);
 	// empty without.
 	user, password string
@@ -44,8 +46,12 @@ type ZK struct {
 	reg     *registration // guarded by regLock
 
 	mu     sync.Mutex
-	closed bool           // guarded by mu; set with done
-	wg     sync.WaitGroup // keeper, watchers and requests in flight
+	closed bool // guarded by mu; set with done
+	// cands are the candidacies running (zk_election.go); guarded by mu.
+	// Close ends them before the session, so that none still thinks it
+	// leads once another candidate can.
+	cands map[*Candidacy]struct{}
+	wg    sync.WaitGroup // keeper, watchers and requests in flight
 }
 
 // NewZK connects to ZooKeeper at spec ("host:port[,host:port...][/chroot]",
@@ -84,14 +90,15 @@ func NewZK(ctx context.Context, spec string, opts ZKOptions) (*ZK, error) {
 		return nil, fmt.Errorf("%w at %s: %v", ErrUnreachable, strings.Join(parsed.Servers, ","), err)
 	}
 	z := &ZK{
-		spec:     parsed,
-		log:      log,
-		conn:     conn,
-		events:   events,
-		sess:     sess,
-		stopDial: stopDial,
-		done:     make(chan struct{}),
-		regLock:  make(chan struct{}, 1),
+		spec:           parsed,
+		log:            log,
+		conn:           conn,
+		events:         events,
+		sess:           sess,
+		stopDial:       stopDial,
+		sessionTimeout: opts.SessionTimeout,
+		done:           make(chan struct{}),
+		regLock:        make(chan struct{}, 1),
 	}
 	if err := z.awaitSession(cctx); err != nil {
 		cause := sess.cause()
@@ -159,7 +166,12 @@ func (z *ZK) Close() error {
 		z.mu.Lock()
 		z.closed = true
 		close(z.done)
+		cands := z.cands
+		z.cands = nil
 		z.mu.Unlock()
+		for c := range cands {
+			c.lose("the registry closed")
+		}
 		z.sess.closing.Store(true)
 		z.stopDial()
 		z.conn.Close()

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/distmr/dist/internal/testsupport/zktest"
 )
 
@@ -144,4 +146,156 @@ func TestZKUpdateJobNoLostUpdate(t *testing.T) {
 	if _, err := a.UpdateJob(ctx, "nope", func(*JobRecord) error { return nil }); !errors.Is(err, ErrNoJob) {
 		t.Errorf("UpdateJob(nope) = %v, want ErrNoJob", err)
 	}
+}
+
+// nextRecord reads records from ch until one satisfies cond.
+func nextRecord(t *testing.T, ch <-chan JobRecord, what string, cond func(JobRecord) bool) JobRecord {
+	t.Helper()
+	deadline := time.NewTimer(waitLimit)
+	defer deadline.Stop()
+	for {
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				t.Fatalf("job watch closed while waiting for %s", what)
+			}
+			if cond(r) {
+				return r
+			}
+		case <-deadline.C:
+			t.Fatalf("no %s after %v", what, waitLimit)
+		}
+	}
+}
+
+func TestZKWatchJob(t *testing.T) {
+	s := zktest.Start(t)
+	ctx := testCtx(t)
+	z, watcher := newZK(t, s.Addr()), newZK(t, s.Addr())
+	if _, err := watcher.WatchJob(ctx, "j1"); !errors.Is(err, ErrNoJob) {
+		t.Fatalf("WatchJob before the job = %v, want ErrNoJob", err)
+	}
+	if err := z.CreateJob(ctx, jobRec("j1", t0), nil); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := watcher.WatchJob(ctx, "j1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextRecord(t, ch, "the record now", func(r JobRecord) bool { return r.State == JobSubmitted })
+	// Each change is seen, in order, when the watcher keeps up.
+	for i := 1; i <= 5; i++ {
+		if _, err := z.UpdateJob(ctx, "j1", func(r *JobRecord) error {
+			r.State = JobRunning
+			r.Progress.MapsDone = i
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r := nextRecord(t, ch, fmt.Sprintf("maps done %d", i), func(JobRecord) bool { return true })
+		if r.Progress.MapsDone != i {
+			t.Fatalf("watch sent maps done %d, want %d", r.Progress.MapsDone, i)
+		}
+	}
+	// A watcher that falls behind gets the newest record.
+	for i := 6; i <= 20; i++ {
+		if _, err := z.UpdateJob(ctx, "j1", func(r *JobRecord) error { r.Progress.MapsDone = i; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nextRecord(t, ch, "maps done 20", func(r JobRecord) bool { return r.Progress.MapsDone == 20 })
+
+	// Deleting the job closes the watch.
+	raw := rawZK(t, s.Addr())
+	if err := deleteTree(raw, "/dist/jobs/j1"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.NewTimer(waitLimit)
+	defer deadline.Stop()
+	for open := true; open; {
+		select {
+		case _, open = <-ch:
+		case <-deadline.C:
+			t.Fatal("job watch still open after the job was deleted")
+		}
+	}
+}
+
+// deleteTree deletes node p and everything under it.
+func deleteTree(c *zk.Conn, p string) error {
+	kids, _, err := c.Children(p)
+	if err != nil {
+		return err
+	}
+	for _, k := range kids {
+		if err := deleteTree(c, p+"/"+k); err != nil {
+			return err
+		}
+	}
+	return c.Delete(p, -1)
+}
+
+func TestZKWatchJobs(t *testing.T) {
+	s := zktest.Start(t)
+	ctx := testCtx(t)
+	z, watcher := newZK(t, s.Addr()), newZK(t, s.Addr())
+	ch, err := watcher.WatchJobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(what string, ids ...string) {
+		t.Helper()
+		deadline := time.NewTimer(waitLimit)
+		defer deadline.Stop()
+		for {
+			select {
+			case got, ok := <-ch:
+				if !ok {
+					t.Fatalf("jobs watch closed while waiting for %s", what)
+				}
+				if slices.Equal(got, ids) {
+					return
+				}
+			case <-deadline.C:
+				t.Fatalf("no %s after %v", what, waitLimit)
+			}
+		}
+	}
+	want("no jobs before the jobs node exists")
+	if err := z.CreateJob(ctx, jobRec("j2", t0), nil); err != nil {
+		t.Fatal(err)
+	}
+	want("[j2]", "j2")
+	if err := z.CreateJob(ctx, jobRec("j1", t0), nil); err != nil {
+		t.Fatal(err)
+	}
+	want("[j1 j2]", "j1", "j2")
+	if err := deleteTree(rawZK(t, s.Addr()), "/dist/jobs/j2"); err != nil {
+		t.Fatal(err)
+	}
+	want("[j1] after j2 was deleted", "j1")
+}
+
+func TestZKWatchJobSurvivesExpiry(t *testing.T) {
+	s := zktest.Start(t)
+	p := s.Proxy(t)
+	ctx := testCtx(t)
+	z, watcher := newZK(t, s.Addr()), newZK(t, p.Addr())
+	if err := z.CreateJob(ctx, jobRec("j1", t0), nil); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := watcher.WatchJob(ctx, "j1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextRecord(t, ch, "the record now", func(JobRecord) bool { return true })
+	first := watcher.SessionID()
+	if n, err := p.ExpireSessions(ctx); err != nil || n != 1 {
+		t.Fatalf("ExpireSessions = %d, %v", n, err)
+	}
+	eventually(t, "a new session", func() bool { sid := watcher.SessionID(); return sid != 0 && sid != first })
+	if _, err := z.UpdateJob(ctx, "j1", func(r *JobRecord) error { r.State = JobRunning; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	nextRecord(t, ch, "the change after the expiry", func(r JobRecord) bool { return r.State == JobRunning })
 }
