@@ -47,10 +47,12 @@ func updateJob(t *testing.T, reg *registry.ZK, id string, edit func(*registry.Jo
 }
 
 // waiter is a `dist wait` running in the background; lines carries what
-// it writes to stderr, line by line.
+// it writes to stderr, line by line; done is closed once it has exited,
+// with res set.
 type waiter struct {
 	lines chan string
-	done  chan result
+	done  chan struct{}
+	res   result
 }
 
 func startWait(t *testing.T, zkAddr, id string) *waiter {
@@ -67,7 +69,7 @@ func startWait(t *testing.T, zkAddr, id string) *waiter {
 		cancel()
 		t.Fatal(err)
 	}
-	w := &waiter{lines: make(chan string, 100), done: make(chan result, 1)}
+	w := &waiter{lines: make(chan string, 100), done: make(chan struct{})}
 	go func() {
 		defer cancel()
 		var errb strings.Builder
@@ -85,7 +87,8 @@ func startWait(t *testing.T, zkAddr, id string) *waiter {
 		} else if err != nil {
 			r.code = -1
 		}
-		w.done <- r
+		w.res = r
+		close(w.done)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -109,7 +112,8 @@ func (w *waiter) result(t *testing.T) result {
 	t.Helper()
 	for range w.lines {
 	}
-	return <-w.done
+	<-w.done
+	return w.res
 }
 
 // TestJobCommands reads job records written through the registry API (no

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -193,7 +194,8 @@ func statusLine(j registry.JobRecord, now time.Time, width int) string {
 	if width <= 0 {
 		width = 1 << 16
 	}
-	return head + jobStatus(j, now).Line(max(width-len(head), 20))
+	line := jobStatus(j, now).Line(max(width-len(head), 20))
+	return head + strings.TrimLeft(line, " ") // the elapsed time is padded for a line of its own
 }
 
 func statusAction(c *cli.Context) error {
