@@ -31,6 +31,25 @@
 // Watchers see a deleted node as a lost worker. While the connection is
 // down, Watch keeps the last set it sent and lists again on reconnect.
 //
+// # Jobs
+//
+// Detached jobs (issue 14) are recorded beside the workers, one
+// persistent node per job, created by [ZK.CreateJob] in one transaction:
+//
+//	/dist/jobs/<id>                   msgpack JobRecord (state, master, progress)
+//	/dist/jobs/<id>/spec              the job as submitted
+//	/dist/jobs/<id>/plan              marker: writer, chunks, size, sha256
+//	/dist/jobs/<id>/plan/<w>-00000    plan chunks of at most 512 KiB
+//	/dist/jobs/<id>/journal/<task>    one small entry per committed task
+//	/dist/jobs/<id>/masters/c-<w>-N   ephemeral sequential: the election
+//
+// [ZK.UpdateJob] is a compare-and-set on the record's version, so
+// concurrent writers lose no update. [ZK.WatchJob] and [ZK.WatchJobs]
+// follow records with ZooKeeper watches. [ZK.Campaign] elects a job's
+// master: the lowest live candidate leads, each other one watches the
+// candidate just below it. [ZK.ExpireJobs] deletes ended jobs past their
+// retention. Job nodes get the same ACL as worker nodes.
+//
 // # Static and Memory
 //
 // [Static] serves `--workers ADDR,...`: one WorkerInfo per address with ID

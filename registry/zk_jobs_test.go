@@ -207,7 +207,7 @@ func TestZKWatchJob(t *testing.T) {
 
 	// Deleting the job closes the watch.
 	raw := rawZK(t, s.Addr())
-	if err := deleteTree(raw, "/dist/jobs/j1"); err != nil {
+	if err := rawDeleteTree(raw, "/dist/jobs/j1"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.NewTimer(waitLimit)
@@ -221,14 +221,14 @@ func TestZKWatchJob(t *testing.T) {
 	}
 }
 
-// deleteTree deletes node p and everything under it.
-func deleteTree(c *zk.Conn, p string) error {
+// rawDeleteTree deletes node p and everything under it.
+func rawDeleteTree(c *zk.Conn, p string) error {
 	kids, _, err := c.Children(p)
 	if err != nil {
 		return err
 	}
 	for _, k := range kids {
-		if err := deleteTree(c, p+"/"+k); err != nil {
+		if err := rawDeleteTree(c, p+"/"+k); err != nil {
 			return err
 		}
 	}
@@ -270,7 +270,7 @@ func TestZKWatchJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want("[j1 j2]", "j1", "j2")
-	if err := deleteTree(rawZK(t, s.Addr()), "/dist/jobs/j2"); err != nil {
+	if err := rawDeleteTree(rawZK(t, s.Addr()), "/dist/jobs/j2"); err != nil {
 		t.Fatal(err)
 	}
 	want("[j1] after j2 was deleted", "j1")
@@ -298,4 +298,58 @@ func TestZKWatchJobSurvivesExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	nextRecord(t, ch, "the change after the expiry", func(r JobRecord) bool { return r.State == JobRunning })
+}
+
+func TestZKJobsACLAndChroot(t *testing.T) {
+	s := zktest.Start(t)
+	ctx := testCtx(t)
+	member, err := newZKAuth(t, s.Addr()+"/team", "dist:cluster-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := member.CreateJob(ctx, jobRec("j1", t0), []byte("spec")); err != nil {
+		t.Fatal(err)
+	}
+	if err := member.JournalTask(ctx, "j1", "map-00000", []byte("done")); err != nil {
+		t.Fatal(err)
+	}
+	if err := member.PutJobPlan(ctx, "j1", []byte("plan")); err != nil {
+		t.Fatal(err)
+	}
+	c := campaign(t, member, "j1", "w1")
+	waitFor(t, c.Leading(), "w1 leading")
+
+	raw := rawZK(t, s.Addr())
+	m, _, err := member.planMarker(ctx, "j1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/team/jobs", "/team/jobs/j1", "/team/jobs/j1/spec", "/team/jobs/j1/plan",
+		"/team/jobs/j1/plan/" + chunkName(m.Writer, 0), "/team/jobs/j1/journal/map-00000", c.node} {
+		acl, _, err := raw.GetACL(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if worldWritable(acl) || len(acl) != 2 || acl[0].Scheme != "digest" {
+			t.Errorf("%s ACL %+v: want digest (all) and world (read)", p, acl)
+		}
+	}
+	if ok, _, err := raw.Exists("/dist/jobs"); err != nil || ok {
+		t.Errorf("/dist/jobs: exists=%v, %v; a chroot must not touch it", ok, err)
+	}
+
+	// Anyone reads; only members write.
+	stranger := newZK(t, s.Addr()+"/team")
+	if rec, err := stranger.Job(ctx, "j1"); err != nil || rec.ID != "j1" {
+		t.Fatalf("Job without credentials = %+v, %v", rec, err)
+	}
+	if _, err := stranger.UpdateJob(ctx, "j1", func(r *JobRecord) error { r.KillRequested = true; return nil }); !errors.Is(err, ErrZKAuth) {
+		t.Errorf("UpdateJob without credentials = %v, want ErrZKAuth", err)
+	}
+	if err := stranger.JournalTask(ctx, "j1", "map-00001", nil); !errors.Is(err, ErrZKAuth) {
+		t.Errorf("JournalTask without credentials = %v, want ErrZKAuth", err)
+	}
+	if err := stranger.CreateJob(ctx, jobRec("j2", t0), nil); !errors.Is(err, ErrZKAuth) {
+		t.Errorf("CreateJob without credentials = %v, want ErrZKAuth", err)
+	}
 }

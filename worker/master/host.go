@@ -169,7 +169,8 @@ func (h *Host) Submit(ctx context.Context, spec proto.JobSpec) (master string, e
 		}
 		return "", proto.Retryablef(proto.CodeInternal, "record job %s: %v", spec.ID, err)
 	}
-	if j.cand, err = h.cfg.ZK.Campaign(ctx, j.id, self.ID); err != nil {
+	// The candidacy lasts until the host closes, not the call.
+	if j.cand, err = h.cfg.ZK.Campaign(h.ctx, j.id, self.ID); err != nil {
 		err = fmt.Errorf("stand for job %s's master: %w", j.id, err)
 		h.fail(j.id, err.Error())
 		h.unpin(j.id)
@@ -219,7 +220,7 @@ func (h *Host) standBy(ctx context.Context, ids []string) {
 		h.mu.Unlock()
 		var err error
 		if err = h.pin(j); err == nil {
-			j.cand, err = h.cfg.ZK.Campaign(ctx, id, self.ID)
+			j.cand, err = h.cfg.ZK.Campaign(h.ctx, id, self.ID)
 		}
 		if err != nil {
 			h.log.Warn("cannot stand by for a job", "job", id, "err", err)
