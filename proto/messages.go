@@ -316,10 +316,12 @@ type AttemptLog struct {
 // MaxTaskLog bounds each AttemptLog's Stderr.
 const MaxTaskLog = 64 << 10
 
-// TaskLogsReply holds the logs, sorted by task and attempt; none when the
-// worker keeps nothing of the job.
+// TaskLogsReply holds logs, sorted by task and attempt; none when the
+// worker keeps nothing of the job. A job's logs may not fit one frame:
+// More says another reply frame follows on the stream.
 type TaskLogsReply struct {
 	Logs  []AttemptLog `msgpack:"logs"`
+	More  bool         `msgpack:"more"`
 	Error *Error       `msgpack:"error"`
 }
 

@@ -96,11 +96,33 @@ func (w *Worker) handleTaskLogs(st *yamux.Stream, h proto.Header) error {
 	if err := checkHeaderJob(h, req.Job); err != nil {
 		return err
 	}
-	logs := w.taskLogs(req.Job, req.Task)
+	return writeLogs(st, w.taskLogs(req.Job, req.Task))
+}
+
+// logsFrame is how many bytes of stderr one reply frame carries at most,
+// leaving room below proto.MaxFrame for the rest of the frame.
+const logsFrame = proto.MaxFrame - 2*proto.MaxTaskLog
+
+// writeLogs writes logs in as many reply frames as they need.
+func writeLogs(w io.Writer, logs []proto.AttemptLog) error {
 	if logs == nil {
 		logs = []proto.AttemptLog{}
 	}
-	return proto.WriteFrame(st, &proto.TaskLogsReply{Logs: logs})
+	for {
+		n, size := 0, 0
+		for n < len(logs) {
+			size += len(logs[n].Stderr) + len(logs[n].Task) + 32 // and its field names
+			if n > 0 && size > logsFrame {
+				break
+			}
+			n++
+		}
+		r := proto.TaskLogsReply{Logs: logs[:n], More: n < len(logs)}
+		if err := proto.WriteFrame(w, &r); err != nil || !r.More {
+			return err
+		}
+		logs = logs[n:]
+	}
 }
 
 // taskLogs gathers the stderr of the job's attempts of task ("" for all)

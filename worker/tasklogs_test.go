@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +15,11 @@ import (
 // taskLogs asks w for the logs of job's task ("" for all).
 func taskLogs(t *testing.T, s *proto.Session, job, task string) []proto.AttemptLog {
 	t.Helper()
-	var r proto.TaskLogsReply
-	if err := s.Call(testContext(t), proto.OpTaskLogs, job, &proto.TaskLogsRequest{Job: job, Task: task}, &r); err != nil {
+	logs, err := s.TaskLogs(testContext(t), job, task)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return r.Logs
+	return logs
 }
 
 // TestTaskLogsServesAttemptsAndMaster runs a failing and a succeeding map
@@ -87,7 +89,43 @@ func TestTaskLogsServesAttemptsAndMaster(t *testing.T) {
 	if logs := taskLogs(t, s, "job2", ""); len(logs) != 0 {
 		t.Errorf("logs of a job the worker never saw: %+v", logs)
 	}
-	var bad proto.TaskLogsReply
-	err := s.Call(testContext(t), proto.OpTaskLogs, "", &proto.TaskLogsRequest{Job: "../job1"}, &bad)
+	_, err := s.TaskLogs(testContext(t), "../job1", "")
 	wireCode(t, err, proto.CodeBadRequest, "not a safe name")
+}
+
+// TestTaskLogsSpanFrames writes more logs than one frame holds and reads
+// them all back, in order.
+func TestTaskLogsSpanFrames(t *testing.T) {
+	var logs []proto.AttemptLog
+	for i := range 40 {
+		logs = append(logs, proto.AttemptLog{Task: fmt.Sprintf("m-%05d", i), Stderr: bytes.Repeat([]byte{'x'}, proto.MaxTaskLog)})
+	}
+	for i := range 20000 { // small ones, whose names alone outgrow a frame
+		logs = append(logs, proto.AttemptLog{Task: fmt.Sprintf("r-%05d", i), Attempt: 1})
+	}
+	var buf bytes.Buffer
+	if err := writeLogs(&buf, logs); err != nil {
+		t.Fatal(err)
+	}
+	var got []proto.AttemptLog
+	frames := 0
+	for {
+		var r proto.TaskLogsReply
+		if err := proto.ReadFrame(&buf, proto.MaxFrame, &r); err != nil {
+			t.Fatalf("frame %d: %v", frames, err)
+		}
+		frames++
+		got = append(got, r.Logs...)
+		if !r.More {
+			break
+		}
+	}
+	if buf.Len() != 0 || len(got) != len(logs) || frames < 4 {
+		t.Fatalf("%d logs in %d frames, %d bytes left; want %d logs in 4 or more", len(got), frames, buf.Len(), len(logs))
+	}
+	for i := range logs {
+		if got[i].Task != logs[i].Task || len(got[i].Stderr) != len(logs[i].Stderr) {
+			t.Fatalf("log %d: %s, %d bytes; want %s, %d", i, got[i].Task, len(got[i].Stderr), logs[i].Task, len(logs[i].Stderr))
+		}
+	}
 }

@@ -130,11 +130,11 @@ func askLogs(ctx context.Context, addr, job, taskID string, o proto.Options) ([]
 		return nil, fmt.Errorf("worker at %s: %w", addr, err)
 	}
 	defer s.Close()
-	var r proto.TaskLogsReply
-	if err := s.Call(ctx, proto.OpTaskLogs, job, &proto.TaskLogsRequest{Job: job, Task: taskID}, &r); err != nil {
+	logs, err := s.TaskLogs(ctx, job, taskID)
+	if err != nil {
 		return nil, fmt.Errorf("worker at %s: %w", addr, err)
 	}
-	return r.Logs, nil
+	return logs, nil
 }
 
 // askedErr says how many workers could not be asked and the first reason
