@@ -261,6 +261,29 @@ func TestJobCommands(t *testing.T) {
 			t.Errorf("dist wait of a job that succeeded: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
+	t.Run("wait on a terminal", func(t *testing.T) {
+		script, err := exec.LookPath("script")
+		if err != nil {
+			t.Skip("script(1) not installed (util-linux): no terminal to run dist on")
+		}
+		putJob(t, reg, rec("j-wait-tty", time.Minute), func(r *registry.JobRecord) {
+			r.State, r.Started, r.Ended = registry.JobSucceeded, now, now.Add(1500*time.Millisecond)
+			r.Progress = registry.JobProgress{Maps: 2, MapsDone: 2, Reduces: 1, ReducesDone: 1, Workers: 2}
+			r.Summary = []string{"job j-wait-tty succeeded in 1.5s"}
+		})
+		cmd := exec.Command(script, "-qec", "stty cols 150 2>/dev/null; "+shellJoin([]string{env.Dist(t), "wait", "--zk", zk.Addr(), "j-wait-tty"}), "/dev/null")
+		cmd.Env = append(cmd.Environ(), "TERM=xterm")
+		cmd.Stdin = strings.NewReader("")
+		outb, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, outb)
+		}
+		out := strings.ReplaceAll(string(outb), "\r\n", "\n")
+		if !strings.Contains(out, "\rjob j-wait-tty succeeded: 1.5s [####################] maps 2/2, reduces 1/1  shuffled 0 B  workers 2  retries 0\x1b[K\n") ||
+			!strings.HasSuffix(out, "\njob j-wait-tty succeeded in 1.5s\n") {
+			t.Errorf("dist wait on a terminal: no status line drawn in place, or no summary:\n%q", out)
+		}
+	})
 	t.Run("wait failed", func(t *testing.T) {
 		putJob(t, reg, rec("j-wait-bad", time.Minute), func(r *registry.JobRecord) {
 			r.State, r.Started = registry.JobRunning, now
