@@ -84,12 +84,12 @@ func logsAction(c *cli.Context) error {
 			what = taskID + " of job " + job
 		}
 		msg := fmt.Sprintf("none of the %d workers keeps logs of %s (a worker keeps them for its --keep-failed time after the job ends)", len(ws), what)
-		if err := askedErr(ws, errs, "what they keep"); err != nil {
+		if _, err := askedErr("logs", "what they keep", ws, errs); err != nil {
 			msg += "; " + err.Error()
 		}
 		return cli.Exit(msg, exitJobFailed)
 	}
-	if err := askedErr(ws, errs, "what they keep"); err != nil {
+	if _, err := askedErr("logs", "what they keep", ws, errs); err != nil {
 		fmt.Fprintln(os.Stderr, "warning: "+err.Error())
 	}
 	return nil
@@ -135,30 +135,6 @@ func askLogs(ctx context.Context, addr, job, taskID string, o proto.Options) ([]
 		return nil, fmt.Errorf("worker at %s: %w", addr, err)
 	}
 	return logs, nil
-}
-
-// askedErr says how many workers could not be asked and the first reason
-// (an authentication failure first, with its fix); nil when all answered.
-func askedErr(ws []registry.WorkerInfo, errs []error, what string) error {
-	var first error
-	n := 0
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		n++
-		if first == nil || proto.IsAuth(err) && !proto.IsAuth(first) {
-			first = err
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	msg := fmt.Sprintf("could not ask %d of %d workers %s: %v", n, len(ws), what, first)
-	if proto.IsAuth(first) {
-		msg += "; give the cluster's secret with --secret-file or DIST_SECRET_FILE"
-	}
-	return fmt.Errorf("%s", msg)
 }
 
 // printLog prints one attempt's log under its header line.
