@@ -28,6 +28,7 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add(frame(f, &WaitSlotReply{Free: 1, LeaseMillis: 2000}))
 	f.Add(frame(f, &SubmitJobRequest{Spec: JobSpec{ID: "j", Args: []string{"--reduces=2"}, Programs: []JobFile{{Flag: "app", Name: "wc", SHA: "ab", Size: 9}}}}))
 	f.Add(frame(f, &SubmitJobReply{Job: "j", Master: "127.0.0.1:7070"}))
+	f.Add(frame(f, &TaskLogsReply{Logs: []AttemptLog{{Task: "m-00001", Attempt: 1, Stderr: []byte("boom\n"), Truncated: true}}}))
 	f.Add([]byte{0, 0, 0, 1, 0xc1})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -37,6 +38,7 @@ func FuzzDecodeFrame(f *testing.F) {
 			&FetchPartitionRequest{}, &FetchOutputRequest{}, &BodyReply{}, &EndJobRequest{},
 			&FetchMore{}, &WaitSlotRequest{}, &WaitSlotReply{},
 			&SubmitJobRequest{}, &SubmitJobReply{}, &KillJobRequest{},
+			&TaskLogsRequest{}, &TaskLogsReply{},
 		} {
 			_ = DecodeFrame(b, v)
 		}

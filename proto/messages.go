@@ -18,6 +18,7 @@ const (
 	OpEndJob         = "EndJob"
 	OpWaitSlot       = "WaitSlot"
 	OpListData       = "ListData"
+	OpTaskLogs       = "TaskLogs"
 	// OpSubmitJob hands a detached job to a worker's job master host
 	// (dist run --detach); OpKillJob asks the host running a job's
 	// master to kill the job (dist kill).
@@ -298,6 +299,35 @@ type DataFile struct {
 type ListDataReply struct {
 	Files []DataFile `msgpack:"files"`
 	Error *Error     `msgpack:"error"`
+}
+
+// TaskLogsRequest asks a worker for the stderr of a job's attempts it
+// still keeps: Task "" means every task; "master" is the job master's own
+// log, if this worker hosts it.
+type TaskLogsRequest struct {
+	Job  string `msgpack:"job"`
+	Task string `msgpack:"task"`
+}
+
+// AttemptLog is the stderr of one attempt, its last MaxTaskLog bytes;
+// Truncated says the start was cut.
+type AttemptLog struct {
+	Task      string `msgpack:"task"`
+	Attempt   int    `msgpack:"attempt"`
+	Stderr    []byte `msgpack:"stderr"`
+	Truncated bool   `msgpack:"truncated"`
+}
+
+// MaxTaskLog bounds each AttemptLog's Stderr.
+const MaxTaskLog = 64 << 10
+
+// TaskLogsReply holds logs, sorted by task and attempt; none when the
+// worker keeps nothing of the job. A job's logs may not fit one frame:
+// More says another reply frame follows on the stream.
+type TaskLogsReply struct {
+	Logs  []AttemptLog `msgpack:"logs"`
+	More  bool         `msgpack:"more"`
+	Error *Error       `msgpack:"error"`
 }
 
 // KillRequest kills one running attempt.

@@ -244,6 +244,7 @@ func (r *Event) WireError() *Error            { return r.Error }
 func (r *WaitSlotReply) WireError() *Error    { return r.Error }
 func (r *SubmitJobReply) WireError() *Error   { return r.Error }
 func (r *ListDataReply) WireError() *Error    { return r.Error }
+func (r *TaskLogsReply) WireError() *Error    { return r.Error }
 
 // hangUpWait bounds how long a failed handshake waits for the worker's
 // side of the story (see hangUp).

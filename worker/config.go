@@ -94,10 +94,15 @@ type Config struct {
 	// recently used artifacts are removed. 0 means no bound. DefaultConfig
 	// sets DefaultCacheSize (4 GiB).
 	CacheSize int64
-	// KeepFailed is how long the logs of failed attempts are kept under
-	// <Dir>/failed after their job ends. 0 keeps none. DefaultConfig sets
+	// KeepFailed is how long the logs of failed attempts, and the tail of
+	// succeeded attempts' stderr, are kept under <Dir>/failed after their
+	// job ends (served by TaskLogs). 0 keeps none. DefaultConfig sets
 	// DefaultKeepFailed (24h).
 	KeepFailed time.Duration
+	// MasterLog returns the log file of the job master this worker hosts
+	// for job, served by TaskLogs as task "master"; ok is false when it
+	// hosts none. nil: no master logs.
+	MasterLog func(job string) (path string, ok bool)
 	// FetchParallel bounds concurrent map output fetches per reduce
 	// attempt; 0 means DefaultFetchParallel (5).
 	FetchParallel int

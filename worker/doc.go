@@ -19,7 +19,7 @@
 //	                                     stdout.log, stderr.log, result.msgpack
 //	<Dir>/lock                           flock held by the running worker, its pid
 //	<Dir>/run/<pgid>                     a running attempt's process group
-//	<Dir>/failed/<job>/<task>-<attempt>/ logs of failed attempts (KeepFailed)
+//	<Dir>/failed/<job>/<task>-<attempt>/ logs of failed attempts, stderr tail of succeeded ones (KeepFailed)
 //
 // DataDir, when set, is read and never written.
 //

@@ -182,13 +182,15 @@ func (w *Worker) keepOrphan(job string) bool {
 func (w *Worker) endJob(job string, cause error) (done func()) {
 	w.mu.Lock()
 	w.ending++
-	var attempts, failed []*attempt
+	var attempts, failed, succeeded []*attempt
 	for k, a := range w.attempts {
 		if k.job == job {
 			attempts = append(attempts, a)
 			delete(w.attempts, k)
 			if a.failed() {
 				failed = append(failed, a)
+			} else if _, ok := a.succeeded(); ok {
+				succeeded = append(succeeded, a)
 			}
 		}
 	}
@@ -211,6 +213,7 @@ func (w *Worker) endJob(job string, cause error) (done func()) {
 	for _, a := range attempts {
 		<-a.done // bounded: a killed process group is SIGKILLed after KillGrace
 	}
+	w.keepSucceededLogs(job, succeeded)
 	w.keepFailedLogs(job, failed)
 	if err := os.RemoveAll(w.jobDir(job)); err != nil {
 		w.log.Warn("remove job directory", "job", job, "err", err)

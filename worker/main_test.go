@@ -135,6 +135,11 @@ func misbehave(mode string) {
 			}
 			<-tick.C
 		}
+	case "chatty": // more stderr than TaskLogs serves, then a normal run
+		for i := range 10000 {
+			fmt.Fprintf(os.Stderr, "chatter line %05d\n", i)
+		}
+		fmt.Fprintln(os.Stderr, "chatty done")
 	case "noresult":
 		syscall.Exit(0)
 	case "badresult": // 12 bytes declaring two billion outputs

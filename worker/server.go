@@ -136,13 +136,15 @@ func (w *Worker) serveStream(s *session, st *yamux.Stream) {
 		err = w.handleWaitSlot(s, st, h)
 	case proto.OpListData:
 		err = w.handleListData(st)
+	case proto.OpTaskLogs:
+		err = w.handleTaskLogs(st, h)
 	case proto.OpSubmitJob:
 		err = w.handleSubmitJob(st, h)
 	case proto.OpKillJob:
 		err = w.handleKillJob(st, h)
 	default:
 		err = proto.Errorf(proto.CodeBadRequest,
-			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob, WaitSlot, ListData, SubmitJob, KillJob)",
+			"unknown op %q: worker speaks protocol %d (Info, HasArtifact, PutArtifact, PutInput, Launch, Kill, FetchPartition, FetchOutput, EndJob, WaitSlot, ListData, TaskLogs, SubmitJob, KillJob)",
 			h.Op, proto.ProtoVersion)
 	}
 	if err == nil {

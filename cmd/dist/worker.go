@@ -38,7 +38,7 @@ dist worker --zk 127.0.0.1:2181 --data-dir /var/log    # serve --input 'worker:n
 			&cli.DurationFlag{Name: "shutdown-timeout", Value: 60 * time.Second, EnvVars: []string{"DIST_SHUTDOWN_TIMEOUT"}, Usage: "how long shutdown may take in all (draining included)"},
 			&cli.DurationFlag{Name: "drain-timeout", Value: worker.DefaultDrainTimeout, EnvVars: []string{"DIST_DRAIN_TIMEOUT"}, Usage: "on SIGTERM, refuse new tasks but serve the jobs using this worker (running tasks finish, map outputs stay available) until they end, at most this long"},
 			&cli.StringFlag{Name: "cache-size", Value: sizeText(worker.DefaultCacheSize), EnvVars: []string{"DIST_CACHE_SIZE"}, Usage: "bound the artifact cache, least recently used out first (K, M, G suffixes; 0 = no bound)"},
-			&cli.DurationFlag{Name: "keep-failed", Value: worker.DefaultKeepFailed, EnvVars: []string{"DIST_KEEP_FAILED"}, Usage: "keep failed attempts' logs under DIR/failed this long (0 = keep none)"},
+			&cli.DurationFlag{Name: "keep-failed", Value: worker.DefaultKeepFailed, EnvVars: []string{"DIST_KEEP_FAILED"}, Usage: "keep failed attempts' logs, and succeeded ones' stderr tail, under DIR/failed this long for dist logs (0 = keep none)"},
 			&cli.DurationFlag{Name: "keepalive", Value: proto.DefaultKeepAlive, EnvVars: []string{"DIST_KEEPALIVE"}, Usage: "ping sessions this often; a peer that stops answering is gone"},
 			&cli.DurationFlag{Name: "zk-session-timeout", Value: registry.DefaultZKOptions().SessionTimeout, EnvVars: []string{"DIST_ZK_SESSION_TIMEOUT"}, Usage: "with --zk: the ZooKeeper session timeout; a worker that dies is noticed (its tasks run elsewhere, a job master it hosted is taken over) this long after (the server bounds it, 4s to 40s by default)"},
 			&cli.IntFlag{Name: "masters", Value: master.DefaultSlots, EnvVars: []string{"DIST_MASTERS"}, Usage: "with --zk: host up to `N` detached jobs' masters at once (dist run --detach; 0 = none)"},
@@ -104,6 +104,7 @@ func workerAction(c *cli.Context) error {
 			}
 			defer host.Close()
 			cfg.JobHost = host
+			cfg.MasterLog = host.MasterLog
 		}
 	}
 	w, err = worker.New(cfg)

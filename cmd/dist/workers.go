@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -90,8 +91,22 @@ func workersAction(c *cli.Context) error {
 // be asked at all, since then the listing says nothing about the cluster's
 // state but what ZooKeeper holds.
 func unasked(ws []registry.WorkerInfo, errs []error) error {
+	n, err := askedErr("workers", "what they run (RUNNING is ?)", ws, errs)
+	switch {
+	case n == 0:
+		return nil
+	case n == len(ws):
+		return cli.Exit(err.Error(), exitJobFailed)
+	}
+	fmt.Fprintln(os.Stderr, "warning: "+err.Error())
+	return nil
+}
+
+// askedErr says how many workers could not be asked what and the first
+// reason (an authentication failure first, with the fix for dist cmd);
+// n is 0 when all answered.
+func askedErr(cmd, what string, ws []registry.WorkerInfo, errs []error) (n int, err error) {
 	var first error
-	n := 0
 	for _, err := range errs {
 		if err == nil {
 			continue
@@ -102,17 +117,13 @@ func unasked(ws []registry.WorkerInfo, errs []error) error {
 		}
 	}
 	if n == 0 {
-		return nil
+		return 0, nil
 	}
-	msg := fmt.Sprintf("could not ask %d of %d workers what they run (RUNNING is ?): %v", n, len(ws), first)
+	msg := fmt.Sprintf("could not ask %d of %d workers %s: %v", n, len(ws), what, first)
 	if proto.IsAuth(first) {
-		msg += "; give dist workers the cluster's secret with --secret-file or DIST_SECRET_FILE"
+		msg += fmt.Sprintf("; give dist %s the cluster's secret with --secret-file or DIST_SECRET_FILE", cmd)
 	}
-	if n == len(ws) {
-		return cli.Exit(msg, exitJobFailed)
-	}
-	fmt.Fprintln(os.Stderr, "warning: "+msg)
-	return nil
+	return n, errors.New(msg)
 }
 
 func printWorkersTable(ws []registry.WorkerInfo, running []string) error {

@@ -38,26 +38,21 @@ const (
 	nFields
 )
 
-// liveFieldsLocked returns the fields of the live status line at their longest.
-func (d *Display) liveFieldsLocked() [nFields]field {
-	maps, reduces := d.doneLocked()
-	running := 0
-	for _, n := range d.st.running {
-		running += n
-	}
-	elapsed := d.o.Now().Sub(d.start).Seconds()
+// fields returns the fields of the live status line at their longest.
+func (s Status) fields() [nFields]field {
+	elapsed := s.Elapsed.Seconds()
 	var f [nFields]field
 	f[fElapsed] = field{forms: []string{fmt.Sprintf("%6.1fs", elapsed), fmt.Sprintf("%.1fs", elapsed)}}
-	f[fBar] = field{sep: " ", forms: []string{d.barLocked(20), d.barLocked(10)}}
+	f[fBar] = field{sep: " ", forms: []string{s.bar(20), s.bar(10)}}
 	f[fCounts] = field{sep: " ", forms: []string{
-		fmt.Sprintf("maps %d/%d, reduces %d/%d", maps, d.o.Maps, reduces, d.o.Reduces),
-		fmt.Sprintf("m %d/%d r %d/%d", maps, d.o.Maps, reduces, d.o.Reduces),
+		s.counts(),
+		fmt.Sprintf("m %d/%d r %d/%d", s.MapsDone, s.Maps, s.ReducesDone, s.Reduces),
 	}}
-	f[fShuffled] = field{sep: "  ", forms: []string{"shuffled " + Bytes(d.st.shuffled)}}
-	f[fWorkers] = field{sep: "  ", forms: []string{d.workersLocked(), fmt.Sprintf("workers %d", len(d.st.used))}}
-	f[fRetries] = field{sep: "  ", forms: []string{fmt.Sprintf("retries %d", d.st.failed)}}
-	if d.st.backups > 0 {
-		f[fBackups] = field{sep: "  ", forms: []string{fmt.Sprintf("backups %d", d.st.backups)}}
+	f[fShuffled] = field{sep: "  ", forms: []string{"shuffled " + Bytes(s.Shuffled)}}
+	f[fWorkers] = field{sep: "  ", forms: []string{s.workers(), fmt.Sprintf("workers %d", s.Workers)}}
+	f[fRetries] = field{sep: "  ", forms: []string{fmt.Sprintf("retries %d", s.Retries)}}
+	if s.Backups > 0 {
+		f[fBackups] = field{sep: "  ", forms: []string{fmt.Sprintf("backups %d", s.Backups)}}
 	}
 	return f
 }

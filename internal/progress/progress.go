@@ -118,7 +118,7 @@ func (d *Display) tick() {
 			case d.o.Live:
 				d.drawLocked()
 			case d.o.Now().Sub(d.lastOut) >= d.o.Interval:
-				d.lineLocked(d.statusLocked())
+				d.lineLocked(d.statusLocked().String())
 			}
 			d.mu.Unlock()
 		}
@@ -171,7 +171,7 @@ func (d *Display) Event(ev tracker.Event) {
 			st.shuffled += ev.Outcome.Result.Counters[spec.CounterInputBytes]
 		}
 		if !d.o.Live {
-			d.lineLocked(fmt.Sprintf("%s done on %s  (%s)", a.Task.ID(), a.Worker.ID, d.countsLocked()))
+			d.lineLocked(fmt.Sprintf("%s done on %s  (%s)", a.Task.ID(), a.Worker.ID, d.statusLocked().counts()))
 			return
 		}
 	case tracker.AttemptFailed:
@@ -249,7 +249,7 @@ func (d *Display) Close() {
 		}
 		return
 	}
-	d.lineLocked(d.statusLocked())
+	d.lineLocked(d.statusLocked().String())
 }
 
 // lineLocked writes one permanent line: above the live status line, or
@@ -287,63 +287,83 @@ func (d *Display) drawLocked() {
 	}
 	// One column stays free: a line that fills the last column makes some
 	// terminals wrap before the cursor returns.
-	line := fit(d.liveFieldsLocked(), width-1)
+	line := d.statusLocked().Line(width - 1)
 	_, _ = io.WriteString(d.o.Out, "\r"+line+"\x1b[K")
 	d.drawn, d.lastDraw = true, d.o.Now()
 }
 
-// barLocked draws the share of tasks done, n cells wide.
-func (d *Display) barLocked(n int) string {
-	total := d.o.Maps + d.o.Reduces
+// statusLocked is the display's state as a Status.
+func (d *Display) statusLocked() Status {
+	s := Status{
+		Elapsed: d.o.Now().Sub(d.start), Maps: d.o.Maps, Reduces: d.o.Reduces, Shuffled: d.st.shuffled,
+		Workers: len(d.st.used), Retries: d.st.failed, Backups: d.st.backups,
+	}
+	for t := range d.st.done {
+		if t.Phase == spec.PhaseMap {
+			s.MapsDone++
+		} else {
+			s.ReducesDone++
+		}
+	}
+	for _, n := range d.st.running {
+		s.Running += n
+	}
+	return s
+}
+
+// Status is what a status line shows: a Display's own state, or a job's
+// progress as its record keeps it (dist status, dist wait), so that both
+// read the same.
+type Status struct {
+	Elapsed              time.Duration
+	Maps, MapsDone       int
+	Reduces, ReducesDone int
+	Shuffled             int64 // bytes the committed reduces fetched
+	Workers              int   // workers that have run an attempt
+	Running              int   // attempts running now
+	Retries              int   // failed attempts
+	Backups              int
+}
+
+// Line is the live status line fitted to width columns: fields are
+// shortened and dropped whole, least useful first (fit.go).
+func (s Status) Line(width int) string { return fit(s.fields(), width) }
+
+// String is the whole status without the elapsed time and the bar:
+// counts, bytes, workers, retries.
+func (s Status) String() string {
+	str := fmt.Sprintf("%s  shuffled %s  %s  retries %d", s.counts(), Bytes(s.Shuffled), s.workers(), s.Retries)
+	if s.Backups > 0 {
+		str += fmt.Sprintf("  backups %d", s.Backups)
+	}
+	return str
+}
+
+// bar draws the share of tasks done, n cells wide.
+func (s Status) bar(n int) string {
+	total := s.Maps + s.Reduces
 	filled := 0
 	if total > 0 {
-		filled = len(d.st.done) * n / total
+		filled = (s.MapsDone + s.ReducesDone) * n / total
 	}
 	filled = min(filled, n)
 	return "[" + strings.Repeat("#", filled) + strings.Repeat("-", n-filled) + "]"
 }
 
-// doneLocked counts the maps and the reduces done.
-func (d *Display) doneLocked() (maps, reduces int) {
-	for t := range d.st.done {
-		if t.Phase == spec.PhaseMap {
-			maps++
-		} else {
-			reduces++
-		}
-	}
-	return maps, reduces
+// counts is "maps 3/8, reduces 0/2".
+func (s Status) counts() string {
+	return fmt.Sprintf("maps %d/%d, reduces %d/%d", s.MapsDone, s.Maps, s.ReducesDone, s.Reduces)
 }
 
-// countsLocked is "maps 3/8, reduces 0/2".
-func (d *Display) countsLocked() string {
-	maps, reduces := d.doneLocked()
-	return fmt.Sprintf("maps %d/%d, reduces %d/%d", maps, d.o.Maps, reduces, d.o.Reduces)
-}
-
-// workersLocked is "workers 3 (4 tasks running)": the workers that have
-// run an attempt, as the job's summary counts them, and the attempts
-// running now (when any are).
-func (d *Display) workersLocked() string {
-	running := 0
-	for _, n := range d.st.running {
-		running += n
+// workers is "workers 3 (4 tasks running)": the workers that have run an
+// attempt, as the job's summary counts them, and the attempts running now
+// (when any are).
+func (s Status) workers() string {
+	str := fmt.Sprintf("workers %d", s.Workers)
+	if s.Running > 0 {
+		str += fmt.Sprintf(" (%s running)", Count(s.Running, "task"))
 	}
-	s := fmt.Sprintf("workers %d", len(d.st.used))
-	if running > 0 {
-		s += fmt.Sprintf(" (%s running)", Count(running, "task"))
-	}
-	return s
-}
-
-// statusLocked is the whole status: counts, bytes, workers, retries.
-func (d *Display) statusLocked() string {
-	s := fmt.Sprintf("%s  shuffled %s  %s  retries %d",
-		d.countsLocked(), Bytes(d.st.shuffled), d.workersLocked(), d.st.failed)
-	if d.st.backups > 0 {
-		s += fmt.Sprintf("  backups %d", d.st.backups)
-	}
-	return s
+	return str
 }
 
 // Count is n and the noun, plural unless n is 1: "1 map", "3 reduces".

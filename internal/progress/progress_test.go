@@ -156,7 +156,7 @@ func TestRerunMapCountsAgain(t *testing.T) {
 	d.Event(ev(tracker.AttemptSucceeded, spec.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
 	d.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 0, 1, "w2", tracker.Outcome{})) // w1 was lost
 	d.mu.Lock()
-	counts := d.countsLocked()
+	counts := d.statusLocked().counts()
 	d.mu.Unlock()
 	if counts != "maps 0/1, reduces 0/1" {
 		t.Errorf("after a map re-run started: %s", counts)
@@ -188,5 +188,21 @@ func TestBytes(t *testing.T) {
 		if got := Bytes(n); got != want {
 			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestStatusFromARecord checks a Status built from counts alone (a job
+// record's, for dist status and dist wait) reads as the live line would.
+func TestStatusFromARecord(t *testing.T) {
+	s := Status{Elapsed: 4200 * time.Millisecond, Maps: 8, MapsDone: 4, Reduces: 2, ReducesDone: 1,
+		Shuffled: 477119, Workers: 3, Running: 2, Retries: 1}
+	if got, want := s.Line(200), "   4.2s [##########----------] maps 4/8, reduces 1/2  shuffled 465.9 KiB  workers 3 (2 tasks running)  retries 1"; got != want {
+		t.Errorf("line:\n got %q\nwant %q", got, want)
+	}
+	if got, want := s.Line(39), "4.2s maps 4/8, reduces 1/2  retries 1"; got != want {
+		t.Errorf("line on 40 columns:\n got %q\nwant %q", got, want)
+	}
+	if got, want := s.String(), "maps 4/8, reduces 1/2  shuffled 465.9 KiB  workers 3 (2 tasks running)  retries 1"; got != want {
+		t.Errorf("plain:\n got %q\nwant %q", got, want)
 	}
 }

@@ -1,0 +1,35 @@
+package master
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/distmr/dist/internal/testsupport/zktest"
+	"github.com/distmr/dist/registry"
+)
+
+// TestMasterLog: while the host runs a job's master, MasterLog names the
+// file the master writes to; after the job ends and its directory goes,
+// and for a job the host never ran, there is none.
+func TestMasterLog(t *testing.T) {
+	s := zktest.Start(t)
+	c := cache{}
+	h := startHost(t, s.Addr(), "w1", 1, c)
+	ctx := testCtx(t)
+	if _, err := h.Submit(ctx, testSpec(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the master to start", func() bool { return len(h.masters(t)) == 1 })
+	path, ok := h.MasterLog(jobID)
+	if want := filepath.Join(h.cfg.Dir, jobID, "master.log"); !ok || path != want {
+		t.Fatalf("MasterLog(%s) = %q, %v; want %q", jobID, path, ok, want)
+	}
+	if _, ok := h.MasterLog("another-job"); ok {
+		t.Error("MasterLog of a job the host never ran")
+	}
+	if err := h.Kill(ctx, jobID); err != nil {
+		t.Fatal(err)
+	}
+	waitRecord(t, h.zk, jobID, "the job to end", func(r registry.JobRecord) bool { return r.State.Ended() })
+	waitFor(t, "the job's directory to go", func() bool { _, ok := h.MasterLog(jobID); return !ok })
+}
