@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/distmr/dist/io/storage"
 	"github.com/distmr/dist/proto"
@@ -60,9 +61,10 @@ func (j *Job) Detach(ctx context.Context, workers []registry.WorkerInfo, running
 	p := newPool(proto.Options{Secret: j.cfg.Secret, TLS: j.cfg.TLS, KeepAlive: j.cfg.KeepAlive}, j.prog, j.id)
 	defer p.closeSessions()
 	var errs []error
-	for _, w := range hosts {
+	for i, w := range hosts {
 		master, err := submitTo(ctx, p, w, spec)
 		if err == nil {
+			shipStandby(ctx, p, hosts[i+1:])
 			return Submitted{Job: j.id, Master: master}, nil
 		}
 		if !tryNext(ctx, err) {
@@ -102,6 +104,25 @@ func submitTo(ctx context.Context, p *pool, w registry.WorkerInfo, spec proto.Jo
 		return "", err
 	}
 	return r.Master, nil
+}
+
+// standbyTimeout bounds shipping the programs to a standby.
+const standbyTimeout = 5 * time.Second
+
+// shipStandby ships the programs to the first of hosts that takes them,
+// as a standby: a worker's master host stands for every job whose
+// programs its cache holds, and until a task of the job ran elsewhere the
+// master's own worker would be the only one. Best effort: the job runs
+// without it, and workers that run its tasks stand by as well.
+func shipStandby(ctx context.Context, p *pool, hosts []registry.WorkerInfo) {
+	ctx, cancel := context.WithTimeout(ctx, standbyTimeout)
+	defer cancel()
+	for _, w := range hosts {
+		s, c, err := p.session(ctx, w)
+		if err == nil && p.ship(ctx, s, c) == nil {
+			return
+		}
+	}
 }
 
 // jobFiles lists the program's files as a detached job's spec names them.

@@ -162,6 +162,9 @@ func (w *Worker) handlePutArtifact(st *yamux.Stream, h proto.Header) (bodyUnread
 	}
 	w.log.Info("artifact cached", "job", h.Job, "sha256", req.SHA256, "size", req.Size)
 	w.cache.evict(req.SHA256)
+	if w.cfg.JobHost != nil {
+		w.cfg.JobHost.Cached(req.SHA256)
+	}
 	return false, proto.WriteFrame(st, &proto.Reply{})
 }
 

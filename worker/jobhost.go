@@ -19,6 +19,10 @@ type JobHost interface {
 	Kill(ctx context.Context, job string) error
 	// Slots is how many masters the host runs at once.
 	Slots() int
+	// Cached says the worker's cache now holds the artifact sha: the host
+	// may stand by for a job whose programs it was missing. It must not
+	// block.
+	Cached(sha string)
 }
 
 // jobHostTimeout bounds one SubmitJob or KillJob: a few ZooKeeper writes.

@@ -31,6 +31,7 @@ func (h *recordingHost) Kill(_ context.Context, job string) error {
 }
 
 func (h *recordingHost) Slots() int { return 3 }
+func (h *recordingHost) Cached(string) {}
 
 // TestJobHostCalls: SubmitJob and KillJob reach the worker's JobHost,
 // whose slots the worker publishes; a worker without one refuses both,

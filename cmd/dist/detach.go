@@ -92,8 +92,8 @@ func detachArgs(c *cli.Context) []string {
 			continue
 		}
 		switch v := c.Value(name).(type) {
-		case []string:
-			for _, s := range v {
+		case cli.StringSlice, *cli.StringSlice, []string:
+			for _, s := range c.StringSlice(name) {
 				args = append(args, "--"+name+"="+s)
 			}
 		default:

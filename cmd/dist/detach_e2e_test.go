@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,9 +61,24 @@ func TestDetachedJobs(t *testing.T) {
 		return rec
 	}
 
+	defer func() {
+		if t.Failed() {
+			for _, w := range ws {
+				logs, _ := filepath.Glob(filepath.Join(w.Dir, "masters", "*", "master.log"))
+				for _, l := range logs {
+					b, _ := os.ReadFile(l)
+					t.Logf("%s:\n%s", l, b)
+				}
+				t.Logf("worker %s log:\n%s", w.ID, w.Logs())
+			}
+			recs, err := reg.Jobs(context.Background())
+			t.Logf("job records: %+v %v", recs, err)
+		}
+	}()
+
 	// A job whose master dies with its worker while r-00000 is held.
 	id := submit("wc", "^r-00000/")
-	waitFor(t, 2*time.Minute, "r-00000 at its gate", func() bool { return len(atGate(gates, "r-00000")) > 0 })
+	waitFor(t, 40*time.Second, "r-00000 at its gate", func() bool { return len(atGate(gates, "r-00000")) > 0 })
 	rec := record(id)
 	if rec.State != registry.JobRunning || rec.UI == "" || rec.MasterID == "" {
 		t.Fatalf("record of the running job: %+v", rec)
@@ -91,6 +108,7 @@ func TestDetachedJobs(t *testing.T) {
 	if !strings.Contains(r.stdout, "job "+id+" succeeded") {
 		t.Fatalf("dist wait printed no summary:\n%s", r.stdout)
 	}
+	t.Logf("dist wait, after the takeover:\n%s", r.stdout)
 	checkWordCounts(t, readS3Output(t, mc, "out", "wc"), books)
 	if n := incompleteUploads(t, mc, "out", "wc/"); n != 0 {
 		t.Errorf("%d incomplete uploads left under s3://out/wc/", n)

@@ -17,7 +17,8 @@ const (
 	DefaultRetention = 7 * 24 * time.Hour
 	// expireEvery is how often ended jobs older than Retention are
 	// deleted; rescanEvery is how often the host looks again for jobs to
-	// stand by for whose programs reached its cache since it last looked.
+	// stand by for, besides each time its cache gains an artifact (Cached):
+	// a job created while its watch was being set again.
 	expireEvery = time.Hour
 	rescanEvery = time.Minute
 )

@@ -25,6 +25,9 @@ type Host struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // Run and every job's follow
+	// cached wakes Run when the cache gained an artifact (Cached): a job
+	// it could not stand by for may now be one it can.
+	cached chan struct{}
 
 	mu     sync.Mutex
 	self   registry.WorkerInfo // set by Run
@@ -53,7 +56,17 @@ func New(cfg Config) (*Host, error) {
 	}
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Host{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, jobs: make(map[string]*job)}, nil
+	return &Host{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, jobs: make(map[string]*job), cached: make(chan struct{}, 1)}, nil
+}
+
+// Cached hears that the worker's cache holds artifact sha now (a task of
+// some job was shipped here, or a client made this worker a standby):
+// Run looks again for jobs to stand by for.
+func (h *Host) Cached(sha string) {
+	select {
+	case h.cached <- struct{}{}:
+	default: // a look is due already
+	}
 }
 
 // Slots is how many masters the host runs at once (published as
@@ -101,6 +114,8 @@ func (h *Host) Run(ctx context.Context, self registry.WorkerInfo) error {
 			known = l
 			h.standBy(ctx, known)
 		case <-rescan.C:
+			h.standBy(ctx, known)
+		case <-h.cached:
 			h.standBy(ctx, known)
 		case <-expire.C:
 			h.expire(ctx)
