@@ -187,6 +187,7 @@ func hangsUp(t *testing.T, conn net.Conn) time.Duration {
 // fail with its own clear error, and after each a correct job must still
 // succeed on the same worker.
 func TestBadInputLiveWorker(t *testing.T) {
+	t.Parallel()
 	const maxArtifact = 32 << 20
 	secret := "the-cluster-secret-0123456789"
 	lw := &liveWorker{secret: []byte(secret), secretFile: writeSecret(t, secret)}

@@ -109,6 +109,7 @@ func packedMaps(t *testing.T, stdout string, files int) {
 }
 
 func TestPackedSmallFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := smallFiles(t, dir, 2000, 1)
 	input := filepath.Join(dir, "*.txt")
@@ -130,6 +131,7 @@ func TestPackedSmallFiles(t *testing.T) {
 // worker: inputs are packed per worker: each map reads one worker's
 // files, where they are.
 func TestPackedWorkerInputs(t *testing.T) {
+	t.Parallel()
 	src := t.TempDir()
 	files := smallFiles(t, src, 600, 2)
 	w1, data1 := dataWorker(t, files[:300], "--slots", "2")

@@ -356,6 +356,7 @@ func TestS3Faults(t *testing.T) {
 // parts into the output's staging directory: --local carries nothing
 // (a worker on another host: TestSummarySaysClientDataBytes).
 func TestLocalInputsInPlace(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	glob := filepath.Join(filepath.Dir(books[0]), "*.txt")
 	wc := env.App(t, "wordcount")

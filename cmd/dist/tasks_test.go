@@ -74,6 +74,7 @@ func TestTasksTeragen(t *testing.T) {
 
 // pi over 3 maps with no input: the totals are exact, the estimate near π.
 func TestTasksPi(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "pi")
 	mustRun(t, "run", "--local", "2", "--app", env.App(t, "pi"), "--tasks", "3", "--param", "samples=200000", "--output", out)
 	assertCommitted(t, out, 1)
@@ -98,6 +99,7 @@ func TestTasksPi(t *testing.T) {
 
 // --tasks and --input exclude each other, and a job needs one of them.
 func TestTasksUsage(t *testing.T) {
+	t.Parallel()
 	app := env.App(t, "pi")
 	out := filepath.Join(t.TempDir(), "out")
 	in := filepath.Join(t.TempDir(), "in.txt")
