@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,7 +19,21 @@ import (
 // env builds dist and the example apps once for every test in this package.
 var env *testenv.Env
 
+// parallel is how many tests run at once unless -test.parallel says: most
+// tests here spend their time waiting (for workers, ZooKeeper, timeouts,
+// stalls they inject), so more than GOMAXPROCS of them fit on 2 CPUs.
+const parallel = "4"
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		if err := flag.Set("test.parallel", parallel); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	var err error
 	env, err = testenv.New()
 	if err != nil {
