@@ -164,6 +164,24 @@ func newLog(w *testenv.Worker, mark int) (string, int) {
 	return l[mark:], len(l)
 }
 
+// notRefusedOnce returns the remote addresses of from whose connection
+// the log does not show refused, exactly once, as not a dist client.
+func notRefusedOnce(logs string, from []string) []string {
+	var missing []string
+	for _, addr := range from {
+		n := 0
+		for _, line := range strings.Split(logs, "\n") {
+			if strings.Contains(line, " remote="+addr+" ") && strings.Contains(line, "not a dist client") {
+				n++
+			}
+		}
+		if n != 1 {
+			missing = append(missing, addr)
+		}
+	}
+	return missing
+}
+
 // hangsUp reads from conn until the worker closes it, and returns how
 // long that took.
 func hangsUp(t *testing.T, conn net.Conn) time.Duration {
@@ -187,6 +205,7 @@ func hangsUp(t *testing.T, conn net.Conn) time.Duration {
 // fail with its own clear error, and after each a correct job must still
 // succeed on the same worker.
 func TestBadInputLiveWorker(t *testing.T) {
+	t.Parallel()
 	const maxArtifact = 32 << 20
 	secret := "the-cluster-secret-0123456789"
 	lw := &liveWorker{secret: []byte(secret), secretFile: writeSecret(t, secret)}
@@ -245,11 +264,13 @@ func TestBadInputLiveWorker(t *testing.T) {
 	}{
 		{"random bytes of many sizes", func(t *testing.T) string {
 			_, mark := newLog(lw.w, 0)
+			var from []string // each connection's address, as the worker logs it
 			for _, n := range []int{1, 2, 3, 11, 12, 13, 100, 4096, 65537, 1 << 20} {
 				conn, err := net.Dial("tcp", lw.w.Addr)
 				if err != nil {
 					t.Fatal(err)
 				}
+				from = append(from, conn.LocalAddr().String())
 				b := make([]byte, n)
 				for i := range b {
 					b[i] = byte(rng.Uint32())
@@ -259,11 +280,26 @@ func TestBadInputLiveWorker(t *testing.T) {
 				hangsUp(t, conn)
 				conn.Close()
 			}
+			// One refusal logged for each of these connections. Only
+			// theirs are counted: tests run in parallel, and another
+			// test's client may still dial a worker it killed whose
+			// port this worker now has.
 			var logs string
-			waitFor(t, 10*time.Second, "the worker to log 10 refusals", func() bool {
+			var missing []string
+			deadline := time.Now().Add(10 * time.Second)
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
 				logs, _ = newLog(lw.w, mark)
-				return strings.Count(logs, "not a dist client") == 10
-			})
+				if missing = notRefusedOnce(logs, from); len(missing) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after 10s the worker has not logged one refusal as not a dist client for each of %v; "+
+						"the worker's log since the first connection:\n%s", missing, logs)
+				}
+				<-tick.C
+			}
 			return logs
 		}, "not a dist client: it sent bytes"},
 		{"a client that says nothing", func(t *testing.T) string {

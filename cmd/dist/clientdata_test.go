@@ -14,16 +14,16 @@ import (
 // sent to a worker and every output byte fetched back. With no retries
 // and no backups that is exactly the inputs' size and the parts' size.
 func TestSummarySaysClientDataBytes(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	report := filepath.Join(t.TempDir(), "report.html")
 	// Workers that say they are on another host: the client sends every
 	// split and fetches every part (on its own host it carries nothing:
 	// TestLocalInputsInPlace).
-	t.Setenv("DIST_HOST_ID", "elsewhere")
-	w1 := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
-	w2 := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
-	t.Setenv("DIST_HOST_ID", "")
+	elsewhere := withEnv(t, "DIST_HOST_ID=elsewhere")
+	w1 := testenv.StartWorker(t, elsewhere, "--slots", "2")
+	w2 := testenv.StartWorker(t, elsewhere, "--slots", "2")
 	r := mustRun(t, "run", "--workers", w1.Addr+","+w2.Addr, "--app", env.App(t, "wordcount"), "--speculative=false",
 		"--input", filepath.Join(filepath.Dir(books[0]), "*.txt"), "--output", out, "--reduces", "2",
 		"--report", report)

@@ -46,6 +46,7 @@ func compressCopy(t *testing.T, src, dir, ext string) string {
 // A word count over .gz and .zst copies of the books gives the plain
 // books' answer, one map per file although each is over --split-size.
 func TestCompressedInput(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	dir := t.TempDir()
 	for i, b := range books {
@@ -65,6 +66,7 @@ func TestCompressedInput(t *testing.T) {
 // A truncated .gz fails the job at its first attempt with one line
 // naming the file: no retry decodes the same bytes.
 func TestCorruptCompressedInput(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	dir := t.TempDir()
 	gz := compressCopy(t, books[0], dir, ".gz")

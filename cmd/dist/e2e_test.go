@@ -32,6 +32,7 @@ func checkWordCounts(t *testing.T, out string, books []string) {
 }
 
 func TestLocalWordCount(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := mustRun(t, "run", "--local", "3", "--app", env.App(t, "wordcount"),
@@ -86,6 +87,7 @@ func waitWorkers(t *testing.T, addr string, cond func([]registry.WorkerInfo) boo
 }
 
 func TestZooKeeperCluster(t *testing.T) {
+	t.Parallel()
 	zk, workers := zkCluster(t, 3)
 	books := env.Corpus(t)
 	glob := filepath.Join(filepath.Dir(books[0]), "*.txt")
@@ -179,6 +181,7 @@ func TestZooKeeperCluster(t *testing.T) {
 }
 
 func TestGrepMapOnly(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)[:3]
 	out := filepath.Join(t.TempDir(), "out")
 	args := []string{"run", "--local", "2", "--app", env.App(t, "grep"), "--output", out,
@@ -207,6 +210,7 @@ func TestGrepMapOnly(t *testing.T) {
 }
 
 func TestSplitsLargeFiles(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	// 64 KiB splits cut every book into many maps at line boundaries; the
@@ -224,6 +228,7 @@ func TestSplitsLargeFiles(t *testing.T) {
 }
 
 func TestFailingAppShowsStderr(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := dist(t, "run", "--local", "2", "--app", env.App(t, "crashy"), "--input", books[0],
@@ -241,6 +246,7 @@ func TestFailingAppShowsStderr(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	wc := env.App(t, "wordcount")
 	done := filepath.Join(t.TempDir(), "done")

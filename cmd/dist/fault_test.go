@@ -138,6 +138,7 @@ func booksGlob(t *testing.T) (string, []string) {
 }
 
 func TestCrashyAppGivesExactAnswer(t *testing.T) {
+	t.Parallel()
 	glob, books := booksGlob(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := mustRun(t, "run", "--local", "3", "--app", env.App(t, "crashy"), "--input", glob, "--output", out,
@@ -152,6 +153,7 @@ func TestCrashyAppGivesExactAnswer(t *testing.T) {
 }
 
 func TestKillWorkerWhileItsMapsRun(t *testing.T) {
+	t.Parallel()
 	zk, workers := zkCluster(t, 3)
 	_, books := booksGlob(t)
 	out := filepath.Join(t.TempDir(), "out")
@@ -174,6 +176,7 @@ func TestKillWorkerWhileItsMapsRun(t *testing.T) {
 }
 
 func TestKillWorkerAfterItsMapsFinished(t *testing.T) {
+	t.Parallel()
 	zk, workers := zkCluster(t, 3)
 	_, books := booksGlob(t)
 	out := filepath.Join(t.TempDir(), "out")
@@ -210,6 +213,7 @@ func TestKillWorkerAfterItsMapsFinished(t *testing.T) {
 }
 
 func TestZooKeeperRestartMidJob(t *testing.T) {
+	t.Parallel()
 	// dist without the race detector: go-zookeeper v1.0.4 races on
 	// Conn.lastZxid when it re-sets watches after a reconnect
 	// (go-zookeeper/zk#35), which -race would report in the library.
@@ -243,6 +247,7 @@ func TestZooKeeperRestartMidJob(t *testing.T) {
 }
 
 func TestSIGTERMDrainsRunningTasks(t *testing.T) {
+	t.Parallel()
 	zk, workers := zkCluster(t, 3)
 	_, books := booksGlob(t)
 	out := filepath.Join(t.TempDir(), "out")
@@ -279,6 +284,7 @@ func TestSIGTERMDrainsRunningTasks(t *testing.T) {
 }
 
 func TestTaskTimeoutKillsAndRetries(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := mustRun(t, "run", "--local", "2", "--app", env.App(t, "crashy"), "--input", books[0], "--input", books[1],
@@ -294,6 +300,7 @@ func TestTaskTimeoutKillsAndRetries(t *testing.T) {
 }
 
 func TestInterruptedJobCommitsNothing(t *testing.T) {
+	t.Parallel()
 	glob, _ := booksGlob(t)
 	out := filepath.Join(t.TempDir(), "out")
 	w := testenv.StartWorker(t, env.Dist(t))
@@ -314,6 +321,7 @@ func TestInterruptedJobCommitsNothing(t *testing.T) {
 }
 
 func TestClientKilledWorkerEndsItsTasks(t *testing.T) {
+	t.Parallel()
 	glob, _ := booksGlob(t)
 	out := filepath.Join(t.TempDir(), "out")
 	w := testenv.StartWorker(t, env.Dist(t))

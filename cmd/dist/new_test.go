@@ -60,6 +60,7 @@ func mustRunEnv(t *testing.T, bin, dir string, env []string, args ...string) res
 // checks the output against a word count computed here; then does the
 // same with the app built as a plugin.
 func TestNewAppOutsideRepository(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	root, err := filepath.Abs(env.Root())
 	if err != nil {
@@ -135,6 +136,7 @@ func TestNewAppOutsideRepository(t *testing.T) {
 // TestNewNeedsTheCheckout: away from the checkout, dist new says how to
 // name it, and does with --dist-src.
 func TestNewNeedsTheCheckout(t *testing.T) {
+	t.Parallel()
 	elsewhere := t.TempDir()
 	r := runEnv(t, env.Dist(t), elsewhere, offline(), "new", "app")
 	oneLine(t, r, exitJobFailed, "no dist checkout", "in or above ", elsewhere+": pass --dist-src DIR")

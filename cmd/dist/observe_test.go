@@ -63,6 +63,7 @@ func noControl(t *testing.T, what, s string) {
 // lines, the report (the failed attempt and its retry, drawn in a real
 // browser) and the workers' counters must all agree.
 func TestReportAndMetrics(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	d := env.Dist(t)
 	w1 := testenv.StartWorker(t, d, "--slots", "2", "--metrics-addr", "127.0.0.1:0")
@@ -164,6 +165,7 @@ func TestReportAndMetrics(t *testing.T) {
 // TestReportOfFailedJob: the report is written when the job fails, and
 // --quiet still prints only the error.
 func TestReportOfFailedJob(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "failed.html")
@@ -199,6 +201,7 @@ func TestReportOfFailedJob(t *testing.T) {
 // TestLiveProgressOnTerminal runs dist under script(1), which gives it a
 // terminal: progress is one line redrawn in place.
 func TestLiveProgressOnTerminal(t *testing.T) {
+	t.Parallel()
 	script, err := exec.LookPath("script")
 	if err != nil {
 		t.Skip("script(1) not installed (util-linux): no terminal to run dist on")
@@ -233,6 +236,7 @@ func TestLiveProgressOnTerminal(t *testing.T) {
 // TestHelp: every command's help shows an example, the exit codes and an
 // environment variable for every flag.
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	for _, c := range newApp().Commands {
 		if c.Hidden { // task-host: started by the worker, never by people
 			continue
@@ -270,6 +274,7 @@ func TestHelp(t *testing.T) {
 // TestCompletion sources the bash completion script and completes a few
 // command lines.
 func TestCompletion(t *testing.T) {
+	t.Parallel()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")
@@ -307,6 +312,7 @@ func TestCompletion(t *testing.T) {
 // TestSystemdUnit checks that every DIST_ variable the systemd unit and its
 // environment file set (or show commented out) is one dist worker reads.
 func TestSystemdUnit(t *testing.T) {
+	t.Parallel()
 	known := map[string]bool{}
 	for _, c := range newApp().Commands {
 		if c.Name != "worker" {

@@ -109,6 +109,7 @@ func packedMaps(t *testing.T, stdout string, files int) {
 }
 
 func TestPackedSmallFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := smallFiles(t, dir, 2000, 1)
 	input := filepath.Join(dir, "*.txt")
@@ -130,6 +131,7 @@ func TestPackedSmallFiles(t *testing.T) {
 // worker: inputs are packed per worker: each map reads one worker's
 // files, where they are.
 func TestPackedWorkerInputs(t *testing.T) {
+	t.Parallel()
 	src := t.TempDir()
 	files := smallFiles(t, src, 600, 2)
 	w1, data1 := dataWorker(t, files[:300], "--slots", "2")
@@ -168,11 +170,10 @@ func TestPackedWorkerInputs(t *testing.T) {
 // A worker on another host is sent a packed split: its files one after
 // another, in one upload.
 func TestPackedSentByClient(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := smallFiles(t, dir, 300, 3)
-	t.Setenv("DIST_HOST_ID", "elsewhere")
-	w := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
-	t.Setenv("DIST_HOST_ID", "")
+	w := testenv.StartWorker(t, withEnv(t, "DIST_HOST_ID=elsewhere"), "--slots", "2")
 	out := filepath.Join(t.TempDir(), "out")
 	r := mustRun(t, "run", "--workers", w.Addr, "--app", env.App(t, "grep"), "--input", filepath.Join(dir, "*.txt"),
 		"--output", out, "--reduces", "0", "--param", "pattern=Match", "--speculative=false")

@@ -24,6 +24,7 @@ func tlsArgsOf(f testcert.Files) []string {
 // TestTLSCluster runs jobs over mutual TLS with a secret: between the
 // client and the workers and between workers (the shuffle).
 func TestTLSCluster(t *testing.T) {
+	t.Parallel()
 	ca := testcert.NewCA(t, "cluster")
 	secret := writeSecret(t, "tls-cluster-secret-0123456789")
 	var workers []*testenv.Worker
@@ -83,6 +84,7 @@ func TestTLSCluster(t *testing.T) {
 // TestWorkerRefusesToListenOpenly: a worker without a secret will not
 // listen beyond loopback unless told --insecure.
 func TestWorkerRefusesToListenOpenly(t *testing.T) {
+	t.Parallel()
 	for _, listen := range []string{"0.0.0.0:0", ":0"} {
 		r := dist(t, "worker", "--listen", listen, "--dir", t.TempDir())
 		if r.code != 2 || !strings.Contains(r.stderr, "refusing to listen on "+listen+" without a secret") ||
@@ -104,6 +106,7 @@ func TestWorkerRefusesToListenOpenly(t *testing.T) {
 // --zk-auth; dist workers shows which workers are insecure; the secret
 // shows up nowhere but in its file.
 func TestSecuredRegistry(t *testing.T) {
+	t.Parallel()
 	zks := zktest.Start(t)
 	const secretText = "registry-cluster-secret-0123456789"
 	secret := writeSecret(t, secretText)

@@ -107,6 +107,7 @@ func streamingScripts(t *testing.T) (mapper, reducer string) {
 // built with dist build --plugin, and as sh+awk scripts with --exec: all
 // three agree with the sequential count, line for line.
 func TestThreeWaysAgree(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	glob := filepath.Join(filepath.Dir(books[0]), "*.txt")
 	mapper, reducer := streamingScripts(t)
@@ -148,6 +149,7 @@ func TestThreeWaysAgree(t *testing.T) {
 // with a different version of package"). The client refuses it before
 // shipping; a worker sent it anyway refuses it at launch, for good.
 func TestChangedTaskPluginRefused(t *testing.T) {
+	t.Parallel()
 	host := plainDist(t)
 	mod := env.CopyModule(t)
 	change := "package task\n\n// Changed makes this copy of task differ from the workers'.\nconst Changed = 1\n"
@@ -259,6 +261,7 @@ func launchDirect(t *testing.T, addr, path, kind string) *proto.Event {
 }
 
 func TestForeignBinaryRefusedBeforeUpload(t *testing.T) {
+	t.Parallel()
 	goarch, other := "arm64", "amd64"
 	if runtime.GOARCH == "arm64" {
 		goarch, other = "amd64", "arm64"
@@ -281,6 +284,7 @@ func TestForeignBinaryRefusedBeforeUpload(t *testing.T) {
 }
 
 func TestMapperScriptFails(t *testing.T) {
+	t.Parallel()
 	_, reducer := streamingScripts(t)
 	mapper := filepath.Join(t.TempDir(), "parse.sh")
 	script := "#!/bin/sh\necho 'reading records' >&2\necho 'parse.sh: line 17: bad record: expected a date' >&2\nexit 3\n"
@@ -302,6 +306,7 @@ func TestMapperScriptFails(t *testing.T) {
 }
 
 func TestArtifactValidation(t *testing.T) {
+	t.Parallel()
 	book := env.Corpus(t)[0]
 	dir := t.TempDir()
 	file := func(name, content string, mode os.FileMode) string {
@@ -343,6 +348,7 @@ func TestArtifactValidation(t *testing.T) {
 // TestNoPluginHost runs workers whose dist was built without cgo: they
 // say "no-plugins", and a plugin job is refused before shipping.
 func TestNoPluginHost(t *testing.T) {
+	t.Parallel()
 	nocgo := env.Build(t, "./cmd/dist", false, "CGO_ENABLED=0")
 	if r := mustRun(t, "version"); !strings.Contains(r.stdout, "hosts Go plugins: yes") {
 		t.Fatalf("the race-built dist should host plugins: %s", r.stdout)
@@ -368,6 +374,7 @@ func TestNoPluginHost(t *testing.T) {
 }
 
 func TestBuildAndVersion(t *testing.T) {
+	t.Parallel()
 	host := plainDist(t)
 	var v struct {
 		Go      string   `json:"go"`

@@ -35,6 +35,7 @@ func checkCounts(t *testing.T, out string, want map[string]int) {
 // --file ships a stop-word list to two workers; every map opens it with
 // ctx.File and leaves its words out.
 func TestSideFile(t *testing.T) {
+	t.Parallel()
 	d := env.Dist(t)
 	w1 := testenv.StartWorker(t, d, "--slots", "2")
 	w2 := testenv.StartWorker(t, d, "--slots", "2")
@@ -44,6 +45,7 @@ func TestSideFile(t *testing.T) {
 // Under --run-as the task, as nobody, can read the side files the worker
 // placed.
 func TestSideFileRunAs(t *testing.T) {
+	t.Parallel()
 	base := runAsBase(t)
 	w := testenv.StartWorkerIn(t, env.Dist(t), filepath.Join(base, "w"), "--run-as", "nobody", "--slots", "2")
 	runSideFile(t, w.Addr)
@@ -68,6 +70,7 @@ func runSideFile(t *testing.T, workers string) {
 // Two --file with one base name, or a missing one, are usage errors
 // before anything starts.
 func TestSideFileRefused(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	app := env.App(t, "stopwords")
 	a, b := filepath.Join(t.TempDir(), "stop.txt"), filepath.Join(t.TempDir(), "stop.txt")

@@ -26,16 +26,13 @@ import (
 // count computed here, and every summary's client data bytes with what
 // the client must have carried.
 
-// s3Store starts a real store, makes the buckets, and points this test
-// process, and so every dist it starts (client, --local workers, workers
-// started after), at it.
-func s3Store(t *testing.T, buckets ...string) (*s3test.Server, *minio.Client) {
+// s3Store starts a real store and makes the buckets. It returns, besides,
+// a dist to run that is pointed at the store, and so is every worker and
+// task it starts (withEnv: the test's own environment stays as it was, so
+// it can run in parallel with others).
+func s3Store(t *testing.T, buckets ...string) (*s3test.Server, *minio.Client, string) {
 	t.Helper()
 	srv := s3test.Start(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
 	mc := srv.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -44,7 +41,7 @@ func s3Store(t *testing.T, buckets ...string) (*s3test.Server, *minio.Client) {
 			t.Fatalf("make bucket %s: %v", b, err)
 		}
 	}
-	return srv, mc
+	return srv, mc, withEnv(t, srv.Env()...)
 }
 
 // putFiles uploads files to bucket under prefix, by base name.
@@ -131,13 +128,14 @@ func clientData(t *testing.T, stdout string) (in, out int64) {
 // and on ZooKeeper workers, the same answer as the sequential count, and
 // the client carries nothing.
 func TestS3WordCount(t *testing.T) {
-	_, mc := s3Store(t, "books", "out")
+	t.Parallel()
+	_, mc, d := s3Store(t, "books", "out")
 	books := env.Corpus(t)
 	putFiles(t, mc, "books", "", books)
 	wc := env.App(t, "wordcount")
 
 	t.Run("local", func(t *testing.T) {
-		r := mustRun(t, "run", "--local", "3", "--app", wc, "--input", "s3://books/*.txt",
+		r := mustRunBin(t, d, "run", "--local", "3", "--app", wc, "--input", "s3://books/*.txt",
 			"--output", "s3://out/wc", "--reduces", "4", "--split-size", "262144")
 		checkWordCounts(t, readS3Output(t, mc, "out", "wc"), books)
 		if in, out := clientData(t, r.stdout); in != 0 || out != 0 {
@@ -148,11 +146,11 @@ func TestS3WordCount(t *testing.T) {
 		}
 		// A finished output is not replaced without --overwrite; with
 		// it, the new output replaces the old whole (fewer parts).
-		r = dist(t, "run", "--local", "2", "--app", wc, "--input", "s3://books/*.txt", "--output", "s3://out/wc", "--reduces", "2")
+		r = distBin(t, d, "run", "--local", "2", "--app", wc, "--input", "s3://books/*.txt", "--output", "s3://out/wc", "--reduces", "2")
 		if r.code == 0 || !strings.Contains(r.stderr, "--overwrite") {
 			t.Fatalf("a second job over a finished S3 output: exit %d\n%s", r.code, r.stderr)
 		}
-		mustRun(t, "run", "--local", "2", "--app", wc, "--input", "s3://books/*.txt", "--output", "s3://out/wc", "--reduces", "2", "--overwrite")
+		mustRunBin(t, d, "run", "--local", "2", "--app", wc, "--input", "s3://books/*.txt", "--output", "s3://out/wc", "--reduces", "2", "--overwrite")
 		dir := readS3Output(t, mc, "out", "wc")
 		checkWordCounts(t, dir, books)
 		for _, p := range []string{"part-00002", "part-00003"} {
@@ -163,7 +161,7 @@ func TestS3WordCount(t *testing.T) {
 	})
 	t.Run("mixed with local input, local output", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "out")
-		r := mustRun(t, "run", "--local", "2", "--app", wc, "--input", "s3://books/*.txt", "--input", books[0],
+		r := mustRunBin(t, d, "run", "--local", "2", "--app", wc, "--input", "s3://books/*.txt", "--input", books[0],
 			"--output", out, "--reduces", "3")
 		checkWordCounts(t, out, append(append([]string{}, books...), books[0]))
 		if in, o := clientData(t, r.stdout); in != 0 || o != 0 {
@@ -175,7 +173,7 @@ func TestS3WordCount(t *testing.T) {
 		// completes, one per map. grep names each match by object and
 		// byte offset, which the line rule must get right at every
 		// split edge.
-		mustRun(t, "run", "--local", "2", "--app", env.App(t, "grep"), "--input", "s3://books/*.txt", "--output", "s3://out/grep",
+		mustRunBin(t, d, "run", "--local", "2", "--app", env.App(t, "grep"), "--input", "s3://books/*.txt", "--output", "s3://out/grep",
 			"--reduces", "0", "--split-size", "65536", "--param", "pattern=[Ww]hale|Holmes")
 		re := regexp.MustCompile("[Ww]hale|Holmes")
 		want := map[string]string{}
@@ -195,8 +193,8 @@ func TestS3WordCount(t *testing.T) {
 		}
 	})
 	t.Run("zookeeper workers", func(t *testing.T) {
-		zk, _ := zkCluster(t, 3)
-		r := mustRun(t, "run", "--zk", zk.Addr(), "--app", wc, "--input", "s3://books/", "--output", "s3://out/zk", "--reduces", "4")
+		zk, _ := zkClusterBin(t, 3, d)
+		r := mustRunBin(t, d, "run", "--zk", zk.Addr(), "--app", wc, "--input", "s3://books/", "--output", "s3://out/zk", "--reduces", "4")
 		checkWordCounts(t, readS3Output(t, mc, "out", "zk"), books)
 		if in, out := clientData(t, r.stdout); in != 0 || out != 0 {
 			t.Errorf("client data bytes: in %d, out %d; want 0 and 0:\n%s", in, out, r.stdout)
@@ -207,11 +205,12 @@ func TestS3WordCount(t *testing.T) {
 // S3 failures each end the job with one line naming the cause, exit
 // status not 0, no _SUCCESS, and never a credential in what dist prints.
 func TestS3Faults(t *testing.T) {
-	srv, mc := s3Store(t, "inp", "out")
+	t.Parallel()
+	srv, mc, d := s3Store(t, "inp", "out")
 	books := env.Corpus(t)
 	putFiles(t, mc, "inp", "", books[:2])
 	wc := env.App(t, "wordcount")
-	secret := os.Getenv("AWS_SECRET_ACCESS_KEY")
+	secret := s3test.SecretKey
 	check := func(t *testing.T, r result, want ...string) {
 		t.Helper()
 		if r.code == 0 {
@@ -227,21 +226,21 @@ func TestS3Faults(t *testing.T) {
 		}
 	}
 	t.Run("missing bucket in", func(t *testing.T) {
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://nobucket/*.txt", "--output", filepath.Join(t.TempDir(), "o"))
+		r := distBin(t, d, "run", "--local", "1", "--app", wc, "--input", "s3://nobucket/*.txt", "--output", filepath.Join(t.TempDir(), "o"))
 		check(t, r, "nobucket", "does not exist")
 	})
 	t.Run("missing bucket out", func(t *testing.T) {
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://nobucket/o")
+		r := distBin(t, d, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://nobucket/o")
 		check(t, r, "nobucket", "does not exist")
 	})
 	t.Run("no match", func(t *testing.T) {
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.log", "--output", "s3://out/nm")
+		r := distBin(t, d, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.log", "--output", "s3://out/nm")
 		check(t, r, "s3://inp/*.log")
 	})
 	t.Run("wrong credentials", func(t *testing.T) {
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+		wrong := withEnv(t, append(srv.Env(), "AWS_SECRET_ACCESS_KEY=not-the-secret")...)
 		start := time.Now()
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/wrong")
+		r := distBin(t, wrong, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/wrong")
 		check(t, r, "credentials", "AWS_SECRET_ACCESS_KEY")
 		if strings.Count(r.stderr, "\n") > 3 {
 			t.Errorf("want one clear line, got:\n%s", r.stderr)
@@ -252,10 +251,8 @@ func TestS3Faults(t *testing.T) {
 		// The client lists with its own credentials; the worker reads
 		// with its own, which the store refuses: no attempt gets past
 		// that, so the job fails at once, not after four attempts.
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
-		w := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
-		r := dist(t, "run", "--workers", w.Addr, "--app", wc, "--input", "s3://inp/*.txt", "--output", filepath.Join(t.TempDir(), "o"))
+		w := testenv.StartWorker(t, withEnv(t, append(srv.Env(), "AWS_SECRET_ACCESS_KEY=not-the-secret")...), "--slots", "2")
+		r := distBin(t, d, "run", "--workers", w.Addr, "--app", wc, "--input", "s3://inp/*.txt", "--output", filepath.Join(t.TempDir(), "o"))
 		check(t, r, "credentials", "AWS_SECRET_ACCESS_KEY")
 		if n := strings.Count(r.stderr, "attempt"); n > 4 {
 			t.Errorf("the refusal was retried (%d attempt lines):\n%s", n, r.stderr)
@@ -263,13 +260,13 @@ func TestS3Faults(t *testing.T) {
 	})
 	t.Run("credentials never printed", func(t *testing.T) {
 		report := filepath.Join(t.TempDir(), "report.html")
-		r := mustRun(t, "run", "--local", "2", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/creds",
+		r := mustRunBin(t, d, "run", "--local", "2", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/creds",
 			"--reduces", "2", "--report", report, "--log-level", "debug")
 		html, err := os.ReadFile(report)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range []string{secret, os.Getenv("AWS_ACCESS_KEY_ID")} {
+		for _, c := range []string{secret, s3test.AccessKey} {
 			if strings.Contains(r.stdout+r.stderr+string(html), c) {
 				t.Errorf("a credential appears in dist's output or report")
 			}
@@ -282,8 +279,7 @@ func TestS3Faults(t *testing.T) {
 		}
 		down := "http://" + l.Addr().String()
 		l.Close()
-		t.Setenv("AWS_ENDPOINT_URL", down)
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/down")
+		r := distBin(t, withEnv(t, append(srv.Env(), "AWS_ENDPOINT_URL="+down)...), "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/down")
 		check(t, r, down, "unreachable")
 	})
 	t.Run("object changed mid-job", func(t *testing.T) {
@@ -294,7 +290,7 @@ func TestS3Faults(t *testing.T) {
 		gates := t.TempDir()
 		putObject(t, mc, "inp", "ch/a.txt", []byte("alpha beta\n"))
 		putObject(t, mc, "inp", "ch/b.txt", []byte("gamma delta\n"))
-		b := startDist(t, "run", "--local", "1", "--local-slots", "1", "--app", gateApp(t), "--input", "s3://inp/ch/",
+		b := startDistBin(t, d, "run", "--local", "1", "--local-slots", "1", "--app", gateApp(t), "--input", "s3://inp/ch/",
 			"--output", "s3://out/changed", "--reduces", "1", "--speculative=false", "--split-size", "11",
 			"--param", "gate=^m-00000/0$", "--param", "gate_dir="+gates)
 		waitFor(t, time.Minute, "m-00000 at its gate", func() bool { return len(atGate(gates, "m-00000-0")) == 1 })
@@ -314,7 +310,7 @@ func TestS3Faults(t *testing.T) {
 		// after the first has uploaded, kill the client, then check the
 		// next job on the output cleans up and commits exactly.
 		gates := t.TempDir()
-		b := startDist(t, "run", "--local", "2", "--app", gateApp(t), "--input", "s3://inp/*.txt",
+		b := startDistBin(t, d, "run", "--local", "2", "--app", gateApp(t), "--input", "s3://inp/*.txt",
 			"--output", "s3://out/killed", "--reduces", "3", "--speculative=false",
 			"--param", "gate=^r-0000[12]/", "--param", "gate_dir="+gates)
 		waitFor(t, 2*time.Minute, "a reduce's upload", func() bool { return incompleteUploads(t, mc, "out", "killed/") > 0 })
@@ -326,7 +322,7 @@ func TestS3Faults(t *testing.T) {
 		if _, err := getObject(t, mc, "out", "killed/part-00000"); err == nil {
 			t.Errorf("a killed job's part is visible")
 		}
-		r := mustRun(t, "run", "--local", "2", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/killed", "--reduces", "3")
+		r := mustRunBin(t, d, "run", "--local", "2", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/killed", "--reduces", "3")
 		checkWordCounts(t, readS3Output(t, mc, "out", "killed"), books[:2])
 		if n := incompleteUploads(t, mc, "out", "killed/"); n != 0 {
 			t.Errorf("%d incomplete uploads left after the next job:\n%s", n, r.stdout)
@@ -334,11 +330,11 @@ func TestS3Faults(t *testing.T) {
 	})
 	t.Run("second job refused", func(t *testing.T) {
 		gates := t.TempDir()
-		b := startDist(t, "run", "--local", "1", "--app", gateApp(t), "--input", "s3://inp/*.txt",
+		b := startDistBin(t, d, "run", "--local", "1", "--app", gateApp(t), "--input", "s3://inp/*.txt",
 			"--output", "s3://out/busy", "--reduces", "1", "--param", "gate=^m-00000/0$", "--param", "gate_dir="+gates)
 		waitFor(t, time.Minute, "m-00000 at its gate", func() bool { return len(atGate(gates, "m-00000-0")) == 1 })
 		start := time.Now()
-		r := dist(t, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/busy", "--reduces", "1")
+		r := distBin(t, d, "run", "--local", "1", "--app", wc, "--input", "s3://inp/*.txt", "--output", "s3://out/busy", "--reduces", "1")
 		check(t, r, "in use by job")
 		if d := time.Since(start); d > time.Minute {
 			t.Errorf("the second job took %v to be refused", d)
@@ -349,13 +345,13 @@ func TestS3Faults(t *testing.T) {
 		}
 		checkWordCounts(t, readS3Output(t, mc, "out", "busy"), books[:2])
 	})
-	_ = srv
 }
 
 // A worker on the client's host reads local inputs in place and writes
 // parts into the output's staging directory: --local carries nothing
 // (a worker on another host: TestSummarySaysClientDataBytes).
 func TestLocalInputsInPlace(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	glob := filepath.Join(filepath.Dir(books[0]), "*.txt")
 	wc := env.App(t, "wordcount")

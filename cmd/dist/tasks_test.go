@@ -36,6 +36,7 @@ func readParts(t *testing.T, dir string) []byte {
 // dist run --tasks N runs N maps with no input: teragen over 3 tasks
 // writes the same bytes as over 1, every line a record, rows in order.
 func TestTasksTeragen(t *testing.T) {
+	t.Parallel()
 	const rows = 5000
 	app := env.App(t, "teragen")
 	three := filepath.Join(t.TempDir(), "three")
@@ -45,9 +46,9 @@ func TestTasksTeragen(t *testing.T) {
 	if !strings.Contains(r.stdout, "maps 3, reduces 0") || !strings.Contains(r.stdout, "client data bytes: in 0,") {
 		t.Errorf("summary does not show 3 maps and no input sent:\n%s", r.stdout)
 	}
-	t.Setenv("DIST_TASKS", "1") // the flag's environment twin
+	taskEnv := withEnv(t, "DIST_TASKS=1") // the flag's environment twin
 	one := filepath.Join(t.TempDir(), "one")
-	mustRun(t, "run", "--local", "1", "--app", app, "--param", "rows="+strconv.Itoa(rows), "--reduces", "0", "--output", one)
+	mustRunBin(t, taskEnv, "run", "--local", "1", "--app", app, "--param", "rows="+strconv.Itoa(rows), "--reduces", "0", "--output", one)
 	assertCommitted(t, one, 1)
 
 	data := readParts(t, three)
@@ -74,6 +75,7 @@ func TestTasksTeragen(t *testing.T) {
 
 // pi over 3 maps with no input: the totals are exact, the estimate near π.
 func TestTasksPi(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "pi")
 	mustRun(t, "run", "--local", "2", "--app", env.App(t, "pi"), "--tasks", "3", "--param", "samples=200000", "--output", out)
 	assertCommitted(t, out, 1)
@@ -98,6 +100,7 @@ func TestTasksPi(t *testing.T) {
 
 // --tasks and --input exclude each other, and a job needs one of them.
 func TestTasksUsage(t *testing.T) {
+	t.Parallel()
 	app := env.App(t, "pi")
 	out := filepath.Join(t.TempDir(), "out")
 	in := filepath.Join(t.TempDir(), "in.txt")

@@ -17,6 +17,7 @@ import (
 // teravalidate says ok with the count and checksum worked out here; an
 // output with two lines swapped in a part, or a line dropped, it reports.
 func TestTeraSort(t *testing.T) {
+	t.Parallel()
 	const rows = 20000
 	gen := filepath.Join(t.TempDir(), "gen")
 	mustRun(t, "run", "--local", "2", "--app", env.App(t, "teragen"), "--tasks", "2", "--param", "rows="+strconv.Itoa(rows),

@@ -32,6 +32,7 @@ func concatParts(t *testing.T, out string, n int) []byte {
 }
 
 func TestTotalOrderWordCount(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	mustRun(t, "run", "--local", "2", "--app", env.App(t, "wordcount"), "--total-order",
@@ -89,6 +90,7 @@ func gnuSort(t *testing.T, path string) []byte {
 // finish with the right answer (equal cut points: one reduce gets the
 // line, the part between them is empty).
 func TestTotalOrderSort(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name string
 		hot  float64
@@ -109,6 +111,7 @@ func TestTotalOrderSort(t *testing.T) {
 }
 
 func TestTotalOrderNeedsReduces(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	r := dist(t, "run", "--local", "1", "--app", env.App(t, "wordcount"), "--total-order",
 		"--input", books[0], "--output", filepath.Join(t.TempDir(), "out"), "--reduces", "0")

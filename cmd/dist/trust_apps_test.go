@@ -86,6 +86,7 @@ func onlyFirstAttempts(t *testing.T, ws []*testenv.Worker) {
 // 2 and one line before anything is shipped. A stripped word count, which
 // does call task.Main, still runs and gives the right answer.
 func TestPlainGoProgramRefusedBeforeShipping(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	glob := filepath.Join(filepath.Dir(books[0]), "*.txt")
 	hello := writeModule(t, map[string]string{
@@ -119,6 +120,7 @@ func TestPlainGoProgramRefusedBeforeShipping(t *testing.T) {
 // the job fails at once, on the first attempt of each map, with one line
 // saying to call task.Main.
 func TestProgramNotCallingMainFailsOnFirstAttempt(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	ws, addrs := twoWorkers(t)
 	app := env.Build(t, "./cmd/dist/testdata/nomain", false, "CGO_ENABLED=0")
@@ -134,6 +136,7 @@ func TestProgramNotCallingMainFailsOnFirstAttempt(t *testing.T) {
 // probability) fails on the first attempt of each map, with one line
 // naming the parameter; before, every map used its four attempts.
 func TestCrashyBadParamIsFatal(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	ws, addrs := twoWorkers(t)
 	for _, c := range []struct{ param, want string }{

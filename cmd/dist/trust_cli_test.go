@@ -27,6 +27,7 @@ func lastLine(s string) string {
 // dist used to ignore (a wrong answer with exit status 0) or, with
 // --output after them, blame on a missing --output.
 func TestStrayArgumentsRefused(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)[:3]
 	app := env.App(t, "wordcount")
 	for _, tc := range []struct {
@@ -120,6 +121,7 @@ func TestExitCodes(t *testing.T) {
 // TestUnknownFlagSuggestion checks a misspelled flag of a command is
 // named with the nearest one, and a far-off one is not matched to any.
 func TestUnknownFlagSuggestion(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -143,6 +145,7 @@ func TestUnknownFlagSuggestion(t *testing.T) {
 // "no usable workers: 3 known, all lost or failing"), and `dist workers`
 // says why it cannot show what the workers run.
 func TestWrongSecretSaysAuthentication(t *testing.T) {
+	t.Parallel()
 	zk := zktest.Start(t)
 	secret := writeSecret(t, "trust-cli-cluster-secret-0123")
 	wrong := writeSecret(t, "not-the-cluster-secret-456789")
@@ -227,6 +230,7 @@ func TestWrongSecretSaysAuthentication(t *testing.T) {
 // failure is one line, the header's plurals are right, and the last
 // status line counts the workers the summary counts.
 func TestProgressSaysEachFailureOnce(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	out := filepath.Join(t.TempDir(), "out")
 	r := mustRun(t, "run", "--local", "2", "--app", env.App(t, "crashy"), "--param", "exit=1", "--param", "only=^m-0000[01]/0$",

@@ -222,6 +222,7 @@ func watchForPart(t *testing.T, out string, done <-chan struct{}, deadline time.
 // its job) leaves the output as it was or complete, and a rerun without
 // --overwrite gives the exact answer.
 func TestTrustCommitKilledMidCommit(t *testing.T) {
+	t.Parallel()
 	glob, books := booksGlob(t)
 	out := filepath.Join(t.TempDir(), "out")
 	args := []string{"run", "--local", "2", "--app", env.App(t, "wordcount"), "--input", glob,
@@ -291,6 +292,7 @@ func jobOf(t *testing.T, r result) string {
 // exact answer or fails at once naming the other; never do both succeed
 // (without --overwrite, one would have deleted the other's output).
 func TestTrustCommitTwoClientsOneOutput(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	wc := env.App(t, "wordcount")
 	halves := [2][]string{books[:len(books)/2], books[len(books)/2:]}
@@ -335,6 +337,7 @@ func TestTrustCommitTwoClientsOneOutput(t *testing.T) {
 // Item 4: a job SIGKILLed while it holds its output does not block the
 // next one, which needs no --overwrite and removes what the dead one left.
 func TestTrustCommitDeadHolderDoesNotBlock(t *testing.T) {
+	t.Parallel()
 	glob, books := booksGlob(t)
 	out := filepath.Join(t.TempDir(), "out")
 	w := testenv.StartWorker(t, env.Dist(t))
@@ -363,6 +366,7 @@ func TestTrustCommitDeadHolderDoesNotBlock(t *testing.T) {
 // The manifest of a reduce job, of a map-only job, of a job that replaces
 // a failed job's leftovers and of one that overwrites a finished output.
 func TestTrustCommitManifest(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	root := t.TempDir()
 	out := filepath.Join(root, "missing", "parents", "out") // created
@@ -430,6 +434,7 @@ func writeFileT(t *testing.T, path, content string) {
 // or holds a file dist did not write is refused with exit status 2 before
 // any worker starts, --overwrite or not, and nothing is touched.
 func TestTrustCommitRefusedOutputs(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	root := t.TempDir()
 	file := filepath.Join(root, "file")

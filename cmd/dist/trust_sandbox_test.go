@@ -103,6 +103,7 @@ func noSecretUnder(t *testing.T, dir, secret string) {
 // output, nor the worker's log or kept logs. The same cluster then runs
 // the app honestly and gets the exact word counts.
 func TestRunAsTaskCannotReadThroughSymlinks(t *testing.T) {
+	t.Parallel()
 	base := runAsBase(t)
 	secretPath, secret := canary(t, base)
 	var workers []*testenv.Worker

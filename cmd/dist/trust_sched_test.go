@@ -149,6 +149,7 @@ func stopped(pid int) bool {
 // for slots instead of failing, gets its turns while A still runs, and
 // is charged nothing for the wait.
 func TestBusyWorkersShareTurns(t *testing.T) {
+	t.Parallel()
 	w1 := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
 	w2 := testenv.StartWorker(t, env.Dist(t), "--slots", "2")
 	addrs := w1.Addr + "," + w2.Addr
@@ -199,6 +200,7 @@ func TestBusyWorkersShareTurns(t *testing.T) {
 // Four jobs at once on two one-slot workers: each waits its turns, all
 // succeed, and none is charged an attempt for a busy worker.
 func TestConcurrentJobsOnBusyWorkers(t *testing.T) {
+	t.Parallel()
 	w1 := testenv.StartWorker(t, env.Dist(t), "--slots", "1")
 	w2 := testenv.StartWorker(t, env.Dist(t), "--slots", "1")
 	addrs := w1.Addr + "," + w2.Addr
@@ -235,6 +237,7 @@ func TestConcurrentJobsOnBusyWorkers(t *testing.T) {
 // finishes while the worker is still stopped. The client's keepalive is
 // set far beyond the test's patience, so only the registry can tell.
 func TestHungWorkerLostWithItsNode(t *testing.T) {
+	t.Parallel()
 	zk, workers := zkCluster(t, 3)
 	glob, books := booksGlob(t)
 	gates := t.TempDir()
@@ -319,6 +322,7 @@ func checkDrained(t *testing.T, r result, out string, victim *testenv.Worker) {
 // A worker told to stop (SIGTERM) while it runs a map drains: the map's
 // output counts and is served until the job ends; then the worker exits.
 func TestDrainingWorkerKeepsItsWork(t *testing.T) {
+	t.Parallel()
 	zk, workers := zkCluster(t, 2)
 	job, victim, gates, out := drainingJob(t, workers, "--zk", zk.Addr())
 	drainWhileItRuns(t, victim, gates)
@@ -336,6 +340,7 @@ func TestDrainingWorkerKeepsItsWork(t *testing.T) {
 // The same with workers named by address: the client learns the worker
 // drains when it refuses a launch.
 func TestDrainingStaticWorkerKeepsItsWork(t *testing.T) {
+	t.Parallel()
 	workers := []*testenv.Worker{
 		testenv.StartWorker(t, env.Dist(t), "--slots", "2"),
 		testenv.StartWorker(t, env.Dist(t), "--slots", "2"),
@@ -349,6 +354,7 @@ func TestDrainingStaticWorkerKeepsItsWork(t *testing.T) {
 // joins takes the rest of the work and the drained map still counts;
 // when none joins, the job fails saying what to do.
 func TestOnlyWorkerDraining(t *testing.T) {
+	t.Parallel()
 	t.Run("another joins", func(t *testing.T) {
 		zk, workers := zkCluster(t, 1)
 		job, victim, gates, out := drainingJob(t, workers, "--zk", zk.Addr(), "--worker-wait", "2m")

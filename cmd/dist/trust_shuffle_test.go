@@ -262,6 +262,7 @@ func smallBooks(t *testing.T, n int) []string {
 // reduces the reduce may have linked the output already, so the change
 // reaches its staged copy too.
 func TestDamagedLocalMapOutputIsMadeAgain(t *testing.T) {
+	t.Parallel()
 	for _, early := range []bool{false, true} {
 		t.Run(fmt.Sprintf("early-reduces=%v", early), func(t *testing.T) {
 			books := smallBooks(t, 3)
@@ -281,6 +282,7 @@ func TestDamagedLocalMapOutputIsMadeAgain(t *testing.T) {
 // slots) is damaged; the remote ones were always checked, these must be
 // too.
 func TestDamagedMapOutputOnTheReducesWorker(t *testing.T) {
+	t.Parallel()
 	books := smallBooks(t, 6)
 	big := testenv.StartWorker(t, env.Dist(t), "--slots", "4")
 	workers := []*testenv.Worker{big, testenv.StartWorker(t, env.Dist(t), "--slots", "2"),
@@ -309,6 +311,7 @@ func TestDamagedMapOutputOnTheReducesWorker(t *testing.T) {
 // reduce four times on the same file. With forge the file's checksum is
 // right, so only the order check can tell.
 func TestUnsortedMapOutputIsMadeAgain(t *testing.T) {
+	t.Parallel()
 	for _, forge := range []bool{false, true} {
 		name := "checksum wrong too"
 		if forge {

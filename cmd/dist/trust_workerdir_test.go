@@ -112,6 +112,7 @@ func startRefused(t *testing.T, dir string, args ...string) result {
 // (a child, which no parent death signal reaches). It then runs a job
 // with the exact answer.
 func TestWorkerDeathAndItsDirectory(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		runAs bool
@@ -181,6 +182,7 @@ func workerDeath(t *testing.T, dir string, args []string) {
 // TestExecCommandDiesWithWorker: the command of an exec job, a child of
 // the task host, dies too when its worker is SIGKILLed.
 func TestExecCommandDiesWithWorker(t *testing.T) {
+	t.Parallel()
 	w := testenv.StartWorker(t, env.Dist(t))
 	scripts := t.TempDir()
 	mapper, reducer := filepath.Join(scripts, "hang.sh"), filepath.Join(scripts, "cat.sh")

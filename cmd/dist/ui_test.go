@@ -23,6 +23,7 @@ import (
 // is running, reloads itself, and in Chromium draws a bar for every
 // attempt so far; once the gate opens the job commits the right counts.
 func TestLiveView(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	gates, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -106,6 +107,7 @@ func TestLiveView(t *testing.T) {
 // TestLiveViewRefusals: a --ui address other than loopback needs the
 // secret, and then the page asks for it as the password.
 func TestLiveViewRefusals(t *testing.T) {
+	t.Parallel()
 	r := dist(t, "run", "--local", "1", "--app", env.App(t, "wordcount"), "--input", env.Corpus(t)[0],
 		"--output", filepath.Join(t.TempDir(), "out"), "--ui", "0.0.0.0:0")
 	if r.code != 2 || !strings.Contains(r.stderr, "--ui 0.0.0.0:0 is not a loopback address: give --secret-file too") {

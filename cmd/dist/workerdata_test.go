@@ -39,6 +39,7 @@ func dataWorker(t *testing.T, files []string, args ...string) (*testenv.Worker, 
 }
 
 func TestWorkerInputs(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	w1, data1 := dataWorker(t, books[:4], "--slots", "2")
 	w2, data2 := dataWorker(t, books[4:], "--slots", "2")
@@ -111,6 +112,7 @@ func TestWorkerInputs(t *testing.T) {
 // The worker holding an input is lost before its map ran: there is no
 // other copy, and the job fails with one line naming file and worker.
 func TestWorkerInputLostWithItsWorker(t *testing.T) {
+	t.Parallel()
 	books := env.Corpus(t)
 	keep, _ := dataWorker(t, books[:1], "--slots", "1")
 	victim, _ := dataWorker(t, books[1:2], "--slots", "1")
