@@ -25,13 +25,14 @@ import (
 // page; a second job is killed with dist kill and leaves no _SUCCESS and
 // no upload; dist jobs --json lists both as they ended.
 func TestDetachedJobs(t *testing.T) {
-	_, mc := s3Store(t, "books", "out")
+	t.Parallel()
+	_, mc, bin := s3Store(t, "books", "out")
 	books := env.Corpus(t)
 	putFiles(t, mc, "books", "", books)
 	zk := zktest.Start(t)
 	var ws []*testenv.Worker
 	for range 3 {
-		ws = append(ws, testenv.StartWorker(t, env.Dist(t), "--zk", zk.Addr(), "--slots", "2", "--zk-session-timeout", "3s"))
+		ws = append(ws, testenv.StartWorker(t, bin, "--zk", zk.Addr(), "--slots", "2", "--zk-session-timeout", "3s"))
 	}
 	waitWorkers(t, zk.Addr(), func(got []registry.WorkerInfo) bool { return len(got) == 3 })
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -45,7 +46,7 @@ func TestDetachedJobs(t *testing.T) {
 	submit := func(out, gate string) string {
 		t.Helper()
 		start := time.Now()
-		r := mustRun(t, "run", "--detach", "--quiet", "--zk", zk.Addr(), "--app", app, "--input", "s3://books/*.txt",
+		r := mustRunBin(t, bin, "run", "--detach", "--quiet", "--zk", zk.Addr(), "--app", app, "--input", "s3://books/*.txt",
 			"--output", "s3://out/"+out, "--reduces", "2", "--split-size", "262144",
 			"--param", "gate="+gate, "--param", "gate_dir="+gates)
 		id := strings.TrimSpace(r.stdout)

@@ -20,10 +20,11 @@ import (
 // not committed, and commits the exact counts. Once mid-map, once
 // mid-reduce.
 func TestHostedMasterCarriesOn(t *testing.T) {
-	_, mc := s3Store(t, "books", "out")
+	t.Parallel()
+	_, mc, bin := s3Store(t, "books", "out")
 	books := env.Corpus(t)
 	putFiles(t, mc, "books", "", books)
-	zk, _ := zkCluster(t, 2)
+	zk, _ := zkClusterBin(t, 2, bin)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	reg, err := registry.NewZK(ctx, zk.Addr(), registry.ZKOptions{})
@@ -52,7 +53,7 @@ func TestHostedMasterCarriesOn(t *testing.T) {
 
 			// The first master: killed once the held attempt waits and
 			// the journal holds what it committed before.
-			first := exec.Command(env.Dist(t), args...)
+			first := exec.Command(bin, args...)
 			var firstErr bytes.Buffer
 			first.Stderr = &firstErr
 			if err := first.Start(); err != nil {
@@ -79,7 +80,7 @@ func TestHostedMasterCarriesOn(t *testing.T) {
 
 			// The second master carries on.
 			openGate(t, gates, "open")
-			r := mustRun(t, args...)
+			r := mustRunBin(t, bin, args...)
 			checkWordCounts(t, readS3Output(t, mc, "out", tc.name), books)
 			if n := incompleteUploads(t, mc, "out", tc.name+"/"); n != 0 {
 				t.Errorf("%d incomplete uploads left", n)

@@ -18,12 +18,6 @@ import (
 	"github.com/distmr/dist/registry"
 )
 
-// noRaceExitSleep spares each dist the test runs that exits 0 the race
-// detector's second of sleep at exit: these tests run a dozen.
-func noRaceExitSleep(t *testing.T) {
-	t.Setenv("GORACE", "atexit_sleep_ms=0")
-}
-
 // putJob records a job as its master would have, through the registry.
 func putJob(t *testing.T, reg *registry.ZK, rec registry.JobRecord, edit func(*registry.JobRecord)) {
 	t.Helper()
@@ -119,7 +113,7 @@ func (w *waiter) result(t *testing.T) result {
 // TestJobCommands reads job records written through the registry API (no
 // job runs) with dist jobs, status, wait and kill.
 func TestJobCommands(t *testing.T) {
-	noRaceExitSleep(t)
+	t.Parallel()
 	zk := zktest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -310,7 +304,7 @@ func TestJobCommands(t *testing.T) {
 // stderr back with dist logs. Then dist kill asks that worker to kill a
 // job its record says it masters, which it does not.
 func TestLogsGathersAttempts(t *testing.T) {
-	noRaceExitSleep(t)
+	t.Parallel()
 	zk := zktest.Start(t)
 	secret := writeSecret(t, "jobcmds-logs-cluster-secret")
 	w := testenv.StartWorker(t, env.Dist(t), "--zk", zk.Addr(), "--slots", "2", "--secret-file", secret)

@@ -34,6 +34,12 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	// Every dist a test starts is built with -race, which sleeps a second
+	// before it exits; the tests start hundreds.
+	if err := os.Setenv("GORACE", "atexit_sleep_ms=0"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	var err error
 	env, err = testenv.New()
 	if err != nil {
