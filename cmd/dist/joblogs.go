@@ -21,9 +21,9 @@ func logsCommand() *cli.Command {
 		Name:      "logs",
 		Usage:     "print the stderr of a job's task attempts, gathered from the workers",
 		ArgsUsage: "JOB [TASK]",
-		UsageText: `dist logs --zk 127.0.0.1:2181 wc-20260102-1
-dist logs --zk zk1:2181/dist --secret-file secret wc-20260102-1 m-00003
-dist logs --zk zk1:2181/dist --secret-file secret wc-20260102-1 master`,
+		UsageText: `dist logs --zk 127.0.0.1:2181 j20260102-093000-5f3a9c1e
+dist logs --zk zk1:2181/dist --secret-file secret j20260102-093000-5f3a9c1e m-00003
+dist logs --zk zk1:2181/dist --secret-file secret j20260102-093000-5f3a9c1e master`,
 		Description: `Asks every registered worker for what it keeps of the job's attempts'
 stderr (a worker keeps them while the job runs, and after it ends for its
 --keep-failed time: failed attempts' logs whole, succeeded ones' last 64 KiB)

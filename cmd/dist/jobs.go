@@ -55,8 +55,8 @@ func statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show one detached job's state and progress",
 		ArgsUsage: "JOB",
-		UsageText: `dist status --zk 127.0.0.1:2181 wc-20260102-1
-dist status --zk zk1:2181/dist --json wc-20260102-1 | jq .progress`,
+		UsageText: `dist status --zk 127.0.0.1:2181 j20260102-093000-5f3a9c1e
+dist status --zk zk1:2181/dist --json j20260102-093000-5f3a9c1e | jq .progress`,
 		Description: `The job's status line, as dist run draws it, its master's address and live
 page, and once it has ended its summary (succeeded) or why it failed. Exit
 status 0 whatever state the job is in; dist wait waits for it to end and

@@ -24,8 +24,8 @@ func waitCommand() *cli.Command {
 		Name:      "wait",
 		Usage:     "wait for a detached job to end, showing its progress, and exit as it did",
 		ArgsUsage: "JOB",
-		UsageText: `dist wait --zk 127.0.0.1:2181 wc-20260102-1
-dist wait --zk zk1:2181/dist wc-20260102-1 && echo done`,
+		UsageText: `dist wait --zk 127.0.0.1:2181 j20260102-093000-5f3a9c1e
+dist wait --zk zk1:2181/dist j20260102-093000-5f3a9c1e && echo done`,
 		Description: `Follows the job's record in ZooKeeper: on a terminal its status line is
 redrawn in place, elsewhere one line is written per change (at most one a
 second). When the job ends, prints its summary as dist run does and exits 0
@@ -42,8 +42,8 @@ func killCommand() *cli.Command {
 		Name:      "kill",
 		Usage:     "kill a detached job",
 		ArgsUsage: "JOB",
-		UsageText: `dist kill --zk 127.0.0.1:2181 wc-20260102-1
-dist kill --zk zk1:2181/dist --secret-file secret wc-20260102-1`,
+		UsageText: `dist kill --zk 127.0.0.1:2181 j20260102-093000-5f3a9c1e
+dist kill --zk zk1:2181/dist --secret-file secret j20260102-093000-5f3a9c1e`,
 		Description: `Asks the worker whose master runs the job to kill it, then waits until the
 job has ended: its attempts are killed and nothing of its output is
 committed. A job that has already ended cannot be killed (exit status 1).`,
