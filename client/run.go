@@ -185,6 +185,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	}
 	var out *staging
 	var s3out *s3Output
+	var s3lock *s3store.Lock
 	if j.s3out != "" {
 		lock, err := j.store.Lock(ctx, j.s3out, s3store.Holder{Job: me.Job, PID: me.PID, Host: me.Host, Started: me.Started, Takeover: cfg.Journal != nil})
 		if err != nil {
@@ -193,6 +194,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 			}
 			return nil, err
 		}
+		s3lock = lock
 		defer func() {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
@@ -262,7 +264,9 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 			outputs = rep.Maps
 		}
 		if s3out != nil {
-			err = s3out.commit(ctx, outputs)
+			if err = s3lock.Check(ctx); err == nil {
+				err = s3out.commit(ctx, outputs)
+			}
 		} else {
 			err = out.commit(outputs)
 		}

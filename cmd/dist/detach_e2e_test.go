@@ -163,4 +163,3 @@ func httpGet(t *testing.T, url string) string {
 	}
 	return string(b)
 }
-

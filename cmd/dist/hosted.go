@@ -264,12 +264,6 @@ func (h *hostedJob) finish(sum *client.Summary, jobErr error) error {
 	return nil
 }
 
-// killed reports whether `dist kill` asked for the job's end.
-func (h *hostedJob) killed(ctx context.Context) bool {
-	rec, err := h.zk.Job(ctx, h.id)
-	return err == nil && rec.KillRequested
-}
-
 func (h *hostedJob) Close() { h.zk.Close() }
 
 // errKilled ends a job killed before its master started it.

@@ -203,6 +203,22 @@ func (l *Lock) renewLoop(ctx context.Context) {
 	}
 }
 
+// Check renews the lock now and fails if it is no longer this holder's:
+// called just before a job commits its output, so that a job presumed dead
+// whose lock was taken over (a job master cut off while another took its
+// job over) finds out before it publishes anything, not at its next
+// renewal.
+func (l *Lock) Check(ctx context.Context) error {
+	err := l.renew(ctx)
+	if errors.Is(err, errLost) {
+		return newError(fmt.Sprintf("output %s: this job's lock was taken over by another job (it was presumed dead): nothing committed", l.output), ErrLocked)
+	}
+	if err != nil {
+		return failed("renewing the lock of", l.output, err)
+	}
+	return nil
+}
+
 // renew rewrites the lock if it is still ours, else marks it lost.
 func (l *Lock) renew(ctx context.Context) error {
 	l.mu.Lock()

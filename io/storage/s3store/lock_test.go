@@ -123,13 +123,16 @@ func testLockStaleByClock(t *testing.T, f *fixture) {
 		t.Fatalf("the lock names %q, want job-b", rec.Job)
 	}
 
-	if err := a.renew(ctx); !errors.Is(err, errLost) {
-		t.Fatalf("renewing a lock taken over: %v, want errLost", err)
+	if err := b.Check(ctx); err != nil {
+		t.Fatalf("Check by the new holder: %v", err)
+	}
+	if err := a.Check(ctx); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Check by the holder whose lock was taken over: %v, want ErrLocked", err)
 	}
 	select {
 	case <-a.Lost():
 	default:
-		t.Fatal("Lost() not closed after a renewal found the lock taken")
+		t.Fatal("Lost() not closed after Check found the lock taken")
 	}
 	if err := a.Release(ctx); err != nil {
 		t.Fatal(err)
@@ -302,4 +305,34 @@ func testLockLostReply(t *testing.T, f *fixture) {
 	if _, ok := lockHolder(t, s, out); ok {
 		t.Fatal("the lock outlived Release")
 	}
+}
+
+// A job master taking its job over takes the job's lock at once, while it
+// is fresh; another job, or one not asking to take over, may not.
+func testLockTakeoverSameJob(t *testing.T, f *fixture) {
+	f.bucket(t, "takeover")
+	const out = "s3://takeover/out"
+	ctx := testCtx(t)
+	s := newStore(t)
+	a, err := s.Lock(ctx, out, Holder{Job: "job-a", Host: "host-a", PID: 1, Takeover: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lock(ctx, out, Holder{Job: "job-b", Host: "host-b", PID: 2, Takeover: true}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("another job taking over: %v, want ErrLocked", err)
+	}
+	if _, err := s.Lock(ctx, out, Holder{Job: "job-a", Host: "host-b", PID: 2}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("the same job without Takeover: %v, want ErrLocked", err)
+	}
+	b, err := s.Lock(ctx, out, Holder{Job: "job-a", Host: "host-b", PID: 2, Takeover: true})
+	if err != nil {
+		t.Fatalf("the job's next master: %v", err)
+	}
+	if err := a.Check(ctx); !errors.Is(err, ErrLocked) {
+		t.Fatalf("the old master's Check: %v, want ErrLocked", err)
+	}
+	if err := b.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Release(ctx)
 }

@@ -52,6 +52,7 @@ func TestStore(t *testing.T) {
 		{"Lock", testLock},
 		{"LockRenews", testLockRenews},
 		{"LockStaleByClock", testLockStaleByClock},
+		{"LockTakeoverSameJob", testLockTakeoverSameJob},
 		{"LockStaleByDeadPID", testLockStaleByDeadPID},
 		{"LockRace", testLockRace},
 		{"LockLostReply", testLockLostReply},

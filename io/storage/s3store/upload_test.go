@@ -62,6 +62,12 @@ func testUploadComplete(t *testing.T, f *fixture) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Get after Commit: %d bytes, %v; want the %d uploaded", len(got), err, len(data))
 	}
+	// A job master carrying on a commit its predecessor made: the upload
+	// is done, its object in place, whether the store says the upload is
+	// gone or completes it again.
+	if err := s.CommitResumed(ctx, up); err != nil {
+		t.Fatalf("CommitResumed of a completed upload: %v", err)
+	}
 	objs, err := s.ListAll(ctx, "s3://upload/out/")
 	if err != nil || len(objs) != 1 || objs[0].Name != url || objs[0].Size != int64(len(data)) {
 		t.Fatalf("ListAll after Commit = %+v, %v", objs, err)
