@@ -17,10 +17,18 @@ var DetachableFlags = []string{
 }
 
 // CheckArgs checks that every arg is "--name=value" with a name in
-// DetachableFlags.
+// DetachableFlags, and that the job's data is not on any machine's own
+// disk: a master runs as its worker's user, which must not read or write
+// that worker's files for whoever submits a job.
 func CheckArgs(args []string) error {
 	for _, a := range args {
-		name, _, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		name, value, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		switch {
+		case name == "input" && !strings.HasPrefix(value, "s3://") && !strings.HasPrefix(value, "worker:"):
+			return fmt.Errorf("input %q of a detached job is on a machine's own disk: use s3:// or worker: inputs", value)
+		case name == "output" && !strings.HasPrefix(value, "s3://"):
+			return fmt.Errorf("output %q of a detached job is on a machine's own disk: use an s3:// output", value)
+		}
 		if !strings.HasPrefix(a, "--") || !ok {
 			return fmt.Errorf("job argument %q is not --name=value", a)
 		}

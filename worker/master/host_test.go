@@ -277,6 +277,13 @@ func TestSubmitRefusals(t *testing.T) {
 	if !proto.IsCode(err, proto.CodeBadRequest) || !strings.Contains(err.Error(), "flag --zk cannot be passed to a detached job") {
 		t.Errorf("Submit with --zk = %v", err)
 	}
+	for _, arg := range []string{"--input=/etc/passwd", "--output=/tmp/out"} {
+		local := spec
+		local.Args = append(slices.Clone(spec.Args), arg)
+		if _, err := h.Submit(ctx, local); !proto.IsCode(err, proto.CodeBadRequest) || !strings.Contains(err.Error(), "own disk") {
+			t.Errorf("Submit with %s = %v", arg, err)
+		}
+	}
 	missing := spec
 	missing.Programs = append(slices.Clone(spec.Programs), proto.JobFile{Flag: "file", Name: "gone", SHA: strings.Repeat("ab", 32)})
 	if _, err := h.Submit(ctx, missing); !proto.IsCode(err, proto.CodeNotFound) {
