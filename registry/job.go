@@ -61,6 +61,9 @@ type JobRecord struct {
 	Progress  JobProgress `msgpack:"progress"`
 	// Summary is the summary lines `dist run` printed, once it succeeded.
 	Summary []string `msgpack:"summary,omitempty"`
+	// Counters are the job's counters ("map.input.records", the app's
+	// own), once it succeeded.
+	Counters map[string]int64 `msgpack:"counters,omitempty"`
 	// Error says why the job failed or was killed.
 	Error string `msgpack:"error,omitempty"`
 	// Takeovers counts the times another master took the job over.

@@ -221,12 +221,8 @@ func (c *Candidacy) follow(ctx context.Context) {
 	var own <-chan zk.Event // a watch on the node, kept until it fires
 	for {
 		if own == nil {
-			var exists bool
-			err := z.read(ctx, func() error {
-				var err error
-				exists, _, own, err = z.conn.ExistsW(c.node)
-				return err
-			})
+			exists, w, err := z.existsW(ctx, c.node)
+			own = w
 			if err == nil && !exists {
 				c.lose("its node was deleted")
 				return
@@ -251,11 +247,7 @@ func (c *Candidacy) follow(ctx context.Context) {
 			})
 		} else if err == nil {
 			var exists bool
-			err = z.read(ctx, func() error {
-				var err error
-				exists, _, prev, err = z.conn.ExistsW(dir + "/" + below)
-				return err
-			})
+			exists, prev, err = z.existsW(ctx, dir+"/"+below)
 			if !c.retryable(ctx, err) {
 				return
 			}
@@ -279,6 +271,30 @@ func (c *Candidacy) follow(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// existsW reports whether node exists and leaves a watch on it. The
+// answer comes back over a channel, not through the caller's variables: a
+// request abandoned when ctx ends (ZK.read) may still be answered later,
+// while the caller goes on.
+func (z *ZK) existsW(ctx context.Context, node string) (bool, <-chan zk.Event, error) {
+	type answer struct {
+		exists bool
+		watch  <-chan zk.Event
+	}
+	ans := make(chan answer, 1)
+	err := z.read(ctx, func() error {
+		exists, _, watch, err := z.conn.ExistsW(node)
+		if err == nil {
+			ans <- answer{exists, watch}
+		}
+		return err
+	})
+	if err != nil {
+		return false, nil, err
+	}
+	a := <-ans
+	return a.exists, a.watch, nil
 }
 
 // retryable reports whether the loop should go on after err: nil, or a

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,8 +86,12 @@ func TestDetachedJobs(t *testing.T) {
 		t.Fatalf("record of the running job: %+v", rec)
 	}
 	page := httpGet(t, rec.UI)
-	if !strings.Contains(page, "running") || !strings.Contains(page, id) {
+	if !strings.Contains(page, `<span class="status running">running</span>`) || !strings.Contains(page, id) {
 		t.Fatalf("the master's live page at %s does not show the job running:\n%.400s", rec.UI, page)
+	}
+	dom := testenv.Chromium(t).DOMURL(t, rec.UI)
+	if m := regexp.MustCompile(`data-bars="(\d+)" data-bars-drawn="(\d+)"`).FindStringSubmatch(dom); m == nil || m[1] == "0" || m[1] != m[2] {
+		t.Fatalf("Chromium did not draw every bar of the master's live page (%v):\n%.2000s", m, dom)
 	}
 	var victim *testenv.Worker
 	for _, w := range ws {
@@ -136,6 +141,7 @@ func TestDetachedJobs(t *testing.T) {
 	var listed []struct {
 		ID, State string
 		Takeovers int
+		Counters  map[string]int64
 	}
 	r = mustRun(t, "jobs", "--zk", zk.Addr(), "--json")
 	if err := json.Unmarshal([]byte(r.stdout), &listed); err != nil {
@@ -144,6 +150,9 @@ func TestDetachedJobs(t *testing.T) {
 	states := map[string]string{}
 	for _, j := range listed {
 		states[j.ID] = j.State
+		if j.ID == id && (j.Takeovers != 1 || j.Counters["map.input.records"] == 0) {
+			t.Errorf("dist jobs --json: %s has takeovers %d, counters %v", id, j.Takeovers, j.Counters)
+		}
 	}
 	if states[id] != "succeeded" || states[id2] != "killed" {
 		t.Errorf("dist jobs --json: %v\n%s", states, r.stdout)

@@ -248,7 +248,7 @@ func (h *hostedJob) finish(sum *client.Summary, jobErr error) error {
 		r.Ended = time.Now()
 		switch {
 		case jobErr == nil:
-			r.State, r.Summary, r.Error = registry.JobSucceeded, summaryLines(sum), ""
+			r.State, r.Summary, r.Counters, r.Error = registry.JobSucceeded, summaryLines(sum), sum.Counters, ""
 			r.Progress.Running = 0
 		case r.KillRequested:
 			r.State, r.Error = registry.JobKilled, "killed by dist kill; nothing was committed"

@@ -252,24 +252,25 @@ func printJobDetails(rec registry.JobRecord) {
 // jobJSON is a job record in dist jobs --json and dist status --json:
 // stable snake_case names; times absent (null) until they happen.
 type jobJSON struct {
-	ID            string       `json:"id"`
-	User          string       `json:"user"`
-	App           string       `json:"app"`
-	Inputs        []string     `json:"inputs"`
-	Output        string       `json:"output"`
-	State         string       `json:"state"`
-	Master        string       `json:"master"`
-	MasterID      string       `json:"master_id"`
-	UI            string       `json:"ui"`
-	Submitted     *time.Time   `json:"submitted"`
-	Started       *time.Time   `json:"started"`
-	Ended         *time.Time   `json:"ended"`
-	DurationSec   float64      `json:"duration_seconds"`
-	Progress      progressJSON `json:"progress"`
-	Summary       []string     `json:"summary"`
-	Error         string       `json:"error"`
-	Takeovers     int          `json:"takeovers"`
-	KillRequested bool         `json:"kill_requested"`
+	ID            string           `json:"id"`
+	User          string           `json:"user"`
+	App           string           `json:"app"`
+	Inputs        []string         `json:"inputs"`
+	Output        string           `json:"output"`
+	State         string           `json:"state"`
+	Master        string           `json:"master"`
+	MasterID      string           `json:"master_id"`
+	UI            string           `json:"ui"`
+	Submitted     *time.Time       `json:"submitted"`
+	Started       *time.Time       `json:"started"`
+	Ended         *time.Time       `json:"ended"`
+	DurationSec   float64          `json:"duration_seconds"`
+	Progress      progressJSON     `json:"progress"`
+	Summary       []string         `json:"summary"`
+	Counters      map[string]int64 `json:"counters"`
+	Error         string           `json:"error"`
+	Takeovers     int              `json:"takeovers"`
+	KillRequested bool             `json:"kill_requested"`
 }
 
 type progressJSON struct {
@@ -298,13 +299,16 @@ func toJobJSON(j registry.JobRecord, now time.Time) jobJSON {
 		DurationSec: runTime(j, now).Seconds(),
 		Progress: progressJSON{Maps: p.Maps, MapsDone: p.MapsDone, Reduces: p.Reduces, ReducesDone: p.ReducesDone,
 			Running: p.Running, Failed: p.Failed, Workers: p.Workers, BytesShuffled: p.BytesShuffled},
-		Summary: j.Summary, Error: j.Error, Takeovers: j.Takeovers, KillRequested: j.KillRequested,
+		Summary: j.Summary, Counters: j.Counters, Error: j.Error, Takeovers: j.Takeovers, KillRequested: j.KillRequested,
 	}
 	if out.Inputs == nil {
 		out.Inputs = []string{}
 	}
 	if out.Summary == nil {
 		out.Summary = []string{}
+	}
+	if out.Counters == nil {
+		out.Counters = map[string]int64{}
 	}
 	return out
 }
