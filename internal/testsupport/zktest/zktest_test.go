@@ -10,7 +10,7 @@ import (
 	"github.com/go-zookeeper/zk"
 )
 
-const waitLimit = 20 * time.Second
+const waitLimit = 40 * time.Second
 
 type discard struct{}
 
@@ -19,7 +19,10 @@ func (discard) Printf(string, ...any) {}
 // connect opens a raw go-zookeeper connection, closed at the end.
 func connect(t *testing.T, addr string) *zk.Conn {
 	t.Helper()
-	c, events, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(discard{}))
+	// 30s: a restarted server gives a session its whole timeout again,
+	// and the client must reconnect within it; 10s was once too short in
+	// CI with cmd/dist's parallel tests loading both cores.
+	c, events, err := zk.Connect([]string{addr}, 30*time.Second, zk.WithLogger(discard{}))
 	if err != nil {
 		t.Fatal(err)
 	}
