@@ -193,15 +193,8 @@ start() {
 		taken+="$s3 "
 	else
 		s3=$(freeport)
+		taken+="$s3 "
 	fi
-	{
-		echo "s3=$s3"
-		local name
-		for name in s3.grpc master master.grpc volume volume.grpc filer filer.grpc; do
-			echo "$name=$(freeport)"
-		done
-	} >"$portsfile.tmp"
-	mv "$portsfile.tmp" "$portsfile"
 	(
 		umask 077
 		cat >"$abs/s3.json" <<-EOF
@@ -216,42 +209,66 @@ start() {
 			}
 		EOF
 	)
+	# A port picked free may be taken by another process before weed binds
+	# it: then pick them all again, a few times.
+	local attempt pid i mark
+	for ((attempt = 1; ; attempt++)); do
+		{
+			echo "s3=$s3"
+			local name p
+			for name in s3.grpc master master.grpc volume volume.grpc filer filer.grpc; do
+				p=$(freeport)
+				taken+="$p " # freeport ran in a subshell: note the port here
+				echo "$name=$p"
+			done
+		} >"$portsfile.tmp"
+		mv "$portsfile.tmp" "$portsfile"
+		mark=$(wc -c <"$log" 2>/dev/null || echo 0)
 
-	# setsid: the server outlives this shell and its terminal. Run in DIR
-	# so that no filer.toml of the user's working directory applies.
-	(cd "$abs" && exec setsid "$bin" server \
-		-ip=127.0.0.1 -ip.bind=127.0.0.1 \
-		-dir="$abs/data" \
-		-master.port="$(port master)" -master.port.grpc="$(port master.grpc)" \
-		-master.volumeSizeLimitMB=256 -master.telemetry=false \
-		-volume.port="$(port volume)" -volume.port.grpc="$(port volume.grpc)" \
-		-volume.max=0 -volume.preStopSeconds=0 \
-		-filer -filer.port="$(port filer)" -filer.port.grpc="$(port filer.grpc)" \
-		-filer.localSocket="$abs/filer.sock" \
-		-s3 -s3.port="$(port s3)" -s3.port.grpc="$(port s3.grpc)" \
-		-s3.port.iceberg=0 -s3.port.lance=0 \
-		-s3.localSocket="$abs/s3.sock" \
-		-s3.config="$abs/s3.json" \
-		>>"$log" 2>&1 </dev/null) &
-	pid=$!
-	echo "$pid" >"$pidfile"
+		# setsid: the server outlives this shell and its terminal. Run in DIR
+		# so that no filer.toml of the user's working directory applies.
+		(cd "$abs" && exec setsid "$bin" server \
+			-ip=127.0.0.1 -ip.bind=127.0.0.1 \
+			-dir="$abs/data" \
+			-master.port="$(port master)" -master.port.grpc="$(port master.grpc)" \
+			-master.volumeSizeLimitMB=256 -master.telemetry=false \
+			-volume.port="$(port volume)" -volume.port.grpc="$(port volume.grpc)" \
+			-volume.max=0 -volume.preStopSeconds=0 \
+			-filer -filer.port="$(port filer)" -filer.port.grpc="$(port filer.grpc)" \
+			-filer.localSocket="$abs/filer.sock" \
+			-s3 -s3.port="$(port s3)" -s3.port.grpc="$(port s3.grpc)" \
+			-s3.port.iceberg=0 -s3.port.lance=0 \
+			-s3.localSocket="$abs/s3.sock" \
+			-s3.config="$abs/s3.json" \
+			>>"$log" 2>&1 </dev/null) &
+		pid=$!
+		echo "$pid" >"$pidfile"
 
-	local i
-	for ((i = 0; i < 600; i++)); do
-		if ready; then
-			say "S3 serving at http://127.0.0.1:$s3 (pid $pid, dir $abs)"
-			exports
-			return 0
+		for ((i = 0; i < 600; i++)); do
+			if ready; then
+				say "S3 serving at http://127.0.0.1:$s3 (pid $pid, dir $abs)"
+				exports
+				return 0
+			fi
+			alive "$pid" || break
+			sleep 0.1
+		done
+		if alive "$pid"; then
+			stop >/dev/null 2>&1 || true
+			die "S3 did not serve at 127.0.0.1:$s3 within 60s; the log is $log"
 		fi
-		if ! alive "$pid"; then
-			rm -f "$pidfile"
-			tail -n 20 "$log" >&2 || true
-			die "weed exited at startup; the log is $log"
+		rm -f "$pidfile"
+		if ((attempt < 5)) && tail -c +"$((mark + 1))" "$log" | grep -q "address already in use"; then
+			say "a port picked for weed was taken meanwhile: picking others"
+			if [ -z "${S3_PORT:-}" ]; then
+				s3=$(freeport)
+				taken+="$s3 "
+			fi
+			continue
 		fi
-		sleep 0.1
+		tail -n 20 "$log" >&2 || true
+		die "weed exited at startup; the log is $log"
 	done
-	stop >/dev/null 2>&1 || true
-	die "S3 did not serve at 127.0.0.1:$s3 within 60s; the log is $log"
 }
 
 stop() {
