@@ -61,6 +61,7 @@ func (j *Job) Detach(ctx context.Context, workers []registry.WorkerInfo, running
 	p := newPool(proto.Options{Secret: j.cfg.Secret, TLS: j.cfg.TLS, KeepAlive: j.cfg.KeepAlive}, j.prog, j.id)
 	defer p.closeSessions()
 	var errs []error
+	busy := 0
 	for i, w := range hosts {
 		master, err := submitTo(ctx, p, w, spec)
 		if err == nil {
@@ -70,7 +71,18 @@ func (j *Job) Detach(ctx context.Context, workers []registry.WorkerInfo, running
 		if !tryNext(ctx, err) {
 			return Submitted{}, fmt.Errorf("submit to worker %s (%s): %w", w.ID, w.Addr, err)
 		}
+		if proto.IsCode(err, proto.CodeBusy) {
+			busy++
+		}
 		errs = append(errs, fmt.Errorf("worker %s: %w", w.ID, err))
+	}
+	if busy == len(hosts) {
+		slots := 0
+		for _, w := range hosts {
+			slots += w.Masters
+		}
+		return Submitted{}, fmt.Errorf("%w: the %d workers that host job masters run as many as their --masters allow (%d in all): wait for a job to end (dist jobs), or start workers with a larger --masters",
+			ErrNoMasterHost, len(hosts), slots)
 	}
 	return Submitted{}, fmt.Errorf("%w: %w", ErrNoMasterHost, errors.Join(errs...))
 }
