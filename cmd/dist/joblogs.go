@@ -51,13 +51,9 @@ type workerLog struct {
 }
 
 func logsAction(c *cli.Context) error {
-	secret, err := readSecret(c)
+	opts, err := callerOptions(c)
 	if err != nil {
-		return usageErr(err)
-	}
-	_, clientTLS, err := loadTLS(c)
-	if err != nil {
-		return usageErr(err)
+		return err
 	}
 	zk, err := openRegistry(c)
 	if err != nil {
@@ -71,7 +67,7 @@ func logsAction(c *cli.Context) error {
 		return cli.Exit(err.Error(), exitJobFailed)
 	}
 	job, taskID := c.Args().Get(0), c.Args().Get(1)
-	logs, errs := gatherLogs(ctx, ws, job, taskID, proto.Options{Secret: secret, TLS: clientTLS})
+	logs, errs := gatherLogs(ctx, ws, job, taskID, opts)
 	slices.SortFunc(logs, func(a, b workerLog) int {
 		return cmp.Or(cmp.Compare(a.Task, b.Task), cmp.Compare(a.Attempt, b.Attempt), cmp.Compare(a.worker, b.worker))
 	})

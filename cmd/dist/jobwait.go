@@ -202,13 +202,9 @@ func (f *follower) end() {
 }
 
 func killAction(c *cli.Context) error {
-	secret, err := readSecret(c)
+	opts, err := callerOptions(c)
 	if err != nil {
-		return usageErr(err)
-	}
-	_, clientTLS, err := loadTLS(c)
-	if err != nil {
-		return usageErr(err)
+		return err
 	}
 	zk, err := openRegistry(c)
 	if err != nil {
@@ -228,7 +224,7 @@ func killAction(c *cli.Context) error {
 	case rec.Master == "":
 		return noMaster(id)
 	}
-	if err := askKill(ctx, rec, proto.Options{Secret: secret, TLS: clientTLS}); err != nil {
+	if err := askKill(ctx, rec, opts); err != nil {
 		return err
 	}
 	f := &follower{out: io.Discard}

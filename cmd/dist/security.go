@@ -122,3 +122,18 @@ func applyWorkerSecurity(c *cli.Context, cfg *worker.Config) error {
 	cfg.RunAs = c.String("run-as")
 	return nil
 }
+
+// callerOptions are the options of a command that calls workers itself
+// (dist workers, kill, logs): the cluster's secret and the TLS client
+// side, from --secret-file and the TLS flags.
+func callerOptions(c *cli.Context) (proto.Options, error) {
+	secret, err := readSecret(c)
+	if err != nil {
+		return proto.Options{}, usageErr(err)
+	}
+	_, clientTLS, err := loadTLS(c)
+	if err != nil {
+		return proto.Options{}, usageErr(err)
+	}
+	return proto.Options{Secret: secret, TLS: clientTLS}, nil
+}

@@ -44,13 +44,9 @@ func workersAction(c *cli.Context) error {
 	if c.String("zk") == "" {
 		return usageErr(fmt.Errorf("--zk is required: the ZooKeeper HOSTS[/chroot] where the workers register (or set DIST_ZK)"))
 	}
-	secret, err := readSecret(c)
+	opts, err := callerOptions(c)
 	if err != nil {
-		return usageErr(err)
-	}
-	_, clientTLS, err := loadTLS(c)
-	if err != nil {
-		return usageErr(err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(c.Context, 15*time.Second)
 	defer cancel()
@@ -63,7 +59,7 @@ func workersAction(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), exitJobFailed)
 	}
-	running, errs := runningTasks(ctx, ws, proto.Options{Secret: secret, TLS: clientTLS})
+	running, errs := runningTasks(ctx, ws, opts)
 	var insecure []string
 	for _, w := range ws {
 		if slices.Contains(w.Flags, "insecure") {
