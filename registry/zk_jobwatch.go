@@ -163,36 +163,13 @@ func (z *ZK) jobsWatchLoop(ctx context.Context, out chan<- []string, last []stri
 // listJobsW lists the job IDs, sorted, leaving a child watch on the jobs
 // node, or, while it does not exist, an exists watch for its creation.
 func (z *ZK) listJobsW(ctx context.Context) ([]string, <-chan zk.Event, error) {
-	dir := z.spec.JobsPath()
-	for {
-		var (
-			names []string
-			ev    <-chan zk.Event
-		)
-		err := z.read(ctx, func() error {
-			var err error
-			names, _, ev, err = z.conn.ChildrenW(dir)
-			return err
-		})
-		if errors.Is(err, zk.ErrNoNode) {
-			var exists bool
-			err = z.read(ctx, func() error {
-				var err error
-				exists, _, ev, err = z.conn.ExistsW(dir)
-				return err
-			})
-			if err != nil {
-				return nil, nil, err
-			}
-			if exists {
-				continue // created meanwhile: list it
-			}
-			return []string{}, ev, nil
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		slices.Sort(names)
-		return names, ev, nil
+	names, ev, err := z.childrenW(ctx, z.spec.JobsPath())
+	if err != nil {
+		return nil, nil, err
 	}
+	if names == nil {
+		names = []string{}
+	}
+	slices.Sort(names)
+	return names, ev, nil
 }

@@ -166,7 +166,18 @@ func (z *ZK) watchLoop(ctx context.Context, out chan<- []WorkerInfo, last []Work
 // exist, an exists watch for its creation; and a data watch on every
 // worker node that has none (dw).
 func (z *ZK) listWatch(ctx context.Context, dw *dataWatches) ([]WorkerInfo, <-chan zk.Event, error) {
-	dir := z.spec.WorkersPath()
+	names, ev, err := z.childrenW(ctx, z.spec.WorkersPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := z.fetch(ctx, names, dw)
+	return set, ev, err
+}
+
+// childrenW lists dir's children and leaves a watch that fires on the
+// next change: a child watch, or while dir does not exist an exists watch
+// for its creation (and no names).
+func (z *ZK) childrenW(ctx context.Context, dir string) ([]string, <-chan zk.Event, error) {
 	for {
 		var (
 			names []string
@@ -177,26 +188,20 @@ func (z *ZK) listWatch(ctx context.Context, dw *dataWatches) ([]WorkerInfo, <-ch
 			names, _, ev, err = z.conn.ChildrenW(dir)
 			return err
 		})
-		if errors.Is(err, zk.ErrNoNode) {
-			var exists bool
-			err = z.read(ctx, func() error {
-				var err error
-				exists, _, ev, err = z.conn.ExistsW(dir)
-				return err
-			})
-			if err != nil {
-				return nil, nil, err
-			}
-			if exists {
-				continue // created meanwhile: list it
-			}
-			return []WorkerInfo{}, ev, nil
+		if err == nil {
+			return names, ev, nil
 		}
+		if !errors.Is(err, zk.ErrNoNode) {
+			return nil, nil, err // names and ev may yet be written by the abandoned request
+		}
+		exists, ev, err := z.existsW(ctx, dir)
 		if err != nil {
 			return nil, nil, err
 		}
-		set, err := z.fetch(ctx, names, dw)
-		return set, ev, err
+		if !exists {
+			return nil, ev, nil
+		}
+		// created meanwhile: list it
 	}
 }
 
