@@ -97,6 +97,10 @@ type Config struct {
 	// and one taking the job over runs on from them. Nil for a job the
 	// client runs itself.
 	Journal Journal
+	// FirstAttempt numbers every task's first attempt (tracker.Config):
+	// a job master carrying a job on starts above the numbers the earlier
+	// masters used. 0 for a new job.
+	FirstAttempt int
 	// OnRecovered, when set, hears the tasks the journal says an earlier
 	// master committed, before the job goes on.
 	OnRecovered func(done []tracker.Committed)

@@ -346,7 +346,7 @@ func (j *Job) drive(ctx context.Context, workers registry.Lister, log *slog.Logg
 	tr := tracker.New(tracker.Config{
 		Maps: len(j.splits), Reduces: cfg.Reduces, MaxAttempts: cfg.MaxAttempts,
 		TaskTimeout: cfg.TaskTimeout, Speculative: !cfg.NoSpeculation, SlowAfter: cfg.SlowAfter, WorkerWait: cfg.WorkerWait,
-		EarlyReduces: !cfg.NoEarlyReduces, Pins: pins, Recovered: recovered, OnCommit: onCommit,
+		EarlyReduces: !cfg.NoEarlyReduces, Pins: pins, Recovered: recovered, OnCommit: onCommit, FirstAttempt: cfg.FirstAttempt,
 		Logger: cfg.Logger.With("job", j.id), OnEvent: cfg.OnEvent,
 	}, r)
 	if len(recovered) > 0 {

@@ -35,7 +35,7 @@ func TestRecoveredTasksAreNotRunAgain(t *testing.T) {
 		}
 		return ok(a)
 	}}
-	cfg := Config{Maps: 4, Reduces: 2, Recovered: rec, OnCommit: func(c Committed) {
+	cfg := Config{Maps: 4, Reduces: 2, Recovered: rec, FirstAttempt: 1000, OnCommit: func(c Committed) {
 		mu.Lock()
 		journal = append(journal, fmt.Sprintf("%s/%d", c.Task.ID(), c.Attempt))
 		mu.Unlock()
@@ -54,8 +54,9 @@ func TestRecoveredTasksAreNotRunAgain(t *testing.T) {
 			t.Errorf("%s ran %d times, want 1", id, n)
 		}
 	}
-	// m-00002's worker is gone: it runs again, under its next attempt number.
-	if rep.Maps[2].Attempt != 1 || rep.Maps[2].Worker.ID == "dead" {
+	// m-00002's worker is gone: it runs again, numbered above what the
+	// earlier master used (FirstAttempt).
+	if rep.Maps[2].Attempt != 1000 || rep.Maps[3].Attempt != 1000 || rep.Maps[2].Worker.ID == "dead" {
 		t.Errorf("m-00002 committed %+v", rep.Maps[2])
 	}
 	if rep.Reduces[1].Worker.ID != ws[0].ID || rep.Stats.Recovered != 4 || rep.Stats.MapReruns != 1 {

@@ -153,6 +153,12 @@ func New(cfg Config, r Runner) *Tracker {
 	for i := 0; i < cfg.Reduces; i++ {
 		t.reduces = append(t.reduces, newTask(spec.PhaseReduce, i))
 	}
+	for _, tk := range t.maps {
+		tk.next = cfg.FirstAttempt
+	}
+	for _, tk := range t.reduces {
+		tk.next = cfg.FirstAttempt
+	}
 	for _, c := range cfg.Recovered {
 		t.recover(c)
 	}
@@ -183,7 +189,7 @@ func (t *Tracker) recover(c Committed) {
 	tk := list[c.Task.Index]
 	tk.state = done
 	tk.commit = &c
-	tk.next = c.Attempt + 1
+	tk.next = max(c.Attempt+1, t.cfg.FirstAttempt)
 	t.stats.Recovered++
 	if c.Task.Phase == spec.PhaseMap {
 		t.stats.MapsDone++

@@ -59,6 +59,11 @@ type Config struct {
 	// as any lost output does. Entries out of range are an error of New's
 	// caller; a task listed twice keeps the first.
 	Recovered []Committed
+	// FirstAttempt numbers the first attempt of every task (and a
+	// recovered task's next attempt at least): a job master taking a job
+	// over starts above the numbers its predecessor used, which workers
+	// may still hold (a commit its journal missed). 0 for a new job.
+	FirstAttempt int
 	// OnCommit, when set, is called from the tracker goroutine each time a
 	// task's attempt is committed (the one whose output counts), before
 	// anything depends on it but after Run may have scheduled more work. It

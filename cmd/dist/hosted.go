@@ -57,6 +57,9 @@ func hostJob(c *cli.Context, cfg *client.Config, watch *watcher) (*hostedJob, er
 		return nil, cli.Exit(errors.Join(fmt.Errorf("job failed: %w", errKilled), err).Error(), exitJobFailed)
 	}
 	cfg.JobID, cfg.Journal, cfg.OnRecovered = rec.ID, host, host.recovered
+	// Workers may still hold attempts of the masters before this one,
+	// under numbers the journal does not know (a commit it missed).
+	cfg.FirstAttempt = attemptsPerMaster * rec.Takeovers
 	cfg.OnEvent = func(ev tracker.Event) {
 		watch.event(ev)
 		host.event(ev)
@@ -78,6 +81,11 @@ func (h *hostedJob) failed(err error) {
 		h.log.Warn("record the job's failure", "err", ferr)
 	}
 }
+
+// attemptsPerMaster spaces the attempt numbers of a job's successive
+// masters (client.Config.FirstAttempt): more than one master ever starts
+// of one task.
+const attemptsPerMaster = 1000
 
 // hostedTimeout bounds each record write.
 const hostedTimeout = 30 * time.Second
