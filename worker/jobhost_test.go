@@ -30,7 +30,7 @@ func (h *recordingHost) Kill(_ context.Context, job string) error {
 	return nil
 }
 
-func (h *recordingHost) Slots() int { return 3 }
+func (h *recordingHost) Slots() int    { return 3 }
 func (h *recordingHost) Cached(string) {}
 
 // TestJobHostCalls: SubmitJob and KillJob reach the worker's JobHost,

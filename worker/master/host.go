@@ -125,6 +125,7 @@ func (h *Host) Run(ctx context.Context, self registry.WorkerInfo) error {
 
 // expire deletes ended jobs older than Retention.
 func (h *Host) expire(ctx context.Context) {
+	h.prune(time.Now())
 	n, err := h.cfg.ZK.ExpireJobs(ctx, h.cfg.Retention, time.Now())
 	if err != nil {
 		h.log.Warn("expiring old jobs failed", "err", err)

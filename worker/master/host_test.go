@@ -207,7 +207,10 @@ func TestSubmitStartsMasterAndKill(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h.procs, strconv.Itoa(pid)+".term")); err != nil {
 		t.Errorf("the master got no SIGTERM: %v", err)
 	}
-	waitFor(t, "the job's directory to go", func() bool { _, err := os.Stat(dir); return os.IsNotExist(err) })
+	waitFor(t, "the job's programs to go (its master's log stays)", func() bool {
+		ents, _ := os.ReadDir(dir)
+		return len(ents) == 1 && ents[0].Name() == masterLog
+	})
 	if err := h.Kill(ctx, jobID); !proto.IsCode(err, proto.CodeNotFound) {
 		t.Errorf("Kill of an ended job = %v, want not_found", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,7 +70,7 @@ func (h *Host) follow(j *job) {
 // or the host closes.
 func (h *Host) runMaster(j *job) {
 	log := h.log.With("job", j.id)
-	logPath := filepath.Join(h.jobDir(j.id), "master.log")
+	logPath := filepath.Join(h.jobDir(j.id), masterLog)
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		h.endMaster(j, fmt.Sprintf("the job master did not start: %v", err))
@@ -230,8 +231,16 @@ func (h *Host) pin(j *job) error {
 
 // unpin removes job id's directory.
 func (h *Host) unpin(id string) {
-	if err := os.RemoveAll(h.jobDir(id)); err != nil {
-		h.log.Warn("cannot remove a job's directory", "job", id, "err", err)
+	dir := h.jobDir(id)
+	ents, err := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.Name() == masterLog {
+			continue // dist logs JOB master, until the job's record expires (prune)
+		}
+		err = errors.Join(err, os.RemoveAll(filepath.Join(dir, e.Name())))
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		h.log.Warn("cannot remove a job's programs", "job", id, "err", err)
 	}
 }
 

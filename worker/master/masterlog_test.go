@@ -1,16 +1,19 @@
 package master
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/distmr/dist/internal/testsupport/zktest"
 	"github.com/distmr/dist/registry"
 )
 
 // TestMasterLog: while the host runs a job's master, MasterLog names the
-// file the master writes to; after the job ends and its directory goes,
-// and for a job the host never ran, there is none.
+// file the master writes to, and after the job ended too (its programs
+// gone), until Retention has passed; for a job the host never ran there
+// is none.
 func TestMasterLog(t *testing.T) {
 	s := zktest.Start(t)
 	c := cache{}
@@ -31,5 +34,19 @@ func TestMasterLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRecord(t, h.zk, jobID, "the job to end", func(r registry.JobRecord) bool { return r.State.Ended() })
-	waitFor(t, "the job's directory to go", func() bool { _, ok := h.MasterLog(jobID); return !ok })
+	waitFor(t, "the job's programs to go", func() bool {
+		ents, _ := os.ReadDir(filepath.Join(h.cfg.Dir, jobID))
+		return len(ents) == 1
+	})
+	if got, ok := h.MasterLog(jobID); !ok || got != path {
+		t.Fatalf("MasterLog(%s) after the job ended = %q, %v; want %q", jobID, got, ok, path)
+	}
+	h.prune(time.Now())
+	if _, ok := h.MasterLog(jobID); !ok {
+		t.Fatal("prune removed a fresh log")
+	}
+	h.prune(time.Now().Add(h.cfg.Retention + time.Minute))
+	if _, err := os.Stat(filepath.Join(h.cfg.Dir, jobID)); !os.IsNotExist(err) {
+		t.Fatalf("the job's directory is still there after Retention: %v", err)
+	}
 }
