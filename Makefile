@@ -43,7 +43,9 @@ run: build $(SAMPLE)/.done ## word count over a generated sample on --local 3; p
 	@echo "top $(TOP) words:"
 	@sort -t '	' -k2,2nr -k1,1 $(BUILD)/out/part-* | head -n $(TOP)
 
-lint: ## go vet, staticcheck, and deadcode: no function unreachable from a main, test or example
+lint: ## gofmt, go vet, staticcheck, and deadcode: no function unreachable from a main, test or example
+	@out=$$($$($(GO) env GOROOT)/bin/gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './build/*')); \
+	if [ -n "$$out" ]; then echo "$$out"; echo "gofmt: the files above are not formatted: run gofmt -w on them"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	@# deadcode exits 0 whatever it finds, so any line it prints fails here.
