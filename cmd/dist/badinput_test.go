@@ -209,8 +209,11 @@ func TestBadInputLiveWorker(t *testing.T) {
 	const maxArtifact = 32 << 20
 	secret := "the-cluster-secret-0123456789"
 	lw := &liveWorker{secret: []byte(secret), secretFile: writeSecret(t, secret)}
+	// 2s, not less: a client starved of CPU between its dial and its
+	// first write (the tests run in parallel) is, to the worker, one that
+	// sent nothing.
 	lw.w = testenv.StartWorker(t, env.Dist(t), "--secret-file", lw.secretFile, "--slots", "1",
-		"--max-artifact", "32M", "--handshake-timeout", "500ms")
+		"--max-artifact", "32M", "--handshake-timeout", "2s")
 	wc := env.App(t, "wordcount")
 	books := env.Corpus(t)
 	book := books[len(books)-1]
@@ -310,7 +313,7 @@ func TestBadInputLiveWorker(t *testing.T) {
 			}
 			defer conn.Close()
 			if d := hangsUp(t, conn); d > 5*time.Second {
-				t.Errorf("silent client dropped after %v, want about the 500ms handshake timeout", d)
+				t.Errorf("silent client dropped after %v, want about the 2s handshake timeout", d)
 			}
 			var logs string
 			waitFor(t, 10*time.Second, "the worker to log the refusal", func() bool {
