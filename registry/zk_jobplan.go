@@ -89,15 +89,7 @@ func (z *ZK) PutJobPlan(ctx context.Context, id string, plan []byte) error {
 // planMarker reads the marker of job id's plan.
 func (z *ZK) planMarker(ctx context.Context, id string) (planMarker, *zk.Stat, error) {
 	p := z.spec.JobPath(id) + "/plan"
-	var (
-		data []byte
-		stat *zk.Stat
-	)
-	err := z.read(ctx, func() error {
-		var err error
-		data, stat, err = z.conn.Get(p)
-		return err
-	})
+	data, stat, err := z.get(ctx, p)
 	if errors.Is(err, zk.ErrNoNode) {
 		return planMarker{}, nil, fmt.Errorf("job %q: %w", id, ErrNoJob)
 	}

@@ -139,15 +139,7 @@ func (z *ZK) UpdateJob(ctx context.Context, id string, fn func(*JobRecord) error
 // getJob reads and decodes the node of job id, with its raw data and stat.
 func (z *ZK) getJob(ctx context.Context, id string) (jobNode, []byte, *zk.Stat, error) {
 	p := z.spec.JobPath(id)
-	var (
-		data []byte
-		stat *zk.Stat
-	)
-	err := z.read(ctx, func() error {
-		var err error
-		data, stat, err = z.conn.Get(p)
-		return err
-	})
+	data, stat, err := z.get(ctx, p)
 	if errors.Is(err, zk.ErrNoNode) {
 		return jobNode{}, nil, nil, fmt.Errorf("job %q: %w", id, ErrNoJob)
 	}
@@ -196,12 +188,7 @@ func (z *ZK) JobSpec(ctx context.Context, id string) ([]byte, error) {
 		return nil, err
 	}
 	p := z.spec.JobPath(id) + "/spec"
-	var data []byte
-	err := z.read(ctx, func() error {
-		var err error
-		data, _, err = z.conn.Get(p)
-		return err
-	})
+	data, _, err := z.get(ctx, p)
 	if errors.Is(err, zk.ErrNoNode) {
 		return nil, fmt.Errorf("job %q: %w", id, ErrNoJob)
 	}
@@ -209,6 +196,29 @@ func (z *ZK) JobSpec(ctx context.Context, id string) ([]byte, error) {
 		return nil, fmt.Errorf("reading the spec of job %q at %s: %w", id, p, err)
 	}
 	return data, nil
+}
+
+// get reads node p. The answer comes back over a channel, not through
+// the caller's variables: a request abandoned when ctx ends (read) may
+// still be answered after the caller went on.
+func (z *ZK) get(ctx context.Context, p string) ([]byte, *zk.Stat, error) {
+	type answer struct {
+		data []byte
+		stat *zk.Stat
+	}
+	ans := make(chan answer, 1)
+	err := z.read(ctx, func() error {
+		data, stat, err := z.conn.Get(p)
+		if err == nil {
+			ans <- answer{data, stat}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	a := <-ans
+	return a.data, a.stat, nil
 }
 
 // children lists the children of node p.
