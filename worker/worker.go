@@ -325,6 +325,10 @@ func (w *Worker) beginShutdown(ctx context.Context) error {
 
 	w.mu.Lock()
 	w.closed = true
+	for job, t := range w.orphans { // their attempts go with the others below
+		t.Stop()
+		delete(w.orphans, job)
+	}
 	log := w.logLocked()
 	registered, regCancel, ln := w.registered, w.regCancel, w.ln
 	w.registered = false
