@@ -47,6 +47,9 @@ type job struct {
 	// proc is the running master; nil before it starts and once it
 	// ended. Guarded by Host.mu.
 	proc *os.Process
+	// killed says Kill was asked for: a master that starts after it is
+	// signalled at once. Guarded by Host.mu.
+	killed bool
 }
 
 // New checks cfg and returns a Host; Run makes it take jobs.
@@ -299,28 +302,40 @@ func (h *Host) forget(j *job) {
 // ends the job as killed and commits nothing.
 func (h *Host) Kill(ctx context.Context, id string) error {
 	h.mu.Lock()
-	var proc *os.Process
-	if j := h.jobs[id]; j != nil {
-		proc = j.proc
-	}
+	j, self := h.jobs[id], h.self
 	h.mu.Unlock()
-	if proc == nil {
-		return proto.Errorf(proto.CodeNotFound, "this worker runs no master of job %s: ask the worker its record names (dist status %s)", id, id)
+	notHere := proto.Errorf(proto.CodeNotFound, "this worker runs no master of job %s: ask the worker its record names (dist status %s)", id, id)
+	if j == nil {
+		return notHere
 	}
 	_, err := h.cfg.ZK.UpdateJob(ctx, id, func(r *registry.JobRecord) error {
-		if r.State.Ended() {
+		switch {
+		case r.State.Ended():
 			return errEnded
+		case r.MasterID != self.ID:
+			return errNotMaster
 		}
 		r.KillRequested = true
 		return nil
 	})
-	if errors.Is(err, errEnded) {
+	switch {
+	case errors.Is(err, errEnded):
 		return proto.Errorf(proto.CodeBadRequest, "job %s has ended already", id)
-	}
-	if err != nil {
+	case errors.Is(err, errNotMaster):
+		return notHere
+	case err != nil:
 		return proto.Retryablef(proto.CodeInternal, "record the kill of job %s: %v", id, err)
 	}
 	h.log.Info("killing job", "job", id)
+	// The record names this host's master, which may not have started
+	// yet: runMaster signals it the moment it does.
+	h.mu.Lock()
+	j.killed = true
+	proc := j.proc
+	h.mu.Unlock()
+	if proc == nil {
+		return nil
+	}
 	if err := syscall.Kill(-proc.Pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return proto.Errorf(proto.CodeInternal, "signal job %s's master: %v", id, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,6 +50,13 @@ func (c cache) add(t testing.TB, flag, name, content string) proto.JobFile {
 
 func startHost(t *testing.T, zkAddr, name string, slots int, c cache, env ...string) *testHost {
 	t.Helper()
+	return startHostHeld(t, zkAddr, name, slots, c, nil, env...)
+}
+
+// startHostHeld is startHost whose master commands first call starting,
+// just before the host starts them.
+func startHostHeld(t *testing.T, zkAddr, name string, slots int, c cache, starting func(), env ...string) *testHost {
+	t.Helper()
 	zk, err := registry.NewZK(testCtx(t), zkAddr, registry.ZKOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +67,9 @@ func startHost(t *testing.T, zkAddr, name string, slots int, c cache, env ...str
 		ZK: zk, Slots: slots, Dir: t.TempDir(), BaseArgs: []string{"--zk", zkAddr},
 		Artifact: func(sha string) (string, bool) { p, ok := c[sha]; return p, ok },
 		Command: func(ctx context.Context, args []string) *exec.Cmd {
+			if starting != nil {
+				starting()
+			}
 			cmd := exec.CommandContext(ctx, os.Args[0], args...)
 			cmd.Env = append(append(os.Environ(), helperDir+"="+procs), env...)
 			return cmd
@@ -213,6 +224,39 @@ func TestSubmitStartsMasterAndKill(t *testing.T) {
 	})
 	if err := h.Kill(ctx, jobID); !proto.IsCode(err, proto.CodeNotFound) {
 		t.Errorf("Kill of an ended job = %v, want not_found", err)
+	}
+}
+
+// TestKillBeforeMasterStarts: a Kill that comes after the record names
+// this host's master but before its process started is not refused as
+// "runs no master": the master is signalled the moment it starts, and the
+// job ends killed.
+func TestKillBeforeMasterStarts(t *testing.T) {
+	s := zktest.Start(t)
+	c := cache{}
+	reached, release := make(chan struct{}), make(chan struct{})
+	h := startHostHeld(t, s.Addr(), "w1", 1, c, func() {
+		close(reached)
+		<-release
+	})
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(let) // before the host's Close, which waits for the master
+	ctx := testCtx(t)
+	if _, err := h.Submit(ctx, testSpec(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	<-reached
+	if rec, err := h.zk.Job(ctx, jobID); err != nil || rec.MasterID != "w1" {
+		t.Fatalf("record before the master starts: %+v, %v", rec, err)
+	}
+	if err := h.Kill(ctx, jobID); err != nil {
+		t.Fatalf("Kill before the master started: %v", err)
+	}
+	let()
+	rec := waitRecord(t, h.zk, jobID, "the job to end", func(r registry.JobRecord) bool { return r.State.Ended() })
+	if !rec.KillRequested || rec.State != registry.JobKilled {
+		t.Errorf("after Kill: state %s, kill requested %v, error %q", rec.State, rec.KillRequested, rec.Error)
 	}
 }
 

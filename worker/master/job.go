@@ -87,8 +87,12 @@ func (h *Host) runMaster(j *job) {
 	}
 	h.mu.Lock()
 	j.proc = cmd.Process
+	killed := j.killed
 	h.mu.Unlock()
 	log.Info("job master started", "pid", cmd.Process.Pid)
+	if killed { // Kill came between the record naming this master and now
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	select {
