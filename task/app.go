@@ -36,8 +36,8 @@ type App struct {
 	Reduce func(ctx *Context, key string, values Values, emit Emit) error
 
 	// Combine, if set, pre-reduces map output on the map side: as records
-	// are buffered (every 64 values of a key), at every spill and at every
-	// merge. So it may see a key's values in several batches and must emit
+	// are buffered (once 64 runs of equal values of a key have gathered),
+	// at every spill and at every merge. So it may see a key's values in several batches and must emit
 	// only that key (its output is fed to Combine again or to Reduce).
 	// Nil means no combining.
 	Combine func(ctx *Context, key string, values Values, emit Emit) error

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"slices"
 	"strings"
 )
@@ -13,9 +14,11 @@ import (
 // every record only to find equal keys again is most of a map's work when
 // a few keys repeat many times (word count emits "the" millions of
 // times), so this buffer groups records by key in a hash table as they
-// are emitted, and runs Combine over a key's values each time
-// combineBatch of them have gathered: a key emitted a million times holds
-// a handful of values at any moment. When the buffer reaches its limit
+// are emitted, keeping a key's values as runs of equal values, and runs
+// Combine over a key's values each time combineBatch runs of them have
+// gathered. Combine bounds memory, and a run takes the same few bytes
+// however long it is: word count's "the" emitted a million times with the
+// value "1" is one run, combined once, when the buffer is written out. When the buffer reaches its limit
 // its keys are sorted by partition and key, each key's values are
 // combined once more, and the result is written out as a run, exactly as
 // the sort buffer spills.
@@ -74,7 +77,7 @@ type combineSlot struct {
 	key   uint64 // packed (packShort); 0: free
 	run   uint64 // the open run's value, packed; 0: no run open
 	entry int32  // index in entries
-	left  int32  // values to add before Combine runs again
+	left  int32  // runs to open before Combine runs again
 	runN  int32  // values in the open run
 	tag   uint32 // the hash's high bits
 }
@@ -83,12 +86,14 @@ type combineSlot struct {
 type combineEntry struct {
 	key   string
 	vals  []byte // finished runs: a uvarint count, a uvarint length, the bytes
-	n     int32  // values in vals
-	batch int32  // values added between two Combines
+	runs  int64  // runs in vals
+	batch int32  // runs opened between two Combines
 	part  int32
 }
 
-// combineBatch is how many values of a key gather before Combine runs.
+// combineBatch is how many runs of a key's values gather before Combine
+// runs: a value unlike the one before it opens a run, as does every value
+// longer than 7 bytes.
 const combineBatch = 64
 
 // Costs counted against the limit beyond key and value bytes.
@@ -211,12 +216,12 @@ func (b *combineBuffer) add(c combiner, key, value string) error {
 		b.used += int64(len(key)) + entryCost
 	}
 	b.records++
-	if v, ok := packShort(value); ok {
-		if s.run != v {
-			b.closeRun(s)
-			s.run = v
-		}
-		s.runN++
+	if v, ok := packShort(value); ok && s.run == v && s.runN < math.MaxInt32 {
+		s.runN++ // the commonest case: the open run goes on
+		return nil
+	} else if ok {
+		b.closeRun(s)
+		s.run, s.runN = v, 1
 	} else {
 		b.closeRun(s)
 		b.appendRun(&b.entries[s.entry], 1, value)
@@ -275,7 +280,7 @@ func (b *combineBuffer) closeRun(s *combineSlot) {
 	e := &b.entries[s.entry]
 	before := cap(e.vals)
 	e.vals = appendRunBytes(e.vals, s.runN, unpackShort(&buf, s.run))
-	e.n += s.runN
+	e.runs++
 	b.used += int64(cap(e.vals) - before)
 	s.run, s.runN = 0, 0
 }
@@ -284,7 +289,7 @@ func (b *combineBuffer) closeRun(s *combineSlot) {
 func (b *combineBuffer) appendRun(e *combineEntry, n int32, value string) {
 	before := cap(e.vals)
 	e.vals = appendRun(e.vals, n, value)
-	e.n += n
+	e.runs++
 	b.used += int64(cap(e.vals) - before)
 }
 
@@ -316,7 +321,7 @@ func nextRun(vals []byte) (n int, value, rest []byte) {
 func (b *combineBuffer) combine(c combiner, s *combineSlot) error {
 	b.closeRun(s)
 	e := &b.entries[s.entry]
-	before := e.n
+	before := e.runs
 	b.cur, b.scratch, b.outN, b.werr = e, b.scratch[:0], 0, nil
 	err := c.combine(e.key, valuesOf(e.vals), b.emit)
 	b.cur = nil
@@ -326,10 +331,10 @@ func (b *combineBuffer) combine(c combiner, s *combineSlot) error {
 	if b.werr != nil {
 		return b.werr
 	}
-	n := b.outN
+	n := int64(b.outN) // each value Combine emitted is a run of its own
 	capBefore := cap(e.vals)
 	e.vals = append(e.vals[:0], b.scratch...)
-	e.n = n
+	e.runs = n
 	b.used += int64(cap(e.vals) - capBefore)
 	if n > before/2 {
 		e.batch = min(2*e.batch, 1<<20)
@@ -377,7 +382,7 @@ func (b *combineBuffer) sort(c combiner, n int) error {
 		}
 		// Every key goes through Combine, as it would in a sorted
 		// spill, even one that has a single value.
-		if s.key != 0 && (s.runN > 0 || b.entries[s.entry].n > 0) {
+		if s.key != 0 && (s.runN > 0 || b.entries[s.entry].runs > 0) {
 			if err := b.combine(c, s); err != nil {
 				return err
 			}

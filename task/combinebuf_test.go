@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -84,8 +85,47 @@ func TestCombineBufferSumsAndSorts(t *testing.T) {
 	if got != exp {
 		t.Fatalf("got  %s\nwant %s", got, exp)
 	}
-	if c.calls < 1000/combineBatch {
-		t.Fatalf("Combine ran %d times for 1000 values: it should run every %d", c.calls, combineBatch)
+}
+
+// TestCombineBufferCombinesRuns: Combine runs once combineBatch runs of a
+// key's values have gathered, so a key whose values keep changing holds a
+// bounded number of them; a value repeated without end is one run, which
+// only the last Combine, when the buffer is written out, sees.
+func TestCombineBufferCombinesRuns(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		value    func(i int) string
+		min, max int
+	}{
+		{"alternating", func(i int) string { return strconv.Itoa(1 + i%2) }, 10000 / combineBatch, 10000/combineBatch + 1},
+		{"long values", func(i int) string { return "000000000001" }, 10000 / combineBatch, 10000/combineBatch + 1},
+		{"one run", func(int) string { return "1" }, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &sumCombiner{parts: 1}
+			b := newCombineBuffer(1 << 20)
+			want := 0
+			for i := range 10000 {
+				v := tc.value(i)
+				n, _ := strconv.Atoi(v)
+				want += n
+				if err := b.add(c, "k", v); err != nil {
+					t.Fatal(err)
+				}
+				if len(b.entries[0].vals) > 4*combineBatch*14 {
+					t.Fatalf("after %d values the key holds %d bytes of values", i+1, len(b.entries[0].vals))
+				}
+			}
+			if err := b.sort(c, 1); err != nil {
+				t.Fatal(err)
+			}
+			if got, exp := drain(b, 1), fmt.Sprintf("0/k=%d", want); got != exp {
+				t.Fatalf("got %s, want %s", got, exp)
+			}
+			if c.calls < tc.min || c.calls > tc.max {
+				t.Fatalf("Combine ran %d times for 10000 values, want %d to %d", c.calls, tc.min, tc.max)
+			}
+		})
 	}
 }
 
@@ -165,7 +205,7 @@ func TestCombineBufferErrors(t *testing.T) {
 	b := newCombineBuffer(1 << 20)
 	var err error
 	for i := 0; i < combineBatch && err == nil; i++ {
-		err = b.add(renamer, "k", "1")
+		err = b.add(renamer, "k", strconv.Itoa(i)) // a run each
 	}
 	if !errors.Is(err, ErrCombineKey) {
 		t.Fatalf("got %v, want ErrCombineKey", err)
@@ -317,5 +357,33 @@ func TestGroupBufferGivesWay(t *testing.T) {
 		case !distinct && (m.comb == nil || m.buf != nil):
 			t.Error("repeated keys: the map stopped grouping")
 		}
+	}
+}
+
+// TestCombineBufferRunCountCannotWrap: a run's count stops short of
+// wrapping; the next equal value opens another run.
+func TestCombineBufferRunCountCannotWrap(t *testing.T) {
+	c := &sumCombiner{parts: 1}
+	b := newGroupBuffer(1 << 20)
+	if err := b.add(c, "k", "1"); err != nil {
+		t.Fatal(err)
+	}
+	var s *combineSlot
+	for i := range b.slots {
+		if b.slots[i].key != 0 {
+			s = &b.slots[i]
+		}
+	}
+	s.runN = math.MaxInt32 - 1 // as if emitted that often
+	for range 3 {
+		if err := b.add(c, "k", "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &b.entries[s.entry]
+	n, v, rest := nextRun(e.vals)
+	if n != math.MaxInt32 || string(v) != "1" || len(rest) != 0 || e.runs != 1 || s.runN != 2 {
+		t.Fatalf("closed run %d × %q (rest %d bytes, %d runs), open run %d; want %d × \"1\" and 2 open",
+			n, v, len(rest), e.runs, s.runN, math.MaxInt32)
 	}
 }

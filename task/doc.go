@@ -69,8 +69,9 @@ package task
 // stays near SortBuffer whatever the input size.
 //
 // An app with a Combine gets a combining buffer instead: records are
-// grouped by key in a hash table as they are emitted and each key's
-// values are combined every 64 of them, so a key emitted a million times
+// grouped by key in a hash table as they are emitted, a key's equal
+// values in a row kept as one run, and each key's values are combined
+// once 64 runs of them have gathered, so a key emitted a million times
 // costs a table lookup per record and no sorting; only the distinct keys
 // are sorted when the buffer spills. Should most keys prove distinct
 // (combining does not pay), the task goes back to the sort buffer at the
