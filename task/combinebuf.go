@@ -27,13 +27,14 @@ import (
 //
 // Emitting is the hot path, so the table is its own rather than a Go map:
 // open addressing with linear probing over 32-byte slots, which hold all
-// an emit needs. A key of at most 7 bytes is recognised from its slot
-// alone (its bytes and length are packed in it), and values are kept as
-// runs of equal values: the last run, while its value is at most 7 bytes,
-// stays open in the slot, so that word count's "1" after "1" touches
-// nothing but the slot. The rest of a key's state (the key itself, its
-// finished runs of values) lives in a dense array of entries, touched
-// when a key is new, longer than 7 bytes, or combined.
+// an emit needs. A key of at most 14 bytes is recognised from its slot
+// alone (its bytes and length are packed in two words), and values are
+// kept as runs of equal values: the last run, while its value is at most
+// 7 bytes, stays open in the slot, so that word count's "1" after "1"
+// touches nothing but the slot. The rest of a key's state (the key
+// itself, its finished runs of values) lives in a dense array of entries,
+// touched when a key is new, longer than 14 bytes, or given a value
+// unlike the one before.
 //
 // Memory is bounded like the sort buffer's: key bytes, value bytes, the
 // slots and the entries count against the limit.
@@ -74,12 +75,11 @@ type combineBuffer struct {
 
 // combineSlot is a key's place in the table.
 type combineSlot struct {
-	key   uint64 // packed (packShort); 0: free
+	key   uint64 // packed (packKey); 0: free
+	key2  uint64 // bytes 7 on of a longer key, packed (packKey2)
 	run   uint64 // the open run's value, packed; 0: no run open
 	entry int32  // index in entries
-	left  int32  // runs to open before Combine runs again
 	runN  int32  // values in the open run
-	tag   uint32 // the hash's high bits
 }
 
 // combineEntry is the rest of a key's state.
@@ -88,6 +88,7 @@ type combineEntry struct {
 	vals  []byte // finished runs: a uvarint count, a uvarint length, the bytes
 	runs  int64  // runs in vals
 	batch int32  // runs opened between two Combines
+	left  int32  // runs to open before Combine runs again
 	part  int32
 }
 
@@ -180,6 +181,16 @@ func packKey(s string) uint64 {
 	return keyPrefix(s) | uint64(len(s)+1)
 }
 
+// packKey2 packs the bytes of key after its seventh as packKey does, so
+// that packKey and packKey2 together are the whole of a key of at most 14
+// bytes; 0 for a key of at most 7.
+func packKey2(s string) uint64 {
+	if len(s) <= 7 {
+		return 0
+	}
+	return packKey(s[7:])
+}
+
 // hash hashes key, whose packKey is k. A short key is all in k, so a few
 // multiplications mixing in a random seed do (the finalizer of
 // splitmix64); a long one goes through maphash. Either way the seed is
@@ -197,10 +208,9 @@ func (b *combineBuffer) hash(k uint64, key string) uint64 {
 // add buffers one record and combines the key's values when a batch is
 // complete.
 func (b *combineBuffer) add(c combiner, key, value string) error {
-	k := packKey(key)
+	k, k2 := packKey(key), packKey2(key)
 	h := b.hash(k, key)
-	tag := uint32(h >> 32)
-	s := b.find(h, k, tag, key)
+	s := b.find(h, k, k2, key)
 	if s.key == 0 {
 		p, err := c.partitionOf(key)
 		if err != nil {
@@ -208,11 +218,11 @@ func (b *combineBuffer) add(c combiner, key, value string) error {
 		}
 		if 8*(len(b.entries)+1) > maxLoad*len(b.slots) {
 			b.grow()
-			s = b.find(h, k, tag, key)
+			s = b.find(h, k, k2, key)
 		}
-		*s = combineSlot{key: k, tag: tag, entry: int32(len(b.entries)), left: combineBatch}
+		*s = combineSlot{key: k, key2: k2, entry: int32(len(b.entries))}
 		// Copied: never pin the (possibly long) string key was cut from.
-		b.entries = append(b.entries, combineEntry{key: strings.Clone(key), batch: combineBatch, part: int32(p)})
+		b.entries = append(b.entries, combineEntry{key: strings.Clone(key), batch: combineBatch, left: combineBatch, part: int32(p)})
 		b.used += int64(len(key)) + entryCost
 	}
 	b.records++
@@ -229,14 +239,16 @@ func (b *combineBuffer) add(c combiner, key, value string) error {
 	if b.group {
 		return nil
 	}
-	if s.left--; s.left <= 0 {
+	// A new run: the entry is in cache, closeRun or appendRun touched it.
+	e := &b.entries[s.entry]
+	if e.left--; e.left <= 0 {
 		return b.combine(c, s)
 	}
 	return nil
 }
 
 // find returns the slot of key, or the free slot where it belongs.
-func (b *combineBuffer) find(h, k uint64, tag uint32, key string) *combineSlot {
+func (b *combineBuffer) find(h, k, k2 uint64, key string) *combineSlot {
 	if len(b.slots) == 0 {
 		b.grow()
 	}
@@ -246,7 +258,7 @@ func (b *combineBuffer) find(h, k uint64, tag uint32, key string) *combineSlot {
 		if s.key == 0 {
 			return s
 		}
-		if s.tag == tag && s.key == k && (k&0xff != 0xff || b.entries[s.entry].key == key) {
+		if s.key == k && s.key2 == k2 && (k2&0xff != 0xff || b.entries[s.entry].key == key) {
 			return s
 		}
 	}
@@ -339,7 +351,7 @@ func (b *combineBuffer) combine(c combiner, s *combineSlot) error {
 	if n > before/2 {
 		e.batch = min(2*e.batch, 1<<20)
 	}
-	s.left = e.batch
+	e.left = e.batch
 	return nil
 }
 

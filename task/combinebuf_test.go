@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -385,5 +386,45 @@ func TestCombineBufferRunCountCannotWrap(t *testing.T) {
 	if n != math.MaxInt32 || string(v) != "1" || len(rest) != 0 || e.runs != 1 || s.runN != 2 {
 		t.Fatalf("closed run %d × %q (rest %d bytes, %d runs), open run %d; want %d × \"1\" and 2 open",
 			n, v, len(rest), e.runs, s.runN, math.MaxInt32)
+	}
+}
+
+// TestCombineBufferKeysAlike: keys that share their first 7 or 14 bytes,
+// or differ only in length or in a zero or 0xff byte, stay apart, however
+// their two packed words and their full comparison split them. Small
+// tables with fresh seeds, many times over, make such keys share probe
+// chains.
+func TestCombineBufferKeysAlike(t *testing.T) {
+	keys := []string{"", "\x00", "abcdefg", "abcdefg\x00", "abcdefgh", "abcdefgh\x00", "abcdefg\xff",
+		"abcdefghijklmn", "abcdefghijklm", "abcdefghijklmn\x00", "abcdefghijklmnX", "abcdefghijklmnY",
+		"abcdefghijklmnXY", "abcdefghijklm\xff", "abcdefghijklm\xff\xff", "\xff\xff\xff\xff\xff\xff\xff\xff"}
+	for trial := range 200 {
+		group := trial%2 == 1
+		c := &sumCombiner{parts: 1}
+		b := newCombineBuffer(2048)
+		if group {
+			b = newGroupBuffer(2048)
+		}
+		want := map[string]int{}
+		rng := rand.New(rand.NewPCG(3, 4))
+		for range 500 {
+			k := keys[rng.IntN(len(keys))]
+			want[k]++
+			if err := b.add(c, k, "1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.sort(c, 1); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		s := b.partition(0)
+		for s.Next() {
+			n, _ := strconv.Atoi(string(s.Value()))
+			got[string(s.Key())] += n
+		}
+		if b.len() != len(want) || !maps.Equal(got, want) {
+			t.Fatalf("trial %d, group %v: %d entries, counts %v; want %v", trial, group, b.len(), got, want)
+		}
 	}
 }
