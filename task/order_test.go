@@ -2,8 +2,13 @@ package task_test
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/distmr/dist/task"
@@ -80,4 +85,69 @@ func TestConfigRefusesBadCuts(t *testing.T) {
 			t.Errorf("%s: Validate = %v, want ErrBadConfig", name, err)
 		}
 	}
+}
+
+// A sample task over a large split of lines reads only pieces of it, spread
+// through all of it: an input sorted already is sampled from end to end,
+// staged or read in place alike.
+func TestSampleReadsSpreadPieces(t *testing.T) {
+	const lines = 200000
+	var b strings.Builder
+	for i := range lines {
+		fmt.Fprintf(&b, "%08d %s\n", i, strings.Repeat("x", 50))
+	}
+	data := b.String()
+	lineKey := task.App{Map: func(_ *task.Context, _, line string, emit task.Emit) error {
+		emit(line[:8], "")
+		return nil
+	}}
+	for _, inPlace := range []bool{false, true} {
+		dir := sampleTask(t, data)
+		if inPlace {
+			dir = inPlaceSampleTask(t, data)
+		}
+		res, err := task.Run(lineKey, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := res.Counters[spec.CounterInputRecords]
+		if read <= 0 || read > lines/2 {
+			t.Errorf("in place %v: read %d of %d records, want a few pieces' worth", inPlace, read, lines)
+		}
+		regions := map[int]bool{}
+		for _, k := range res.Sample {
+			n, err := strconv.Atoi(k)
+			if err != nil {
+				t.Fatalf("sampled key %q", k)
+			}
+			regions[n*32/lines] = true
+		}
+		if len(regions) != 32 || !slices.Contains(res.Sample, "00000000") {
+			t.Errorf("in place %v: %d keys from %d of the split's 32 thirty-seconds, want all (and its first line)",
+				inPlace, len(res.Sample), len(regions))
+		}
+	}
+}
+
+// inPlaceSampleTask writes a sample task directory whose split is data,
+// read in place after a line before it in the same file.
+func inPlaceSampleTask(tb testing.TB, data string) string {
+	tb.Helper()
+	const before = "before\n"
+	path := filepath.Join(tb.TempDir(), "input.txt")
+	if err := os.WriteFile(path, []byte(before+data+"after\n"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	fd, err := syscall.Dup(int(f.Fd())) // the task closes the descriptor it is given
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := spec.Config{Job: "job", Task: spec.TaskID(spec.PhaseSample, 0), Phase: spec.PhaseSample, Reduces: 3,
+		Order: &spec.Order{}, Split: spec.Split{FD: fd, Name: "input.txt", Offset: int64(len(before)), Length: int64(len(data))}}
+	return tasktest.TaskDir(tb, tb.TempDir(), cfg, nil)
 }

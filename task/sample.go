@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/distmr/dist/io/input"
 	"github.com/distmr/dist/task/spec"
 )
 
@@ -103,15 +104,27 @@ func (s *sampler) keys() []string {
 	return out
 }
 
+// A sample task reads a split of lines (text or kv input, not compressed)
+// of more than sampleChunks × sampleChunkBytes bytes only in part:
+// sampleChunks pieces of about sampleChunkBytes each, starting at lines
+// spread evenly through the split: about 1 MB of each split, however
+// large, and still every part of it (an input sorted already, or in runs,
+// is sampled across its whole range). The client samples at most
+// 10 splits (client.sampleSplits), so a 1 GB input costs about 10 MB of reading before
+// the maps start instead of most of it. Any other split is read whole.
+const (
+	sampleChunks     = 32
+	sampleChunkBytes = 32 << 10
+)
+
 // runSample runs Map over a spread of the split's records and returns the
 // keys it emitted. Values, Combine and Flush play no part in the order.
 func (r *runner) runSample() ([]string, error) {
-	in, done, err := r.openSplit()
+	pieces, budget, done, err := r.samplePieces()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	defer in.Close()
 	mapFn := r.app.Map
 	if mapFn == nil {
 		mapFn = identityMap
@@ -119,23 +132,77 @@ func (r *runner) runSample() ([]string, error) {
 	smp := &sampler{stride: 1}
 	var keys []string
 	emit := Emit(func(key, _ string) { keys = append(keys, key) })
-	for rec := int64(0); ; rec++ {
-		key, value, err := in.Next()
-		if err == io.EOF {
-			break
+	rec := int64(0)
+	for _, in := range pieces {
+		left := budget
+		for ; left > 0; rec++ {
+			key, value, err := in.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read input: %w", err)
+			}
+			r.inRecords.Add(1)
+			if budget != noBudget {
+				left -= int64(len(key) + len(value) + 2) // about the line it was
+			}
+			if !smp.keep(rec) {
+				continue
+			}
+			keys = nil
+			if err := mapFn(r.ctx, key, value, emit); err != nil {
+				return nil, fmt.Errorf("%s record %q: %w", r.ctx.InputFile(), clip(key), err)
+			}
+			smp.add(rec, keys)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read input: %w", err)
-		}
-		r.inRecords.Add(1)
-		if !smp.keep(rec) {
-			continue
-		}
-		keys = nil
-		if err := mapFn(r.ctx, key, value, emit); err != nil {
-			return nil, fmt.Errorf("%s record %q: %w", r.ctx.InputFile(), clip(key), err)
-		}
-		smp.add(rec, keys)
 	}
 	return smp.keys(), nil
+}
+
+// noBudget reads a piece to its end.
+const noBudget = int64(1) << 62
+
+// samplePieces opens what a sample task reads: the whole split, or
+// sampleChunks pieces of it with a budget of bytes each.
+func (r *runner) samplePieces() (pieces []input.Reader, budget int64, done func(), err error) {
+	closeAll := func() {
+		for _, p := range pieces {
+			p.Close()
+		}
+	}
+	whole := func() ([]input.Reader, int64, func(), error) {
+		in, done, err := r.openSplit()
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		return []input.Reader{in}, noBudget, func() { in.Close(); done() }, nil
+	}
+	s := r.cfg.Split
+	lines := false
+	switch r.inFmt.(type) {
+	case input.Text, input.KV:
+		lines = true
+	}
+	if !lines || len(s.Pieces) > 0 || input.Compressed(s.Name) || s.Length <= 2*sampleChunks*sampleChunkBytes {
+		return whole()
+	}
+	split, _, release := r.split()
+	parts, closeSrc, err := input.Spread(split, sampleChunks)
+	if err != nil {
+		release()
+		return nil, 0, nil, fmt.Errorf("open input %s: %w", s.Name, err)
+	}
+	for _, p := range parts {
+		in, err := r.inFmt.Open(p)
+		if err != nil {
+			closeAll()
+			closeSrc()
+			release()
+			return nil, 0, nil, fmt.Errorf("open input %s: %w", s.Name, err)
+		}
+		pieces = append(pieces, in)
+	}
+	r.inBytes.Add(int64(len(parts)) * sampleChunkBytes)
+	return pieces, sampleChunkBytes, func() { closeAll(); closeSrc(); release() }, nil
 }

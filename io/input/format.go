@@ -94,21 +94,30 @@ func open(s Split) (r io.ReadCloser, size int64, err error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	st, err := f.Stat()
+	size, err = stagedSize(f, s)
 	if err != nil {
 		f.Close()
 		return nil, 0, err
 	}
-	if s.Length != 0 && st.Size() != s.Length {
-		f.Close()
-		return nil, 0, fmt.Errorf("%w: %s holds %d bytes of %s but the split is %d bytes: the input was not staged completely",
-			ErrSplitSize, s.Path, st.Size(), s.Name, s.Length)
-	}
 	if !Compressed(s.Name) {
-		return f, st.Size(), nil
+		return f, size, nil
 	}
 	r, err = Decompress(s.Name, f)
 	return r, -1, err
+}
+
+// stagedSize is the size of f, the staged file of split s, which must
+// be s's Length unless that is 0.
+func stagedSize(f *os.File, s Split) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if s.Length != 0 && st.Size() != s.Length {
+		return 0, fmt.Errorf("%w: %s holds %d bytes of %s but the split is %d bytes: the input was not staged completely",
+			ErrSplitSize, s.Path, st.Size(), s.Name, s.Length)
+	}
+	return st.Size(), nil
 }
 
 // inPlace reads a split of a Source. An input that ends before the split
