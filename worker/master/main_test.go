@@ -32,7 +32,14 @@ func fakeMaster(dir string, args []string) int {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	pid := os.Getpid()
-	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d.started", pid)), []byte(strings.Join(args, "\n")), 0o600); err != nil {
+	// Written whole under another name, then renamed: the test reads the
+	// arguments as soon as the name appears.
+	tmp := filepath.Join(dir, fmt.Sprintf("%d.tmp", pid))
+	if err := os.WriteFile(tmp, []byte(strings.Join(args, "\n")), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, fmt.Sprintf("%d.started", pid))); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
