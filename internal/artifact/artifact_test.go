@@ -1,11 +1,13 @@
 package artifact
 
 import (
+	"debug/elf"
 	"errors"
 	"os"
 	"path/filepath"
 	"plugin"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -253,5 +255,46 @@ func TestBuildFlags(t *testing.T) {
 	}}
 	if got := strings.Join(g.BuildFlags(), " "); got != "-race=true -tags=netgo GOAMD64=v3" {
 		t.Fatalf("BuildFlags = %q", got)
+	}
+}
+
+// dynSymbolsWithPrefix reads the same symbols as elf.File.DynamicSymbols,
+// all of them with an empty prefix, from a plugin host (this test binary)
+// and a plugin.
+func TestDynSymbolsWithPrefix(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{exe, env.Plugin(t, "", "./userapp/wordcount")} {
+		ef, err := elf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := ef.DynamicSymbols()
+		if err != nil {
+			ef.Close()
+			t.Skipf("%s has no dynamic symbols (built without cgo)", path)
+		}
+		for _, prefix := range []string{"", hashPrefix, "runtime."} {
+			got, err := dynSymbolsWithPrefix(ef, prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []elf.Symbol
+			for _, s := range all {
+				if strings.HasPrefix(s.Name, prefix) {
+					s.Version, s.Library = "", ""
+					want = append(want, s)
+				}
+			}
+			if len(want) == 0 || !slices.EqualFunc(got, want, func(a, b elf.Symbol) bool {
+				return a.Name == b.Name && a.Value == b.Value && a.Size == b.Size && a.Section == b.Section &&
+					a.Info == b.Info && a.Other == b.Other
+			}) {
+				t.Fatalf("%s, prefix %q: %d symbols, DynamicSymbols has %d", filepath.Base(path), prefix, len(got), len(want))
+			}
+		}
+		ef.Close()
 	}
 }

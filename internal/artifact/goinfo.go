@@ -1,6 +1,7 @@
 package artifact
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/hex"
 	"fmt"
@@ -92,14 +93,14 @@ const hashPrefix = "go:link.pkghashbytes."
 // writes into plugins and plugin hosts. A file without dynamic symbols (a
 // static program) has none.
 func packageHashes(ef *elf.File) (map[string]string, error) {
-	syms, err := ef.DynamicSymbols()
+	syms, err := dynSymbolsWithPrefix(ef, hashPrefix)
 	if err != nil {
 		return nil, nil // no .dynsym: nothing shared, nothing to compare
 	}
 	hashes := map[string]string{}
 	for _, s := range syms {
-		pkg, ok := strings.CutPrefix(s.Name, hashPrefix)
-		if !ok || s.Size == 0 || s.Size > 64 || int(s.Section) >= len(ef.Sections) {
+		pkg := strings.TrimPrefix(s.Name, hashPrefix)
+		if s.Size == 0 || s.Size > 64 || int(s.Section) >= len(ef.Sections) {
 			continue
 		}
 		sec := ef.Sections[s.Section]
@@ -113,6 +114,57 @@ func packageHashes(ef *elf.File) (map[string]string, error) {
 		hashes[pkg] = hex.EncodeToString(b)
 	}
 	return hashes, nil
+}
+
+// dynSymbolsWithPrefix returns the dynamic symbols whose names start with
+// prefix, as elf.File.DynamicSymbols would, reading the symbol table and
+// its strings directly: a plugin host such as dist has tens of thousands
+// of dynamic symbols, and making a string of every name took most of the
+// 20-40 ms a worker spent inspecting itself at start-up.
+func dynSymbolsWithPrefix(ef *elf.File, prefix string) ([]elf.Symbol, error) {
+	sec := ef.SectionByType(elf.SHT_DYNSYM)
+	if sec == nil {
+		return nil, elf.ErrNoSymbols
+	}
+	size := elf.Sym64Size
+	if ef.Class == elf.ELFCLASS32 {
+		size = elf.Sym32Size
+	}
+	if sec.Link == 0 || int(sec.Link) >= len(ef.Sections) {
+		return nil, fmt.Errorf("dynamic symbol table links to section %d of %d", sec.Link, len(ef.Sections))
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return nil, err
+	}
+	strs, err := ef.Sections[sec.Link].Data()
+	if err != nil {
+		return nil, err
+	}
+	bo := ef.ByteOrder
+	var out []elf.Symbol
+	for i := size; i+size <= len(data); i += size { // entry 0 is the null symbol
+		e := data[i : i+size]
+		var s elf.Symbol
+		var name uint32
+		if ef.Class == elf.ELFCLASS32 {
+			name, s.Value, s.Size = bo.Uint32(e), uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:]))
+			s.Info, s.Other, s.Section = e[12], e[13], elf.SectionIndex(bo.Uint16(e[14:]))
+		} else {
+			name, s.Info, s.Other, s.Section = bo.Uint32(e), e[4], e[5], elf.SectionIndex(bo.Uint16(e[6:]))
+			s.Value, s.Size = bo.Uint64(e[8:]), bo.Uint64(e[16:])
+		}
+		if uint64(name) >= uint64(len(strs)) || !bytes.HasPrefix(strs[name:], []byte(prefix)) {
+			continue
+		}
+		end := bytes.IndexByte(strs[name:], 0)
+		if end < 0 {
+			continue
+		}
+		s.Name = string(strs[name : int(name)+end])
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // shapingSettings are the build settings that change how packages compile
