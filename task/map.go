@@ -44,14 +44,13 @@ func (r *runner) runMap() ([]spec.OutputFile, error) {
 	}
 	emit := Emit(col.emit) // once: a method value made per record would be allocated per record
 	for {
-		key, value, err := in.Next()
-		if err == io.EOF {
+		key, value, ok, err := r.next(in)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			break
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read input: %w", err)
-		}
-		r.inRecords.Add(1)
 		if err := mapFn(r.ctx, key, value, emit); err != nil {
 			if s.Tasks != 0 {
 				return nil, fmt.Errorf("map %s (no input): %w", key, err)
@@ -106,6 +105,19 @@ func (r *runner) openSplit() (input.Reader, func(), error) {
 	}
 	r.inBytes.Add(size)
 	return in, done, nil
+}
+
+// next reads in's next record and counts it; ok is false after the last.
+func (r *runner) next(in input.Reader) (key, value string, ok bool, err error) {
+	key, value, err = in.Next()
+	if err == io.EOF {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("read input: %w", err)
+	}
+	r.inRecords.Add(1)
+	return key, value, true, nil
 }
 
 // taskIndex is the input of a map with no input: one record, the task's

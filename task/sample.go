@@ -2,7 +2,6 @@ package task
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/distmr/dist/io/input"
 	"github.com/distmr/dist/task/spec"
@@ -136,14 +135,13 @@ func (r *runner) runSample() ([]string, error) {
 	for _, in := range pieces {
 		left := budget
 		for ; left > 0; rec++ {
-			key, value, err := in.Next()
-			if err == io.EOF {
+			key, value, ok, err := r.next(in)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
 				break
 			}
-			if err != nil {
-				return nil, fmt.Errorf("read input: %w", err)
-			}
-			r.inRecords.Add(1)
 			if budget != noBudget {
 				left -= int64(len(key) + len(value) + 2) // about the line it was
 			}
