@@ -23,17 +23,16 @@ func Spread(s Split, n int) (parts []Split, release func() error, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	last := int64(-1)
 	for i := range int64(n) {
-		start, err := lineStart(src, s, size, i*size/int64(n))
+		at, next := i*size/int64(n), (i+1)*size/int64(n)
+		start, err := lineStart(src, s, at, next)
 		if err != nil {
 			release()
 			return nil, nil, err
 		}
-		if start >= size || start == last {
-			continue // a line longer than the gap between two points
+		if start >= next {
+			continue // no line starts between this point and the next
 		}
-		last = start
 		parts = append(parts, Split{Source: src, Name: s.Name, Offset: s.Offset + start, Length: size - start})
 	}
 	return parts, release, nil
@@ -66,17 +65,18 @@ type shifted struct {
 
 func (s shifted) ReadAt(p []byte, off int64) (int, error) { return s.f.ReadAt(p, off-s.base) }
 
-// lineStart returns the position in s, whose size bytes src holds, of the
-// first line that starts at or after at: at itself when the byte before
-// it ends a line, otherwise just after the next "\n" (size if there is
-// none).
-func lineStart(src io.ReaderAt, s Split, size, at int64) (int64, error) {
+// lineStart returns the position in s, which src holds, of the first line
+// that starts in [at, limit): at itself when the byte before it ends a
+// line, otherwise just after the next "\n"; limit when none does. It reads
+// no further than limit, so that Spread reads each byte at most once
+// however long the lines are.
+func lineStart(src io.ReaderAt, s Split, at, limit int64) (int64, error) {
 	if at == 0 {
 		return 0, nil
 	}
 	buf := make([]byte, 4<<10)
-	for pos := at - 1; pos < size; {
-		n, err := src.ReadAt(buf[:min(int64(len(buf)), size-pos)], s.Offset+pos)
+	for pos := at - 1; pos < limit-1; {
+		n, err := src.ReadAt(buf[:min(int64(len(buf)), limit-1-pos)], s.Offset+pos)
 		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
 			return pos + int64(i) + 1, nil
 		}
@@ -85,9 +85,9 @@ func lineStart(src io.ReaderAt, s Split, size, at int64) (int64, error) {
 			return 0, err
 		}
 		if n == 0 {
-			return 0, fmt.Errorf("%w: %s ends at byte %d, inside the split [%d, %d): it changed while the task read it",
-				ErrSplitSize, s.Name, s.Offset+pos, s.Offset, s.Offset+size)
+			return 0, fmt.Errorf("%w: %s ends at byte %d, inside the split that starts at byte %d: it changed while the task read it",
+				ErrSplitSize, s.Name, s.Offset+pos, s.Offset)
 		}
 	}
-	return size, nil
+	return limit, nil
 }

@@ -1,7 +1,9 @@
 package input
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -93,5 +95,38 @@ func TestSpreadStagedShort(t *testing.T) {
 	s.Length = 10
 	if _, _, err := Spread(s, 2); err == nil || !strings.Contains(err.Error(), "not staged completely") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
+// One line as long as the split is one part, found without reading the
+// split once per point; a split cut short underneath is an ErrSplitSize.
+func TestSpreadOneLongLine(t *testing.T) {
+	data := strings.Repeat("x", 1<<20) + "\nlast\n"
+	src := &countingReaderAt{r: strings.NewReader(data)}
+	parts, _, err := Spread(Split{Source: src, Name: "in.txt", Length: int64(len(data))}, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 2 || parts[0].Offset != 0 || parts[1].Offset != 1<<20+1 {
+		t.Fatalf("parts %+v", parts)
+	}
+	if src.n > int64(len(data)) {
+		t.Fatalf("read %d bytes to spread a split of %d", src.n, len(data))
+	}
+	short := Split{Source: strings.NewReader(data[:1000]), Name: "in.txt", Length: int64(len(data))}
+	if _, _, err := Spread(short, 4); !errors.Is(err, ErrSplitSize) {
+		t.Fatalf("a split cut short: %v", err)
 	}
 }
