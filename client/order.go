@@ -19,8 +19,9 @@ import (
 // the keys Map emitted. Sampling Map's output keys, not the input's,
 // keeps the order right for apps that change keys (word count's keys are
 // words, not lines). The client sorts the keys in byte order, the order
-// the reduce side sorts by, and picks R-1 quantiles as cut points, which
-// every map receives in its config (spec.Order) and partitions by.
+// the reduce side sorts by, and picks R-1 quantiles as cut points, each
+// key weighing its split's share of the input (sampleWeight); every map
+// receives them in its config (spec.Order) and partitions by them.
 //
 // Skew: a key that holds much of the sample is picked as several equal
 // cut points; the partitions between them stay empty (their parts are
@@ -53,7 +54,7 @@ func (r *runner) sampleOrder(ctx context.Context, workers []registry.WorkerInfo,
 	}
 	var (
 		mu   sync.Mutex
-		keys []string
+		keys []sampleKey
 	)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -69,8 +70,11 @@ func (r *runner) sampleOrder(ctx context.Context, workers []registry.WorkerInfo,
 				cancel(err)
 				return
 			}
+			w := r.sampleWeight(i, len(got))
 			mu.Lock()
-			keys = append(keys, got...)
+			for _, k := range got {
+				keys = append(keys, sampleKey{k, w})
+			}
 			mu.Unlock()
 		})
 	}
@@ -139,18 +143,53 @@ func spreadSplits(n, k int) []int {
 	return slices.Compact(out)
 }
 
+// sampleKey is a sampled key and the share of the input it stands for.
+type sampleKey struct {
+	key    string
+	weight float64
+}
+
+// sampleWeight is what each of the n keys sampled from split i weighs: the
+// split's bytes shared among them. Every split reports at most as many
+// keys however large it is (spec.Sample*), so without weights a 36 MB
+// split would count as much as a 64 MB one, and the parts cut from a
+// sorted file would be a third larger on one side than the other.
+func (r *runner) sampleWeight(i, n int) float64 {
+	size := int64(1) // maps with no input: alike
+	if i < len(r.splits) {
+		size = max(r.splits[i].Length, 1)
+	}
+	return float64(size) / float64(max(n, 1))
+}
+
 // cutPoints picks the reduces-1 cut points of the sampled keys: the
-// quantiles of the keys in byte order. Equal neighbours are kept (see
-// the skew note above); with no keys at all every cut is "" and every
-// key goes to the last partition.
-func cutPoints(keys []string, reduces int) []string {
-	slices.Sort(keys) // Go orders strings bytewise, as the reduce side does
+// weighted quantiles of the keys in byte order, cut i being the first key
+// whose running weight passes i+1 shares of the whole (with equal weights,
+// key number (i+1)×len/reduces). Equal neighbours are kept (see the skew
+// note above); with no keys at all every cut is "" and every key goes to
+// the last partition.
+func cutPoints(keys []sampleKey, reduces int) []string {
+	// Go orders strings bytewise, as the reduce side does.
+	slices.SortFunc(keys, func(a, b sampleKey) int { return strings.Compare(a.key, b.key) })
 	cuts := make([]string, reduces-1)
 	if len(keys) == 0 {
 		return cuts
 	}
+	total := 0.0
+	for _, k := range keys {
+		total += k.weight
+	}
+	// A tolerance keeps float sums that should equal a share exactly from
+	// passing it early.
+	eps := total * 1e-9
+	run, k := 0.0, 0
 	for i := range cuts {
-		cuts[i] = keys[(i+1)*len(keys)/reduces]
+		share := float64(i+1) * total / float64(reduces)
+		for k < len(keys)-1 && run+keys[k].weight <= share+eps {
+			run += keys[k].weight
+			k++
+		}
+		cuts[i] = keys[k].key
 	}
 	return cuts
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -8,6 +9,28 @@ import (
 	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/task/spec"
 )
+
+// alike gives every key the same weight.
+func alike(keys []string) []sampleKey {
+	out := make([]sampleKey, len(keys))
+	for i, k := range keys {
+		out[i] = sampleKey{k, 1}
+	}
+	return out
+}
+
+// Keys weigh what their split's bytes: a 64 MB split's 100 sampled keys
+// take 64% of the cut points' share, a 36 MB one's 100 keys 36%, as
+// sorting the whole file would.
+func TestCutPointsWeighSplits(t *testing.T) {
+	var keys []sampleKey
+	for i := range 100 {
+		keys = append(keys, sampleKey{fmt.Sprintf("a%03d", i), 64.0 / 100}, sampleKey{fmt.Sprintf("b%03d", i), 36.0 / 100})
+	}
+	if got, want := cutPoints(keys, 4), []string{"a039", "a078", "b030"}; !slices.Equal(got, want) {
+		t.Errorf("cut points %q, want %q", got, want)
+	}
+}
 
 func TestCutPointsAreQuantiles(t *testing.T) {
 	var keys []string
@@ -17,7 +40,7 @@ func TestCutPointsAreQuantiles(t *testing.T) {
 		}
 	}
 	slices.Reverse(keys) // cutPoints sorts
-	got := cutPoints(keys, 4)
+	got := cutPoints(alike(keys), 4)
 	if want := []string{"g", "n", "t"}; !slices.Equal(got, want) {
 		t.Errorf("cut points %q, want %q", got, want)
 	}
@@ -27,7 +50,7 @@ func TestCutPointsUnderSkew(t *testing.T) {
 	// One key is 60% of the sample: it takes several equal cut points, the
 	// parts between them stay empty and one reduce gets the key.
 	keys := strings.Fields(strings.Repeat("hot ", 60) + strings.Repeat("a b c d e f g h i j k l m n o p q r s t ", 2))
-	got := cutPoints(keys, 5)
+	got := cutPoints(alike(keys), 5)
 	if len(got) != 4 || !slices.IsSorted(got) {
 		t.Fatalf("cut points %q: want 4, sorted", got)
 	}
