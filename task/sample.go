@@ -104,13 +104,14 @@ func (s *sampler) keys() []string {
 }
 
 // A sample task reads a split of lines (text or kv input, not compressed)
-// of more than sampleChunks × sampleChunkBytes bytes only in part:
+// of more than 2 × sampleChunks × sampleChunkBytes bytes only in part:
 // sampleChunks pieces of about sampleChunkBytes each, starting at lines
-// spread evenly through the split: about 1 MB of each split, however
-// large, and still every part of it (an input sorted already, or in runs,
-// is sampled across its whole range). The client samples at most
-// 10 splits (client.sampleSplits), so a 1 GB input costs about 10 MB of reading before
-// the maps start instead of most of it. Any other split is read whole.
+// spread evenly through the split. That is about 1 MB of each split,
+// however large, and still every part of it (an input sorted already, or
+// in runs, is sampled across its whole range). The client samples at most
+// 10 splits (client.sampleSplits), so a 1 GB input costs about 10 MB of
+// reading before the maps start instead of most of it. Any other split is
+// read whole.
 const (
 	sampleChunks     = 32
 	sampleChunkBytes = 32 << 10
