@@ -96,11 +96,17 @@ func TestMetricsAndHealth(t *testing.T) {
 		served += int64(len(body))
 	}
 
-	code, text := scrape(t, base+"/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics: %d\n%s", code, text)
-	}
-	got := series(t, text)
+	// A fetch's bytes are counted once the worker has sent the last of
+	// them, which may be just after this end read it.
+	var got map[string]float64
+	waitFor(t, "the served bytes counted", func() bool {
+		code, text := scrape(t, base+"/metrics")
+		if code != http.StatusOK {
+			t.Fatalf("/metrics: %d\n%s", code, text)
+		}
+		got = series(t, text)
+		return got["dist_shuffle_served_bytes_total"] >= float64(served)
+	})
 	want := map[string]float64{
 		"dist_tasks_running": 0,
 		"dist_task_slots":    4,
