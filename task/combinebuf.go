@@ -18,10 +18,10 @@ import (
 // Combine over a key's values each time combineBatch runs of them have
 // gathered. Combine bounds memory, and a run takes the same few bytes
 // however long it is: word count's "the" emitted a million times with the
-// value "1" is one run, combined once, when the buffer is written out. When the buffer reaches its limit
-// its keys are sorted by partition and key, each key's values are
-// combined once more, and the result is written out as a run, exactly as
-// the sort buffer spills.
+// value "1" is one run, combined once, when the buffer is written out.
+// When the buffer reaches its limit its keys are sorted by partition and
+// key, each key's values are combined once more, and the result is
+// written out as a run, exactly as the sort buffer spills.
 //
 // # Layout
 //

@@ -141,7 +141,7 @@ func dynSymbolsWithPrefix(ef *elf.File, prefix string) ([]elf.Symbol, error) {
 	if err != nil {
 		return nil, err
 	}
-	bo := ef.ByteOrder
+	bo, pre := ef.ByteOrder, []byte(prefix)
 	var out []elf.Symbol
 	for i := size; i+size <= len(data); i += size { // entry 0 is the null symbol
 		e := data[i : i+size]
@@ -154,7 +154,7 @@ func dynSymbolsWithPrefix(ef *elf.File, prefix string) ([]elf.Symbol, error) {
 			name, s.Info, s.Other, s.Section = bo.Uint32(e), e[4], e[5], elf.SectionIndex(bo.Uint16(e[6:]))
 			s.Value, s.Size = bo.Uint64(e[8:]), bo.Uint64(e[16:])
 		}
-		if uint64(name) >= uint64(len(strs)) || !bytes.HasPrefix(strs[name:], []byte(prefix)) {
+		if uint64(name) >= uint64(len(strs)) || !bytes.HasPrefix(strs[name:], pre) {
 			continue
 		}
 		end := bytes.IndexByte(strs[name:], 0)
