@@ -128,12 +128,17 @@ func (w *Worker) release(s *session) {
 // keepOrphan keeps a hosted job that lost its last owner for
 // OrphanGrace: its running attempts are killed and forgotten (a new master
 // runs them again, maybe under the same attempt numbers), its finished
-// ones stay. It reports false for a job that is not hosted.
+// ones stay. It reports false for a job that is not hosted; a job that
+// found an owner again since release let go of the lock is left alone.
 func (w *Worker) keepOrphan(job string) bool {
 	w.mu.Lock()
 	if !w.hosted[job] || w.stoppingLocked() {
 		w.mu.Unlock()
 		return false
+	}
+	if len(w.jobs[job]) > 0 {
+		w.mu.Unlock()
+		return true // a new master's session owns it already
 	}
 	var running, failed []*attempt
 	for k, a := range w.attempts {
@@ -142,7 +147,6 @@ func (w *Worker) keepOrphan(job string) bool {
 		}
 		if _, ok := a.succeeded(); !ok {
 			running = append(running, a)
-			delete(w.attempts, k)
 			if a.failed() {
 				failed = append(failed, a)
 			}
@@ -168,11 +172,22 @@ func (w *Worker) keepOrphan(job string) bool {
 	}
 	for _, a := range running {
 		<-a.done
+	}
+	w.keepFailedLogs(job, failed) // before their directories go
+	for _, a := range running {
 		if err := os.RemoveAll(a.dir); err != nil {
 			w.log.Warn("remove a killed attempt's directory", "job", job, "err", err)
 		}
 	}
-	w.keepFailedLogs(job, failed)
+	// Forgotten only now: until its process ended and its directory went,
+	// a new attempt under the same number must not be admitted into it.
+	w.mu.Lock()
+	for _, a := range running {
+		if w.attempts[a.key] == a {
+			delete(w.attempts, a.key)
+		}
+	}
+	w.mu.Unlock()
 	return true
 }
 
