@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -125,11 +126,12 @@ func readJournal(ctx context.Context, jr Journal, maps, reduces int) (*recovery,
 
 // journalWriter writes entries in the background, in commit order.
 type journalWriter struct {
-	jr   Journal
-	log  *slog.Logger
-	q    *queue.Queue[journalEntry]
-	stop chan struct{} // closed by flush: write what is queued, then return
-	done chan struct{}
+	jr      Journal
+	log     *slog.Logger
+	q       *queue.Queue[journalEntry]
+	stop    chan struct{} // closed by flush or drop: write what is queued, then return
+	done    chan struct{}
+	dropped atomic.Bool // by drop: write nothing more
 }
 
 func startJournal(jr Journal, log *slog.Logger) *journalWriter {
@@ -153,28 +155,47 @@ func (w *journalWriter) loop() {
 	}
 }
 
-// journalTimeout bounds one entry's write; past it the entry is given up
-// (the task runs again if the job is taken over).
+// journalTimeout bounds the writing of what was queued at once; past it
+// the entries left are given up (their tasks run again if the job is taken
+// over), so that ZooKeeper out of reach costs a job at most this per
+// batch, however many tasks it commits meanwhile.
 const journalTimeout = 30 * time.Second
 
 func (w *journalWriter) write(es []journalEntry) {
-	for _, e := range es {
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	for i, e := range es {
+		if w.dropped.Load() {
+			return
+		}
 		b, err := msgpack.Marshal(&e)
 		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
 			err = w.jr.Record(ctx, e.Task.ID(), b)
-			cancel()
 		}
 		if err != nil {
 			w.log.Warn("journal a committed task (a master taking the job over will run it again)", "task", e.Task.ID(), "err", err)
 		}
+		if ctx.Err() != nil {
+			if left := len(es) - i - 1; left > 0 {
+				w.log.Warn("journal out of time: committed tasks not journaled (a master taking the job over runs them again)", "tasks", left)
+			}
+			return
+		}
 	}
 }
 
-// flush writes what is queued and stops the writer. Call it once.
+// flush writes what is queued and stops the writer. Call flush or drop,
+// once.
 func (w *journalWriter) flush() {
 	close(w.stop)
 	<-w.done
+}
+
+// drop stops the writer without writing what is queued: the job was taken
+// over, and the journal is its new master's.
+func (w *journalWriter) drop() {
+	w.dropped.Store(true)
+	w.flush()
 }
 
 // recover reads what an earlier master of the job saved: the plan, and

@@ -255,7 +255,11 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		jw = startJournal(cfg.Journal, log)
 	}
 	rep, err := j.drive(ctx, workers, log, r, rec.done, jw)
-	if jw != nil {
+	switch {
+	case jw == nil:
+	case lockTaken(s3lock):
+		jw.drop() // the journal is the new master's now
+	default:
 		jw.flush() // every commit journaled before the output's
 	}
 	if err == nil {
@@ -275,7 +279,11 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil && !errors.Is(err, cause) {
 			err = fmt.Errorf("%w (%v)", cause, err)
 		}
-		if s3out != nil {
+		if s3out != nil && lockTaken(s3lock) {
+			// Another master took the job over and keeps the uploads it
+			// found journaled: abort nothing under the output.
+			closePool()
+		} else if s3out != nil {
 			abortUploads()
 		} else {
 			closePool() // no worker still places a part in staging once the job ended there
@@ -490,4 +498,18 @@ func newJobID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return "j" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// lockTaken reports whether another job took the output lock l over (nil:
+// no S3 output).
+func lockTaken(l *s3store.Lock) bool {
+	if l == nil {
+		return false
+	}
+	select {
+	case <-l.Lost():
+		return true
+	default:
+		return false
+	}
 }
