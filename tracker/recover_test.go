@@ -2,7 +2,9 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -87,5 +89,23 @@ func TestAllRecovered(t *testing.T) {
 	}
 	if len(r.attempts) != 0 || len(rep.Maps) != 2 {
 		t.Fatalf("ran %d attempts, committed %d maps", len(r.attempts), len(rep.Maps))
+	}
+}
+
+// A master taking a job over reuses its predecessor's plan: a map pinned
+// to a worker that is not among the live ones fails the job at once with
+// ErrInputLost, instead of waiting for a worker that may never come back.
+func TestPinToAbsentWorkerFailsAtOnce(t *testing.T) {
+	ws := workers(2, 2)
+	r := &fakeRunner{fn: func(_ context.Context, a Attempt) Outcome { return ok(a) }}
+	cfg := Config{Maps: 3, Reduces: 1, Pins: []Pin{{}, {Worker: "dead", Input: "worker:dead/logs/b.log"}}}
+	_, err := runJob(t, cfg, r, ws)
+	var je *JobError
+	if !errors.Is(err, ErrInputLost) || !errors.As(err, &je) || je.Task != (TaskRef{spec.PhaseMap, 1}) ||
+		!strings.Contains(err.Error(), "worker:dead/logs/b.log") || !strings.Contains(err.Error(), "not among the live workers") {
+		t.Fatalf("err = %v, want ErrInputLost for m-00001's input on the absent worker", err)
+	}
+	if n := r.count("m-00001"); n != 0 {
+		t.Errorf("m-00001 ran %d times with its worker absent", n)
 	}
 }

@@ -129,6 +129,8 @@ type Tracker struct {
 	// recoveredOn holds the workers of recovered maps until the first
 	// setWorkers checks they are still there.
 	recoveredOn map[string]bool
+	// pinsChecked says the first workers were checked against the pins.
+	pinsChecked bool
 }
 
 // New prepares a tracker for a job.
@@ -306,8 +308,30 @@ func (t *Tracker) setWorkers(ws []registry.WorkerInfo) {
 			t.lose(id, "left the registry")
 		}
 	}
+	if !t.pinsChecked {
+		t.pinsChecked = true
+		t.checkPins(seen)
+	}
 	if t.recoveredOn != nil {
 		t.checkRecovered(seen)
+	}
+}
+
+// checkPins fails the job when a map that is still needed is pinned to a
+// worker missing from the first live workers: nothing could ever place
+// it. A master taking a job over reuses its predecessor's plan, whose pins
+// may name a worker gone since. O(maps × pinned workers), once per job.
+func (t *Tracker) checkPins(seen map[string]bool) {
+	checked := map[string]bool{}
+	for _, p := range t.cfg.Pins {
+		if p.Worker == "" || seen[p.Worker] || checked[p.Worker] {
+			continue
+		}
+		checked[p.Worker] = true
+		if err := t.pinnedLost(p.Worker, "it is not among the live workers"); err != nil && t.failure == nil {
+			t.failure = err
+			return
+		}
 	}
 }
 
@@ -547,7 +571,10 @@ func (t *Tracker) pinnedLost(id, why string) error {
 		if t.pin(m) != id || (m.state == done && !needOutputs) {
 			continue
 		}
-		addr := t.workers[id].info.Addr
+		addr := "address unknown"
+		if st := t.workers[id]; st != nil {
+			addr = st.info.Addr
+		}
 		return &JobError{Task: m.ref, Msg: fmt.Sprintf("input %s is only on worker %s (%s), which was lost (%s): there is no other copy; run the job again once the worker is back",
 			t.cfg.Pins[m.ref.Index].Input, id, addr, why), Cause: ErrInputLost}
 	}
