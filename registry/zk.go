@@ -204,6 +204,26 @@ func (z *ZK) read(ctx context.Context, op func() error) error {
 	return z.retry(ctx, z.callAsync, op)
 }
 
+// readValue is read for a request that answers a value. The value comes
+// back over a channel, not through the caller's variables, which a request
+// abandoned when ctx ends could still write after the caller went on; on
+// an error it is T's zero value.
+func readValue[T any](ctx context.Context, z *ZK, op func() (T, error)) (T, error) {
+	ans := make(chan T, 1)
+	err := z.read(ctx, func() error {
+		v, err := op()
+		if err == nil {
+			ans <- v
+		}
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return <-ans, nil
+}
+
 // write is read for requests that change nodes. They are never
 // abandoned: a create the caller gave up on could still land after the
 // caller moved on (a node back after Deregister). ctx is checked between

@@ -273,28 +273,17 @@ func (c *Candidacy) follow(ctx context.Context) {
 	}
 }
 
-// existsW reports whether node exists and leaves a watch on it. The
-// answer comes back over a channel, not through the caller's variables: a
-// request abandoned when ctx ends (ZK.read) may still be answered later,
-// while the caller goes on.
+// existsW reports whether node exists and leaves a watch on it.
 func (z *ZK) existsW(ctx context.Context, node string) (bool, <-chan zk.Event, error) {
 	type answer struct {
 		exists bool
 		watch  <-chan zk.Event
 	}
-	ans := make(chan answer, 1)
-	err := z.read(ctx, func() error {
+	a, err := readValue(ctx, z, func() (answer, error) {
 		exists, _, watch, err := z.conn.ExistsW(node)
-		if err == nil {
-			ans <- answer{exists, watch}
-		}
-		return err
+		return answer{exists, watch}, err
 	})
-	if err != nil {
-		return false, nil, err
-	}
-	a := <-ans
-	return a.exists, a.watch, nil
+	return a.exists, a.watch, err
 }
 
 // retryable reports whether the loop should go on after err: nil, or a

@@ -198,38 +198,25 @@ func (z *ZK) JobSpec(ctx context.Context, id string) ([]byte, error) {
 	return data, nil
 }
 
-// get reads node p. The answer comes back over a channel, not through
-// the caller's variables: a request abandoned when ctx ends (read) may
-// still be answered after the caller went on.
+// get reads node p.
 func (z *ZK) get(ctx context.Context, p string) ([]byte, *zk.Stat, error) {
 	type answer struct {
 		data []byte
 		stat *zk.Stat
 	}
-	ans := make(chan answer, 1)
-	err := z.read(ctx, func() error {
+	a, err := readValue(ctx, z, func() (answer, error) {
 		data, stat, err := z.conn.Get(p)
-		if err == nil {
-			ans <- answer{data, stat}
-		}
-		return err
+		return answer{data, stat}, err
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	a := <-ans
-	return a.data, a.stat, nil
+	return a.data, a.stat, err
 }
 
 // children lists the children of node p.
 func (z *ZK) children(ctx context.Context, p string) ([]string, error) {
-	var names []string
-	err := z.read(ctx, func() error {
-		var err error
-		names, _, err = z.conn.Children(p)
-		return err
+	return readValue(ctx, z, func() ([]string, error) {
+		names, _, err := z.conn.Children(p)
+		return names, err
 	})
-	return names, err
 }
 
 // getAll reads the children names of dir, fetchParallel at a time, and

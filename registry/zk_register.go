@@ -181,13 +181,17 @@ func (z *ZK) setOwned(ctx context.Context, p string, data []byte) error {
 // read it (0 between sessions): p is this session's when its
 // EphemeralOwner is that id.
 func (z *ZK) getAsSession(ctx context.Context, p string) (me int64, data []byte, stat *zk.Stat, err error) {
-	err = z.read(ctx, func() error {
-		var err error
-		me = z.conn.SessionID()
-		data, stat, err = z.conn.Get(p)
-		return err
+	type answer struct {
+		me   int64
+		data []byte
+		stat *zk.Stat
+	}
+	a, err := readValue(ctx, z, func() (answer, error) {
+		me := z.conn.SessionID()
+		data, stat, err := z.conn.Get(p)
+		return answer{me, data, stat}, err
 	})
-	return me, data, stat, err
+	return a.me, a.data, a.stat, err
 }
 
 // keep registers again whenever the session is not the one owning the
