@@ -221,14 +221,14 @@ func (c *Candidacy) follow(ctx context.Context) {
 	var own <-chan zk.Event // a watch on the node, kept until it fires
 	for {
 		if own == nil {
-			exists, w, err := z.existsW(ctx, c.node)
-			own = w
+			var exists bool
+			var err error
+			exists, own, err = z.existsW(ctx, c.node) // own is nil on an error
 			if err == nil && !exists {
 				c.lose("its node was deleted")
 				return
 			}
 			if err != nil {
-				own = nil
 				if !c.retryable(ctx, err) || z.pause(ctx, republishPause) != nil {
 					return
 				}

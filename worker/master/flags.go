@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/distmr/dist/io/storage"
 )
 
 // DetachableFlags are the dist run flags a detached job may carry in
@@ -24,9 +26,9 @@ func CheckArgs(args []string) error {
 	for _, a := range args {
 		name, value, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
 		switch {
-		case name == "input" && !strings.HasPrefix(value, "s3://") && !strings.HasPrefix(value, "worker:"):
+		case name == "input" && storage.KindOf(value) == storage.Local:
 			return fmt.Errorf("input %q of a detached job is on a machine's own disk: use s3:// or worker: inputs", value)
-		case name == "output" && !strings.HasPrefix(value, "s3://"):
+		case name == "output" && storage.KindOf(value) != storage.S3:
 			return fmt.Errorf("output %q of a detached job is on a machine's own disk: use an s3:// output", value)
 		}
 		if !strings.HasPrefix(a, "--") || !ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"sync"
 	"syscall"
@@ -103,6 +104,9 @@ func (h *Host) Run(ctx context.Context, self registry.WorkerInfo) error {
 	defer expire.Stop()
 	defer rescan.Stop()
 	var known []string
+	// ended are the known jobs found ended: ending is final, so they are
+	// not read again at every rescan and every artifact cached.
+	ended := map[string]bool{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -115,11 +119,16 @@ func (h *Host) Run(ctx context.Context, self registry.WorkerInfo) error {
 				return errors.New("job master host: the watch on the jobs ended")
 			}
 			known = l
-			h.standBy(ctx, known)
+			listed := make(map[string]bool, len(l))
+			for _, id := range l {
+				listed[id] = true
+			}
+			maps.DeleteFunc(ended, func(id string, _ bool) bool { return !listed[id] }) // records expired
+			h.standBy(ctx, known, ended)
 		case <-rescan.C:
-			h.standBy(ctx, known)
+			h.standBy(ctx, known, ended)
 		case <-h.cached:
-			h.standBy(ctx, known)
+			h.standBy(ctx, known, ended)
 		case <-expire.C:
 			h.expire(ctx)
 		}
@@ -215,15 +224,18 @@ func newRecord(spec proto.JobSpec, self registry.WorkerInfo) registry.JobRecord 
 
 // standBy stands for the master of every job in ids not ended whose
 // programs the worker's cache holds, and that the host does not already.
-func (h *Host) standBy(ctx context.Context, ids []string) {
+func (h *Host) standBy(ctx context.Context, ids []string, ended map[string]bool) {
 	for _, id := range ids {
 		h.mu.Lock()
-		skip := h.closed || h.jobs[id] != nil
+		skip := h.closed || h.jobs[id] != nil || ended[id]
 		h.mu.Unlock()
 		if skip {
 			continue
 		}
-		spec, ok := h.wants(ctx, id)
+		spec, ok, over := h.wants(ctx, id)
+		if over {
+			ended[id] = true
+		}
 		if !ok {
 			continue
 		}
@@ -254,27 +266,26 @@ func (h *Host) standBy(ctx context.Context, ids []string) {
 }
 
 // wants reads job id's spec if the job is not ended and the cache holds
-// all of its programs.
-func (h *Host) wants(ctx context.Context, id string) (proto.JobSpec, bool) {
-	var spec proto.JobSpec
+// all of its programs; ended says the job's record says it ended.
+func (h *Host) wants(ctx context.Context, id string) (spec proto.JobSpec, ok, ended bool) {
 	rec, err := h.cfg.ZK.Job(ctx, id)
 	if err != nil || rec.State.Ended() {
-		return spec, false
+		return spec, false, err == nil
 	}
 	b, err := h.cfg.ZK.JobSpec(ctx, id)
 	if err != nil {
-		return spec, false
+		return spec, false, false
 	}
 	if err := proto.Unmarshal(b, &spec); err != nil || checkSpec(spec) != nil || spec.ID != id {
 		h.log.Warn("job has an unreadable spec", "job", id, "err", err)
-		return spec, false
+		return spec, false, false
 	}
 	for _, f := range spec.Programs {
 		if _, ok := h.cfg.Artifact(f.SHA); !ok {
-			return spec, false
+			return spec, false, false
 		}
 	}
-	return spec, true
+	return spec, true, false
 }
 
 // usedLocked counts the jobs holding a slot.

@@ -246,6 +246,7 @@ func (h *Host) unpin(id string) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		h.log.Warn("cannot remove a job's programs", "job", id, "err", err)
 	}
+	_ = os.Remove(dir) // empty unless its master ran here and logged
 }
 
 // copyFile copies src to a new file dst, executable like the cache's.
