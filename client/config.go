@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/distmr/dist/proto"
@@ -169,7 +170,7 @@ func (c Config) Validate() error {
 	case c.Mapper != "" || c.Reducer != "" || c.Combiner != "":
 		return fmt.Errorf("--mapper, --reducer and --combiner need --exec")
 	}
-	if c.JobID != "" && !regexp.MustCompile(`^`+jobIDPattern+`$`).MatchString(c.JobID) {
+	if c.JobID != "" && !jobIDRegexp().MatchString(c.JobID) {
 		return fmt.Errorf("job id %q is not one dist made (like j20260101-120000-0123abcd)", c.JobID)
 	}
 	if err := checkFileNames(c.Files); err != nil {
@@ -198,3 +199,6 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// jobIDRegexp matches a whole job id dist made.
+var jobIDRegexp = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^` + jobIDPattern + `$`) })

@@ -172,9 +172,13 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	me := holder{Job: job, PID: os.Getpid(), Host: hostname(), Started: start}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	listed := len(j.splits)
 	rec, err := j.recover(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.OnMaps != nil && len(j.splits) != listed {
+		cfg.OnMaps(len(j.splits)) // the saved plan's maps, not this listing's
 	}
 	if cfg.OnRecovered != nil && len(rec.done) > 0 {
 		cfg.OnRecovered(rec.done)
