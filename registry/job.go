@@ -33,10 +33,10 @@ type JobProgress struct {
 	MapsDone      int   `msgpack:"maps_done"`
 	Reduces       int   `msgpack:"reduces"`
 	ReducesDone   int   `msgpack:"reduces_done"`
-	Running       int   `msgpack:"running"` // attempts running now
-	Failed        int   `msgpack:"failed"`  // attempts that failed so far
-	Workers       int   `msgpack:"workers"` // workers the job uses now
-	BytesShuffled int64 `msgpack:"bytes_shuffled"`
+	Running       int   `msgpack:"running"`        // attempts running now
+	Failed        int   `msgpack:"failed"`         // attempts that failed so far
+	Workers       int   `msgpack:"workers"`        // workers that have run an attempt
+	BytesShuffled int64 `msgpack:"bytes_shuffled"` // bytes the committed reduces fetched
 }
 
 // JobRecord is a detached job's record, msgpack-encoded in the node

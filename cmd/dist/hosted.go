@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/distmr/dist/client"
+	"github.com/distmr/dist/internal/progress"
 	"github.com/distmr/dist/registry"
-	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
 )
 
@@ -27,11 +27,10 @@ type hostedJob struct {
 	id  string
 	log *slog.Logger
 
-	mu      sync.Mutex
-	prog    registry.JobProgress
-	changed bool
-	done    map[string]bool // task ids committed (events and the journal)
-	workers map[string]bool
+	tally *progress.Tally // counts as the status line of dist run does
+
+	mu            sync.Mutex
+	maps, reduces int
 
 	stop    context.CancelFunc
 	stopped chan struct{}
@@ -62,7 +61,7 @@ func hostJob(c *cli.Context, cfg *client.Config, watch *watcher) (*hostedJob, er
 	cfg.FirstAttempt = attemptsPerMaster * rec.Takeovers
 	cfg.OnEvent = func(ev tracker.Event) {
 		watch.event(ev)
-		host.event(ev)
+		host.tally.Event(ev)
 	}
 	cfg.OnMaps = func(n int) {
 		watch.setMaps(n)
@@ -106,7 +105,7 @@ func openHosted(ctx context.Context, zkSpec, id string, log *slog.Logger) (*host
 		zk.Close()
 		return nil, rec, err
 	}
-	h := &hostedJob{zk: zk, id: id, log: log, done: map[string]bool{}, workers: map[string]bool{}, stopped: make(chan struct{})}
+	h := &hostedJob{zk: zk, id: id, log: log, tally: progress.NewTally(), stopped: make(chan struct{})}
 	return h, rec, nil
 }
 
@@ -129,7 +128,7 @@ var _ client.Journal = (*hostedJob)(nil)
 // its progress (at most once a second: each write is a ZooKeeper write).
 func (h *hostedJob) begin(job *client.Job, ui string) error {
 	h.mu.Lock()
-	h.prog.Maps, h.prog.Reduces = job.Maps(), job.Reduces()
+	h.maps, h.reduces = job.Maps(), job.Reduces()
 	h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), hostedTimeout)
 	defer cancel()
@@ -155,17 +154,15 @@ func (h *hostedJob) writeProgress(ctx context.Context) {
 	defer close(h.stopped)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var last registry.JobProgress
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		h.mu.Lock()
-		p, changed := h.prog, h.changed
-		h.changed = false
-		h.mu.Unlock()
-		if !changed {
+		p := h.progress()
+		if p == last {
 			continue
 		}
 		wctx, cancel := context.WithTimeout(ctx, hostedTimeout)
@@ -174,70 +171,39 @@ func (h *hostedJob) writeProgress(ctx context.Context) {
 			return nil
 		})
 		cancel()
-		if err != nil && ctx.Err() == nil {
+		if err == nil {
+			last = p
+		} else if ctx.Err() == nil {
 			h.log.Warn("write the job's progress", "err", err)
 		}
+	}
+}
+
+// progress is the job's progress as its record keeps it.
+func (h *hostedJob) progress() registry.JobProgress {
+	s := h.tally.Status()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return registry.JobProgress{
+		Maps: h.maps, MapsDone: s.MapsDone, Reduces: h.reduces, ReducesDone: s.ReducesDone,
+		Running: s.Running, Failed: s.Retries, Workers: s.Workers, BytesShuffled: s.Shuffled,
 	}
 }
 
 // setMaps hears the number of maps when the run changes it.
 func (h *hostedJob) setMaps(n int) {
 	h.mu.Lock()
-	h.prog.Maps, h.changed = n, true
+	h.maps = n
 	h.mu.Unlock()
 }
 
 // recovered counts the tasks an earlier master committed as done.
 func (h *hostedJob) recovered(done []tracker.Committed) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, c := range done {
-		h.commitLocked(c.Task)
+	tasks := make([]tracker.TaskRef, len(done))
+	for i, c := range done {
+		tasks[i] = c.Task
 	}
-}
-
-func (h *hostedJob) commitLocked(t tracker.TaskRef) {
-	if h.done[t.ID()] {
-		return
-	}
-	h.done[t.ID()] = true
-	if t.Phase == spec.PhaseMap {
-		h.prog.MapsDone++
-	} else if t.Phase == spec.PhaseReduce {
-		h.prog.ReducesDone++
-	}
-	h.changed = true
-}
-
-// event keeps the progress from the tracker's events.
-func (h *hostedJob) event(ev tracker.Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	a := ev.Attempt
-	switch ev.Kind {
-	case tracker.AttemptStarted:
-		h.prog.Running++
-		if !h.workers[a.Worker.ID] {
-			h.workers[a.Worker.ID] = true
-			h.prog.Workers++
-		}
-	case tracker.AttemptSucceeded:
-		h.prog.Running--
-		h.commitLocked(a.Task)
-		if a.Task.Phase == spec.PhaseMap && ev.Outcome.Result != nil {
-			for _, o := range ev.Outcome.Result.Outputs {
-				if o.Partition < h.prog.Reduces {
-					h.prog.BytesShuffled += o.Size
-				}
-			}
-		}
-	case tracker.AttemptFailed:
-		h.prog.Running--
-		h.prog.Failed++
-	case tracker.AttemptKilled, tracker.AttemptRefused:
-		h.prog.Running--
-	}
-	h.changed = true
+	h.tally.Done(tasks)
 }
 
 // finish records how the job ended: succeeded with its summary lines,
@@ -249,10 +215,9 @@ func (h *hostedJob) finish(sum *client.Summary, jobErr error) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hostedTimeout)
 	defer cancel()
+	prog := h.progress()
 	_, err := h.zk.UpdateJob(ctx, h.id, func(r *registry.JobRecord) error {
-		h.mu.Lock()
-		r.Progress = h.prog
-		h.mu.Unlock()
+		r.Progress = prog
 		r.Ended = time.Now()
 		switch {
 		case jobErr == nil:

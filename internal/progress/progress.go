@@ -91,7 +91,7 @@ func New(o Options) *Display {
 	d := &Display{
 		o:     o,
 		start: o.Now(),
-		st:    state{done: map[tracker.TaskRef]bool{}, running: map[string]int{}, used: map[string]bool{}},
+		st:    newState(),
 		quit:  make(chan struct{}),
 	}
 	d.mu.Lock()
@@ -149,41 +149,27 @@ func (d *Display) Event(ev tracker.Event) {
 	if d.closed {
 		return
 	}
-	a, st := ev.Attempt, &d.st
+	a := ev.Attempt
+	rerun := d.st.apply(ev)
 	switch ev.Kind {
 	case tracker.AttemptStarted:
-		st.running[a.Worker.ID]++
-		st.used[a.Worker.ID] = true
-		if st.done[a.Task] && !a.Backup { // a finished map whose output was lost runs again
-			delete(st.done, a.Task)
+		if rerun {
 			d.lineLocked(fmt.Sprintf("%s runs again: the output of its finished attempt was lost (attempt %d on %s)", a.Task.ID(), a.N, a.Worker.ID))
 			return
 		}
 		if a.Backup {
-			st.backups++
 			d.lineLocked(fmt.Sprintf("%s is slow: backup attempt %d on %s", a.Task.ID(), a.N, a.Worker.ID))
 			return
 		}
 	case tracker.AttemptSucceeded:
-		d.endedLocked(a)
-		st.done[a.Task] = true
-		if a.Task.Phase == spec.PhaseReduce && ev.Outcome.Result != nil {
-			st.shuffled += ev.Outcome.Result.Counters[spec.CounterInputBytes]
-		}
 		if !d.o.Live {
 			d.lineLocked(fmt.Sprintf("%s done on %s  (%s)", a.Task.ID(), a.Worker.ID, d.statusLocked().counts()))
 			return
 		}
 	case tracker.AttemptFailed:
-		d.endedLocked(a)
-		st.failed++
 		d.lineLocked(fmt.Sprintf("%s attempt %d failed on %s: %s", a.Task.ID(), a.N, a.Worker.ID, firstLine(ev.Outcome.Err)))
 		return
-	case tracker.AttemptRefused: // never ran: the worker was busy or draining
-		d.endedLocked(a)
 	case tracker.AttemptKilled:
-		d.endedLocked(a)
-		st.killed++
 		why := "another attempt finished first"
 		if errors.Is(ev.Outcome.Err, tracker.ErrPreempted) {
 			why = "its slot went to a map that was waiting"
@@ -196,13 +182,50 @@ func (d *Display) Event(ev tracker.Event) {
 	}
 }
 
+func newState() state {
+	return state{done: map[tracker.TaskRef]bool{}, running: map[string]int{}, used: map[string]bool{}}
+}
+
+// apply counts ev; rerun says a finished task started again because its
+// output was lost.
+func (st *state) apply(ev tracker.Event) (rerun bool) {
+	a := ev.Attempt
+	switch ev.Kind {
+	case tracker.AttemptStarted:
+		st.running[a.Worker.ID]++
+		st.used[a.Worker.ID] = true
+		if st.done[a.Task] && !a.Backup { // a finished map whose output was lost runs again
+			delete(st.done, a.Task)
+			return true
+		}
+		if a.Backup {
+			st.backups++
+		}
+	case tracker.AttemptSucceeded:
+		st.ended(a)
+		st.done[a.Task] = true
+		if a.Task.Phase == spec.PhaseReduce && ev.Outcome.Result != nil {
+			st.shuffled += ev.Outcome.Result.Counters[spec.CounterInputBytes]
+		}
+	case tracker.AttemptFailed:
+		st.ended(a)
+		st.failed++
+	case tracker.AttemptRefused: // never ran: the worker was busy or draining
+		st.ended(a)
+	case tracker.AttemptKilled:
+		st.ended(a)
+		st.killed++
+	}
+	return false
+}
+
 // minRedraw spaces out redraws for events: a big job's events come faster
 // than anyone reads, and the ticker draws what was skipped.
 const minRedraw = 50 * time.Millisecond
 
-func (d *Display) endedLocked(a tracker.Attempt) {
-	if d.st.running[a.Worker.ID]--; d.st.running[a.Worker.ID] <= 0 {
-		delete(d.st.running, a.Worker.ID)
+func (st *state) ended(a tracker.Attempt) {
+	if st.running[a.Worker.ID]--; st.running[a.Worker.ID] <= 0 {
+		delete(st.running, a.Worker.ID)
 	}
 }
 
@@ -294,21 +317,60 @@ func (d *Display) drawLocked() {
 
 // statusLocked is the display's state as a Status.
 func (d *Display) statusLocked() Status {
-	s := Status{
-		Elapsed: d.o.Now().Sub(d.start), Maps: d.o.Maps, Reduces: d.o.Reduces, Shuffled: d.st.shuffled,
-		Workers: len(d.st.used), Retries: d.st.failed, Backups: d.st.backups,
-	}
-	for t := range d.st.done {
+	s := d.st.status()
+	s.Elapsed, s.Maps, s.Reduces = d.o.Now().Sub(d.start), d.o.Maps, d.o.Reduces
+	return s
+}
+
+// status is the counts of st as a Status, without the job's totals.
+func (st *state) status() Status {
+	s := Status{Shuffled: st.shuffled, Workers: len(st.used), Retries: st.failed, Backups: st.backups}
+	for t := range st.done {
 		if t.Phase == spec.PhaseMap {
 			s.MapsDone++
 		} else {
 			s.ReducesDone++
 		}
 	}
-	for _, n := range d.st.running {
+	for _, n := range st.running {
 		s.Running += n
 	}
 	return s
+}
+
+// Tally counts a job's progress from the tracker's events as a Display
+// does, for a job master to keep in the job's record without drawing it.
+// Safe for concurrent use.
+type Tally struct {
+	mu sync.Mutex
+	st state
+}
+
+// NewTally returns an empty Tally.
+func NewTally() *Tally { return &Tally{st: newState()} }
+
+// Event counts ev.
+func (t *Tally) Event(ev tracker.Event) {
+	t.mu.Lock()
+	t.st.apply(ev)
+	t.mu.Unlock()
+}
+
+// Done counts tasks as finished: those a job master recovered from the
+// journal of an earlier one.
+func (t *Tally) Done(tasks []tracker.TaskRef) {
+	t.mu.Lock()
+	for _, k := range tasks {
+		t.st.done[k] = true
+	}
+	t.mu.Unlock()
+}
+
+// Status is what t counted; Elapsed and the totals are the caller's.
+func (t *Tally) Status() Status {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st.status()
 }
 
 // Status is what a status line shows: a Display's own state, or a job's

@@ -206,3 +206,23 @@ func TestStatusFromARecord(t *testing.T) {
 		t.Errorf("plain:\n got %q\nwant %q", got, want)
 	}
 }
+
+// A Tally counts as a Display does, re-runs of lost outputs included, and
+// takes recovered tasks as done.
+func TestTally(t *testing.T) {
+	tl := NewTally()
+	ok := tracker.Outcome{Result: &spec.Result{Counters: map[string]int64{spec.CounterInputBytes: 2048}}}
+	tl.Done([]tracker.TaskRef{{Phase: spec.PhaseMap, Index: 1}})
+	tl.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 0, 0, "w1", tracker.Outcome{}))
+	tl.Event(ev(tracker.AttemptSucceeded, spec.PhaseMap, 0, 0, "w1", ok))
+	tl.Event(ev(tracker.AttemptStarted, spec.PhaseMap, 0, 1, "w2", tracker.Outcome{})) // its output was lost
+	tl.Event(ev(tracker.AttemptStarted, spec.PhaseReduce, 0, 0, "w1", tracker.Outcome{}))
+	tl.Event(ev(tracker.AttemptFailed, spec.PhaseReduce, 0, 0, "w1", tracker.Outcome{Err: errors.New("boom")}))
+	tl.Event(ev(tracker.AttemptStarted, spec.PhaseReduce, 0, 1, "w1", tracker.Outcome{}))
+	tl.Event(ev(tracker.AttemptSucceeded, spec.PhaseReduce, 0, 1, "w1", ok))
+	got := tl.Status()
+	want := Status{MapsDone: 1, ReducesDone: 1, Shuffled: 2048, Workers: 2, Running: 1, Retries: 1}
+	if got != want {
+		t.Errorf("status %+v, want %+v", got, want)
+	}
+}
