@@ -36,10 +36,11 @@ type s3Output struct {
 	url   string // s3://BUCKET/PREFIX, without a trailing slash
 	job   string
 
-	// resumed says a master that died may have completed some of the
-	// journal's uploads already: commit takes one whose object is in
-	// place as done (s3store.Store.CommitResumed).
-	resumed bool
+	// resumed are the upload ids of the journal's uploads, which a master
+	// that died may have completed already: commit takes one whose object
+	// is in place as done (s3store.Store.CommitResumed). This master's own
+	// uploads are committed plainly, so one aborted meanwhile fails.
+	resumed map[string]bool
 
 	mu      sync.Mutex
 	uploads map[string]storage.Pending // every attempt's, by attemptName
@@ -116,7 +117,7 @@ func openS3Output(ctx context.Context, store *s3store.Store, url, job string, ov
 	if _, err := store.AbortUploadsExcept(ctx, url+"/", keep); err != nil {
 		return nil, fmt.Errorf("--output %s: abort what a dead job left: %w", url, err)
 	}
-	o := &s3Output{store: store, url: url, job: job, uploads: map[string]storage.Pending{}, resumed: len(kept) > 0}
+	o := &s3Output{store: store, url: url, job: job, uploads: map[string]storage.Pending{}, resumed: keep}
 	for k, u := range kept {
 		o.uploads[k] = u
 	}
@@ -192,7 +193,7 @@ func (o *s3Output) commit(ctx context.Context, outputs []tracker.Committed) erro
 	o.uploads = map[string]storage.Pending{}
 	for _, u := range chosen {
 		commit := o.store.Commit
-		if o.resumed {
+		if o.resumed[u.UploadID] {
 			commit = o.store.CommitResumed
 		}
 		if err := commit(ctx, u); err != nil {
