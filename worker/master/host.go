@@ -331,7 +331,9 @@ func (h *Host) Kill(ctx context.Context, id string) error {
 	})
 	switch {
 	case errors.Is(err, errEnded):
-		return proto.Errorf(proto.CodeBadRequest, "job %s has ended already", id)
+		// As for a job whose master this host has let go already: not
+		// here to kill, whether or not the host has forgotten it yet.
+		return proto.Errorf(proto.CodeNotFound, "job %s has ended already: there is nothing to kill", id)
 	case errors.Is(err, errNotMaster):
 		return notHere
 	case err != nil:
