@@ -179,8 +179,8 @@ func TestZKElectionLostWhenCutOff(t *testing.T) {
 	}
 	a := campaign(t, z, "j1", "a")
 	waitFor(t, a.Leading(), "a leading")
+	began := time.Now() // before the cut: the client may notice it before Cut returns
 	p.Cut()
-	began := time.Now()
 	waitFor(t, a.Lost(), "a lost after the cut")
 	if d := time.Since(began); d < z.sessionTimeout/3 {
 		t.Errorf("lost %v after the cut, before a third of the %v session timeout", d, z.sessionTimeout)
