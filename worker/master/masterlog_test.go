@@ -34,9 +34,11 @@ func TestMasterLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRecord(t, h.zk, jobID, "the job to end", func(r registry.JobRecord) bool { return r.State.Ended() })
-	waitFor(t, "the job's programs to go", func() bool {
+	// The host unpins the job's programs, then forgets the job; prune
+	// spares a job the host still holds.
+	waitFor(t, "the job's programs to go and the host to forget the job", func() bool {
 		ents, _ := os.ReadDir(filepath.Join(h.cfg.Dir, jobID))
-		return len(ents) == 1
+		return len(ents) == 1 && !h.standing(jobID)
 	})
 	if got, ok := h.MasterLog(jobID); !ok || got != path {
 		t.Fatalf("MasterLog(%s) after the job ended = %q, %v; want %q", jobID, got, ok, path)
