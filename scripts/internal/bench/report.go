@@ -119,6 +119,9 @@ func Render(r *Results) string {
 	if w := r.Warm; w != nil {
 		p("- The same one-line job through package client with a ZooKeeper session open (the job alone): p50 %s, p95 %s. Starting the dist binary (`dist --help`): %s.",
 			ms(percentile(w.Jobs, 50)), ms(percentile(w.Jobs, 95)), ms(w.Start))
+		if r.Synced > 0 {
+			p("- Before the warm job, the data parts' files were written out to disk (sync, %s), so that their writeback does not run during it; load average then %s.", secs(r.Synced), w.Load)
+		}
 	}
 	if s := r.Shipping; s != nil {
 		p("- Shipping: the job with the %d MiB program cold took %s and sent %.0f MB; with it cached %s (%d bytes). Hashing it before the job (`dist run` does this once): %s. For comparison, writing %d new %d MiB files at once from memory, no network, runs at %.0f MB/s on this machine.",

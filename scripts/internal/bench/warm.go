@@ -26,6 +26,8 @@ type Warm struct {
 	// dist binary costs before any work. (Not `dist version`, which
 	// reads its own 35 MB ELF to say whether it hosts plugins: ~40 ms.)
 	Start time.Duration
+	// Load is /proc/loadavg before the first timed run.
+	Load string
 }
 
 // oneLine is the input of the warm job.
@@ -60,6 +62,7 @@ func runWarm(ctx context.Context, cfg *Config, c *zkCluster) (*Warm, error) {
 	if _, err := run(-1); err != nil { // ships and caches the program
 		return nil, err
 	}
+	w.Load = loadavg()
 	for i := range cfg.WarmRuns {
 		d, err := run(i)
 		if err != nil {
