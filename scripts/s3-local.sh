@@ -133,8 +133,9 @@ exports() {
 # listening PORT says whether something accepts connections on 127.0.0.1:PORT.
 listening() { timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" 2>/dev/null; }
 
-# freeport prints a port nobody listens on and that no other service here
-# took (it is free when probed; weed binds it a moment later).
+# freeport prints a port nobody listens on and that is not in $taken (it
+# is free when probed; weed binds it a moment later). It runs in a
+# command substitution, a subshell: the caller adds the port to $taken.
 taken=" "
 freeport() {
 	local p i
@@ -142,7 +143,6 @@ freeport() {
 		p=$((20000 + RANDOM % 30000))
 		[[ $taken == *" $p "* ]] && continue
 		listening "$p" && continue
-		taken+="$p "
 		echo "$p"
 		return 0
 	done
@@ -218,7 +218,7 @@ start() {
 			local name p
 			for name in s3.grpc master master.grpc volume volume.grpc filer filer.grpc; do
 				p=$(freeport)
-				taken+="$p " # freeport ran in a subshell: note the port here
+				taken+="$p "
 				echo "$name=$p"
 			done
 		} >"$portsfile.tmp"
