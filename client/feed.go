@@ -25,9 +25,27 @@ type streamed struct {
 	seen   []tracker.MapUpdate
 }
 
-// feedChunk bounds the map updates in one FetchMore frame, keeping it far
-// below proto.MaxFrame.
+// feedChunk bounds the map outputs or updates in a launch request or a
+// FetchMore frame, keeping each far below proto.MaxFrame: an output is
+// about 100 bytes, and a request listing 10,000 of them went over it.
 const feedChunk = 1000
+
+// splitFetch returns the launch request to send, listing at most
+// feedChunk map outputs, and the rest, which follow it on the launch
+// stream as FetchMore frames. A request that listed every map's output
+// (the maps are done) then says how many there are, as a streamed one
+// does, so that the worker waits for the rest.
+func splitFetch(req proto.LaunchRequest) (proto.LaunchRequest, []proto.MapOutput) {
+	if len(req.Fetch) <= feedChunk {
+		return req, nil
+	}
+	if req.Maps == 0 {
+		req.Maps = len(req.Fetch) // one output per map task
+	}
+	rest := req.Fetch[feedChunk:]
+	req.Fetch = req.Fetch[:feedChunk:feedChunk]
+	return req, rest
+}
 
 // fetch lists the map outputs known so far, in map order: those known at
 // launch, updated by what the feed said since.
@@ -55,14 +73,27 @@ func (sr *streamed) fetch() []proto.MapOutput {
 	return out
 }
 
-// forward sends the feed's updates down the launch stream until stop is
-// called. A write that fails ends forwarding: the stream is broken and the
-// launch will say so.
-func (sr *streamed) forward(ctx context.Context, st *proto.Stream) (stop func()) {
+// forward sends down the launch stream the map outputs the request left
+// out (rest), then, for a streamed reduce (sr not nil), the feed's updates
+// until stop is called. A write that fails ends forwarding: the stream is
+// broken and the launch will say so. It writes from a goroutine of its
+// own: a worker that refuses the launch reads no frames, and a write may
+// then wait on a full window until stop.
+func forward(ctx context.Context, st *proto.Stream, rest []proto.MapOutput, sr *streamed) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		for len(rest) > 0 {
+			n := min(len(rest), feedChunk)
+			if err := proto.WriteFrame(st, &proto.FetchMore{Fetch: rest[:n]}); err != nil {
+				return
+			}
+			rest = rest[n:]
+		}
+		if sr == nil {
+			return
+		}
 		for {
 			ups, err := sr.feed.Next(ctx)
 			if err != nil {

@@ -2,9 +2,13 @@ package client
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
@@ -33,5 +37,54 @@ func TestStreamedFetchKeepsWhatTheFeedSaid(t *testing.T) {
 	want := "m-00001@1/c/p1/11 m-00003@0/b/p1/13"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("fetch = %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// A launch request lists at most feedChunk map outputs; the rest follow
+// in FetchMore frames, each far below a frame's limit, and together they
+// are the whole list in order. A request that listed every map becomes a
+// streamed one, naming the number of maps; a streamed one keeps its own.
+func TestSplitFetch(t *testing.T) {
+	outputs := func(n int) []proto.MapOutput {
+		var out []proto.MapOutput
+		for m := range n {
+			out = append(out, mapOutput(loc(m, 3, fmt.Sprintf("worker-%d", m%100)), 1))
+		}
+		return out
+	}
+	small := proto.LaunchRequest{Fetch: outputs(feedChunk)}
+	if send, rest := splitFetch(small); len(send.Fetch) != feedChunk || send.Maps != 0 || rest != nil {
+		t.Fatalf("a request of %d outputs was split: %d + %d, maps %d", feedChunk, len(send.Fetch), len(rest), send.Maps)
+	}
+	for _, maps := range []int{0, 30000} {
+		all := outputs(20000)
+		send, rest := splitFetch(proto.LaunchRequest{Fetch: all, Maps: maps})
+		want := maps
+		if want == 0 {
+			want = len(all)
+		}
+		if send.Maps != want {
+			t.Errorf("Maps = %d, want %d", send.Maps, want)
+		}
+		frames := []any{&send}
+		got := slices.Clone(send.Fetch)
+		for len(rest) > 0 { // as forward sends them
+			n := min(len(rest), feedChunk)
+			frames = append(frames, &proto.FetchMore{Fetch: rest[:n]})
+			got = append(got, rest[:n]...)
+			rest = rest[n:]
+		}
+		if !slices.Equal(got, all) {
+			t.Errorf("the request and its frames do not list the outputs in order")
+		}
+		for i, f := range frames {
+			b, err := msgpack.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) > proto.MaxFrame/8 {
+				t.Errorf("frame %d encodes to %d bytes, near the limit of %d", i, len(b), proto.MaxFrame)
+			}
+		}
 	}
 }

@@ -314,13 +314,14 @@ func (r *runner) launch(ctx context.Context, s *proto.Session, req *proto.Launch
 	if sr != nil {
 		req.Fetch = sr.fetch()
 	}
-	st, err := s.Open(ctx, proto.OpLaunch, req.Config.Job, req)
+	send, rest := splitFetch(*req)
+	st, err := s.Open(ctx, proto.OpLaunch, req.Config.Job, &send)
 	if err != nil {
 		return nil, false, err
 	}
 	defer st.Close()
-	if sr != nil {
-		stop := sr.forward(ctx, st)
+	if sr != nil || len(rest) > 0 {
+		stop := forward(ctx, st, rest, sr)
 		defer stop()
 	}
 	for {

@@ -164,9 +164,10 @@ type LaunchRequest struct {
 	// Output, when set, says where the attempt's part goes besides the
 	// worker's own out/ (which FetchOutput serves).
 	Output *OutputTarget `msgpack:"output,omitempty"`
-	// Maps is, for a reduce launched before every map finished, the
-	// number of map tasks whose output it needs; the rest arrive in
-	// FetchMore frames on the launch stream. 0 means Fetch is complete.
+	// Maps is, for a reduce launched before every map finished or whose
+	// map outputs are too many for one request, the number of map tasks
+	// whose output it needs; the rest arrive in FetchMore frames on the
+	// launch stream. 0 means Fetch is complete.
 	Maps int `msgpack:"maps,omitempty"`
 	// Hosted says the job's master may be replaced (a submitted job, dist
 	// run --detach): when its session closes, the worker kills the job's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -291,4 +292,29 @@ func freeAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// TestReduceOfManyMaps runs a job of more maps than one launch request
+// lists (client/feed.go, feedChunk): each reduce gets the rest of its map
+// outputs in frames after the request, and sees every one. (A job of
+// 10,000 maps could not launch its reduces: the request outgrew a frame.)
+func TestReduceOfManyMaps(t *testing.T) {
+	t.Parallel()
+	const maps = 1100
+	var in strings.Builder
+	for i := range maps {
+		fmt.Fprintf(&in, "w%04d all %03d\n", i, i%7) // 14 bytes: a map each
+	}
+	dir := t.TempDir()
+	input := filepath.Join(dir, "lines.txt")
+	if err := os.WriteFile(input, []byte(in.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	r := mustRun(t, "run", "--local", "2", "--app", env.App(t, "wordcount"), "--input", input,
+		"--output", out, "--reduces", "2", "--split-size", "14")
+	if !strings.Contains(r.stdout, fmt.Sprintf("maps %d,", maps)) {
+		t.Fatalf("not one map per line:\n%s", r.stdout)
+	}
+	checkWordCounts(t, out, []string{input})
 }

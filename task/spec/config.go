@@ -48,8 +48,11 @@ const (
 	EnvTaskDir = "DIST_TASK_DIR"
 )
 
-// MaxConfigSize bounds task.msgpack; a bigger one is refused unread.
-const MaxConfigSize = 1 << 20
+// MaxConfigSize bounds task.msgpack; a bigger one is refused unread. A
+// reduce's config lists every map's output (Inputs), under 100 bytes
+// each: this holds the 2^20 maps a worker accepts for one reduce. (It
+// was 1 MiB, which refused the reduces of jobs of about 15,000 maps.)
+const MaxConfigSize = 128 << 20
 
 // Config is what the client sends for one task attempt; the worker writes
 // it to <task dir>/task.msgpack before starting the program.

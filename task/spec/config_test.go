@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -155,5 +156,35 @@ func TestPackedValidate(t *testing.T) {
 	c.Order = &Order{}
 	if err := c.Validate(); err != nil {
 		t.Errorf("packed sample task: %v", err)
+	}
+}
+
+// A reduce's config lists every map's output. One of a job of 20,000
+// maps is read back whole (1 MiB refused it), and the worst case the
+// worker admits, 2^20 maps with the longest names and sizes, fits under
+// MaxConfigSize.
+func TestConfigOfManyMaps(t *testing.T) {
+	reduce := func(maps int) *Config {
+		c := &Config{Job: "j20261202-000000-00000000", Task: "r-00000", Phase: PhaseReduce, Reduces: 1}
+		for m := range maps {
+			id := TaskID(PhaseMap, 1<<20-1-m)
+			c.Inputs = append(c.Inputs, Input{File: "in/" + id + "-3", Map: id, Attempt: 3, Size: 1 << 40, CRC32C: 0xffffffff})
+		}
+		return c
+	}
+	path := filepath.Join(t.TempDir(), ConfigFile)
+	if err := WriteFile(path, reduce(20000)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadConfig(path)
+	if err != nil || len(got.Inputs) != 20000 {
+		t.Fatalf("a reduce of 20,000 maps read back: %v", err)
+	}
+	b, err := msgpack.Marshal(reduce(1 << 12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if worst := int64(len(b)) << 8; worst > MaxConfigSize {
+		t.Fatalf("a reduce of 2^20 maps needs a config of about %d bytes, over MaxConfigSize (%d)", worst, MaxConfigSize)
 	}
 }
