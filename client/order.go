@@ -91,7 +91,10 @@ func (r *runner) sampleOrder(ctx context.Context, workers []registry.WorkerInfo,
 }
 
 // sample runs the sample task of split i to success, on the pinned worker
-// if pin names one, trying up to MaxAttempts times.
+// if pin names one, trying up to MaxAttempts times. A launch the worker
+// refuses as busy (its slots held by other jobs, or by this job's other
+// samples pinned there) is no attempt, as for maps (tracker/sharing.go):
+// the sample waits for a slot there and launches again.
 func (r *runner) sample(ctx context.Context, i int, pin string, workers []registry.WorkerInfo, slots chan registry.WorkerInfo) ([]string, error) {
 	var last error
 	for n := 0; n < r.cfg.MaxAttempts; n++ {
@@ -109,6 +112,14 @@ func (r *runner) sample(ctx context.Context, i int, pin string, workers []regist
 		}
 		a := tracker.Attempt{Task: tracker.TaskRef{Phase: spec.PhaseSample, Index: i}, N: n, Worker: w}
 		e := r.run(ctx, a)
+		for e.err != nil && outcomeOf(e, func() bool { return true }).Kind == tracker.Busy {
+			r.cfg.Logger.Info("worker busy with other jobs: waiting for a slot", "job", r.job, "worker", w.ID, "task", a.Task.ID())
+			if err := r.WaitSlot(ctx, w); err != nil {
+				e = attemptEnd{step: launching, err: fmt.Errorf("waiting for a slot: %w", err)}
+				break
+			}
+			e = r.run(ctx, a)
+		}
 		if pin == "" {
 			slots <- w
 		}

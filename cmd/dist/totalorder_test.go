@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/distmr/dist/internal/testsupport/testenv"
 )
 
 // concatParts returns the job's parts in name order, concatenated, as
@@ -117,5 +120,73 @@ func TestTotalOrderNeedsReduces(t *testing.T) {
 		"--input", books[0], "--output", filepath.Join(t.TempDir(), "out"), "--reduces", "0")
 	if r.code == 0 || !strings.Contains(r.stderr, "--total-order") {
 		t.Fatalf("exit %d, stderr %q: want a refusal naming --total-order", r.code, r.stderr)
+	}
+}
+
+// The sample pass shares workers as the maps do: a sample that finds its
+// worker busy waits for a slot there instead of failing the job. Here
+// three splits of worker: files are pinned to a worker with one slot, so
+// their samples, launched together, find it busy with one another.
+func TestTotalOrderPinnedSamplesShareSlots(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var files []string
+	var all []byte
+	for i := range 3 {
+		f := filepath.Join(dir, fmt.Sprintf("lines%d.txt", i))
+		all = append(all, writeLines(t, f, 5_000, 0)...) // ~80 KB: one split each, not packed
+		files = append(files, f)
+	}
+	whole := filepath.Join(dir, "all.txt")
+	if err := os.WriteFile(whole, all, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := dataWorker(t, files, "--slots", "1")
+	out := filepath.Join(dir, "out")
+	mustRun(t, "run", "--workers", w.Addr, "--app", env.App(t, "sort"), "--total-order", "--input", "worker:app/*.txt",
+		"--output", out, "--reduces", "2")
+	if got, want := concatParts(t, out, 2), gnuSort(t, whole); !bytes.Equal(got, want) {
+		t.Fatalf("cat part-* (%d bytes) is not LC_ALL=C sort's output (%d bytes)", len(got), len(want))
+	}
+}
+
+// A totally ordered job started while another job holds every slot waits
+// for its turn in the sample pass too, and is charged nothing for it.
+func TestTotalOrderWaitsForBusyWorker(t *testing.T) {
+	t.Parallel()
+	w := testenv.StartWorker(t, env.Dist(t), "--slots", "1")
+	glob, _ := booksGlob(t)
+	gates := t.TempDir()
+	a := startWatched(t, "run", "--workers", w.Addr, "--app", gateApp(t), "--input", glob,
+		"--output", filepath.Join(t.TempDir(), "a"), "--reduces", "1", "--speculative=false",
+		"--param", `gate=^m-00000/0$`, "--param", "gate_dir="+gates)
+	waitFor(t, time.Minute, "job A holding the slot", func() bool { return len(atGate(gates, "m-")) == 1 || a.exited() })
+	if a.exited() {
+		t.Fatalf("job A ended early:\n%s", a.wait(t).stderr)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "lines.txt")
+	writeLines(t, in, 20_000, 0)
+	out := filepath.Join(dir, "out")
+	b := startWatched(t, "run", "--workers", w.Addr, "--app", env.App(t, "sort"), "--total-order", "--input", in,
+		"--output", out, "--reduces", "2", "--log-level", "info")
+	waitFor(t, time.Minute, "job B waiting for a slot", func() bool { return b.stderrHas("waiting for a slot") || b.exited() })
+	if b.exited() {
+		r := b.wait(t)
+		t.Fatalf("job B ended while A held the slot instead of waiting (exit %d):\n%s", r.code, r.stderr)
+	}
+	openGate(t, gates, "open")
+	rb := b.wait(t)
+	if rb.code != 0 {
+		t.Fatalf("job B failed (exit %d):\n%s", rb.code, rb.stderr)
+	}
+	if got, want := concatParts(t, out, 2), gnuSort(t, in); !bytes.Equal(got, want) {
+		t.Fatalf("cat part-* (%d bytes) is not LC_ALL=C sort's output (%d bytes)", len(got), len(want))
+	}
+	if n := summaryNumber(t, rb.stdout, "failed"); n != 0 {
+		t.Fatalf("job B was charged %d failed attempts for waiting:\n%s\n%s", n, rb.stdout, rb.stderr)
+	}
+	if ra := a.wait(t); ra.code != 0 {
+		t.Fatalf("job A failed (exit %d):\n%s", ra.code, ra.stderr)
 	}
 }
