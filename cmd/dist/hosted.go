@@ -29,6 +29,13 @@ type hostedJob struct {
 
 	tally *progress.Tally // counts as the status line of dist run does
 
+	// masterID and takeovers are what the record said of its master when
+	// this one started (its host wrote them just before): a record that
+	// says otherwise has been taken over by another master, and this one
+	// (cut off, and not yet killed by its host) writes nothing more to it.
+	masterID  string
+	takeovers int
+
 	mu            sync.Mutex
 	maps, reduces int
 
@@ -105,7 +112,8 @@ func openHosted(ctx context.Context, zkSpec, id string, log *slog.Logger) (*host
 		zk.Close()
 		return nil, rec, err
 	}
-	h := &hostedJob{zk: zk, id: id, log: log, tally: progress.NewTally(), stopped: make(chan struct{})}
+	h := &hostedJob{zk: zk, id: id, log: log, tally: progress.NewTally(), stopped: make(chan struct{}),
+		masterID: rec.MasterID, takeovers: rec.Takeovers}
 	return h, rec, nil
 }
 
@@ -133,6 +141,9 @@ func (h *hostedJob) begin(job *client.Job, ui string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), hostedTimeout)
 	defer cancel()
 	_, err := h.zk.UpdateJob(ctx, h.id, func(r *registry.JobRecord) error {
+		if err := h.mine(r); err != nil {
+			return err
+		}
 		r.State = registry.JobRunning
 		if r.Started.IsZero() {
 			r.Started = time.Now()
@@ -167,12 +178,17 @@ func (h *hostedJob) writeProgress(ctx context.Context) {
 		}
 		wctx, cancel := context.WithTimeout(ctx, hostedTimeout)
 		_, err := h.zk.UpdateJob(wctx, h.id, func(r *registry.JobRecord) error {
+			if err := h.mine(r); err != nil {
+				return err
+			}
 			r.Progress = p
 			return nil
 		})
 		cancel()
 		if err == nil {
 			last = p
+		} else if errors.Is(err, errDeposed) {
+			return
 		} else if ctx.Err() == nil {
 			h.log.Warn("write the job's progress", "err", err)
 		}
@@ -217,6 +233,9 @@ func (h *hostedJob) finish(sum *client.Summary, jobErr error) error {
 	defer cancel()
 	prog := h.progress()
 	_, err := h.zk.UpdateJob(ctx, h.id, func(r *registry.JobRecord) error {
+		if err := h.mine(r); err != nil {
+			return err
+		}
 		r.Progress = prog
 		r.Ended = time.Now()
 		switch {
@@ -238,6 +257,26 @@ func (h *hostedJob) finish(sum *client.Summary, jobErr error) error {
 }
 
 func (h *hostedJob) Close() { h.zk.Close() }
+
+// errDeposed stops a record write of a master whose job another master
+// has taken over, or that has ended.
+var errDeposed = errors.New("the job's record is no longer this master's")
+
+// mine says whether r is still this master's to write: not ended, and
+// naming the master it named when this one started. A master cut off
+// from ZooKeeper with its worker (a worker paused, or partitioned) runs
+// on until its host can kill it, while a standby takes the job over; its
+// failure (it finds the output lock taken) must not end the job that the
+// new master carries on, nor undo the end that master recorded.
+func (h *hostedJob) mine(r *registry.JobRecord) error {
+	switch {
+	case r.State.Ended():
+		return fmt.Errorf("%w: job %s has ended (%s)", errDeposed, h.id, r.State)
+	case r.MasterID != h.masterID || r.Takeovers != h.takeovers:
+		return fmt.Errorf("%w: worker %s took job %s over (takeover %d)", errDeposed, r.MasterID, h.id, r.Takeovers)
+	}
+	return nil
+}
 
 // errKilled ends a job killed before its master started it.
 var errKilled = errors.New("killed by dist kill before it started")

@@ -103,3 +103,112 @@ func TestHostedMasterCarriesOn(t *testing.T) {
 		})
 	}
 }
+
+// TestHostedMasterDeposed runs a job's master, then takes the job over as
+// a standby would (the record names another master, which starts) while
+// the first one still runs: a master cut off with its worker, which its
+// host cannot kill yet. The first finds the output lock taken and fails;
+// it must not write that failure into the record of the job the second
+// master carries on, which then succeeds.
+func TestHostedMasterDeposed(t *testing.T) {
+	t.Parallel()
+	_, mc, bin := s3Store(t, "books", "out")
+	books := env.Corpus(t)
+	putFiles(t, mc, "books", "", books)
+	zk, _ := zkClusterBin(t, 2, bin)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	reg, err := registry.NewZK(ctx, zk.Addr(), registry.ZKOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	app := gateApp(t)
+	id := "j20261201-000000-0000dead"
+	if err := reg.CreateJob(ctx, registry.JobRecord{ID: id, User: "test", App: "gate", State: registry.JobSubmitted,
+		Master: "127.0.0.1:1", MasterID: "wa", Submitted: time.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	gates := t.TempDir()
+	args := []string{"run", "--hosted", "--job-id", id, "--zk", zk.Addr(), "--app", app,
+		"--input", "s3://books/*.txt", "--output", "s3://out/deposed", "--reduces", "2",
+		"--param", "gate=^r-00000/", "--param", "gate_dir=" + gates}
+
+	first := exec.Command(bin, args...)
+	var firstErr bytes.Buffer
+	first.Stderr = &firstErr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- first.Wait() }()
+	t.Cleanup(func() {
+		_ = first.Process.Kill()
+		<-firstDone
+		if t.Failed() {
+			t.Logf("first master:\n%s", firstErr.String())
+		}
+	})
+	waitFor(t, 2*time.Minute, "r-00000 of the first master at its gate", func() bool {
+		select {
+		case err := <-firstDone:
+			firstDone <- err
+			t.Fatalf("the first master ended before its job: %v", err)
+		default:
+		}
+		return len(atGate(gates, "r-00000-0")) > 0
+	})
+
+	// The takeover: the standby's host names itself in the record, then
+	// starts its master.
+	if _, err := reg.UpdateJob(ctx, id, func(r *registry.JobRecord) error {
+		r.Master, r.MasterID = "127.0.0.1:2", "wb"
+		r.Takeovers++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	second := exec.Command(bin, args...)
+	var secondOut, secondErr bytes.Buffer
+	second.Stdout, second.Stderr = &secondOut, &secondErr
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	secondDone := make(chan error, 1)
+	go func() { secondDone <- second.Wait() }()
+	t.Cleanup(func() { _ = second.Process.Kill(); <-secondDone })
+	waitFor(t, 2*time.Minute, "r-00000 of the second master at its gate", func() bool { return len(atGate(gates, "r-00000-1000")) > 0 })
+
+	// The first master finds its output lock taken (at its next renewal)
+	// and fails; the job goes on under the second.
+	select {
+	case err := <-firstDone:
+		firstDone <- err
+		if err == nil {
+			t.Fatalf("the deposed master succeeded:\n%s", firstErr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the deposed master still runs a minute after the takeover:\n%s", firstErr.String())
+	}
+	rec, err := reg.Job(ctx, id)
+	if err != nil || rec.State != registry.JobRunning || rec.MasterID != "wb" {
+		t.Fatalf("record after the deposed master failed (the second still runs the job): state %s, master %s, error %q (%v)\nfirst master:\n%s",
+			rec.State, rec.MasterID, rec.Error, err, firstErr.String())
+	}
+
+	openGate(t, gates, "open")
+	select {
+	case err := <-secondDone:
+		secondDone <- err
+		if err != nil {
+			t.Fatalf("the second master: %v\n%s", err, secondErr.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("the second master did not end")
+	}
+	checkWordCounts(t, readS3Output(t, mc, "out", "deposed"), books)
+	rec, err = reg.Job(ctx, id)
+	if err != nil || rec.State != registry.JobSucceeded || rec.Takeovers != 1 {
+		t.Fatalf("record after the job: state %s, error %q, takeovers %d (%v)", rec.State, rec.Error, rec.Takeovers, err)
+	}
+}
