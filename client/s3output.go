@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/distmr/dist/io/storage"
 	"github.com/distmr/dist/io/storage/s3store"
@@ -207,11 +209,29 @@ func (o *s3Output) commit(ctx context.Context, outputs []tracker.Committed) erro
 	if err != nil {
 		return err
 	}
-	if err := o.store.Put(ctx, o.s3Key(SuccessFile), append(b, '\n')); err != nil {
+	manifest := append(b, '\n')
+	// A PUT once sent may land whatever its sender does: cut short by ctx
+	// (dist kill, which a job master hears as ctx ending), it would leave
+	// a _SUCCESS in place under a job reported killed or failed. So ctx
+	// is heard until the PUT starts, not during it, and a PUT that fails
+	// is read back: what the job reports is what the output holds.
+	if ctx.Err() != nil {
+		return fail("write "+SuccessFile, context.Cause(ctx))
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), successTimeout)
+	defer cancel()
+	if err := o.store.Put(wctx, o.s3Key(SuccessFile), manifest); err != nil {
+		if got, gerr := o.store.Get(wctx, o.s3Key(SuccessFile)); gerr == nil && bytes.Equal(got, manifest) {
+			return nil // it landed, its answer lost
+		}
 		return fail("write "+SuccessFile, err)
 	}
 	return nil
 }
+
+// successTimeout bounds the write of _SUCCESS, which ctx does not cut
+// short.
+const successTimeout = 30 * time.Second
 
 // removeOldParts deletes the parts of an earlier output under the prefix
 // that this job did not write (it had more reduces).

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +115,95 @@ func TestS3CommitOneAttemptPerTask(t *testing.T) {
 	}
 	for u := range mc.ListIncompleteUploads(ctx, "out", "o/", true) {
 		t.Errorf("upload left: %+v", u)
+	}
+}
+
+// A job killed (its context ended) while its commit writes _SUCCESS: the
+// PUT reached the store, and the kill came before its answer. What the
+// commit reports must be what the output holds: an error with no
+// _SUCCESS in place, or success with it. (It reported the kill while
+// _SUCCESS stood: output committed by a job reported killed.)
+func TestS3CommitKilledWhileSuccessIsWritten(t *testing.T) {
+	srv := s3test.Start(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	mc := srv.Client()
+	if err := mc.MakeBucket(ctx, "out", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := url.Parse(srv.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store, behind a proxy that forwards the PUT of _SUCCESS, then
+	// kills the job and holds the answer until the job hangs up (or a
+	// bound passes).
+	jobCtx, kill := context.WithCancel(ctx)
+	defer kill()
+	rp := httputil.NewSingleHostReverseProxy(up)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || !strings.HasSuffix(r.URL.Path, "/"+SuccessFile) {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		out := r.Clone(context.WithoutCancel(r.Context()))
+		out.URL.Scheme, out.URL.Host, out.RequestURI = up.Scheme, up.Host, ""
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		kill()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(2 * time.Second): // the job did not hang up: it waits for the answer
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	t.Setenv("AWS_ENDPOINT_URL", proxy.URL)
+	store, err := s3store.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := openS3Output(ctx, store, "s3://out/k", "j1", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := store.Create(ctx, o.s3Key("part-00000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, "word\t1\n"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &spec.Result{Outputs: []spec.OutputFile{{Name: "part-00000", Size: u.Size, CRC32C: u.CRC32C}}}
+	if err := o.uploaded("r-00000", 0, "part-00000", res, proto.UploadOf(u)); err != nil {
+		t.Fatal(err)
+	}
+	cerr := o.commit(jobCtx, []tracker.Committed{{Task: tracker.TaskRef{Phase: spec.PhaseReduce, Index: 0}, Attempt: 0}})
+	if jobCtx.Err() == nil {
+		t.Fatal("the proxy never saw the PUT of _SUCCESS")
+	}
+	_, serr := mc.StatObject(ctx, "out", "k/"+SuccessFile, minio.StatObjectOptions{})
+	switch {
+	case cerr != nil && serr == nil:
+		t.Fatalf("the commit failed (%v), yet _SUCCESS is in place", cerr)
+	case cerr == nil && serr != nil:
+		t.Fatalf("the commit succeeded, yet _SUCCESS is not in place: %v", serr)
 	}
 }
