@@ -317,22 +317,39 @@ func (c *Candidacy) below(ctx context.Context, dir string) (string, error) {
 	return best, nil
 }
 
-// drop deletes the node if this session still owns it.
+// drop deletes the node if this session still owns it. It keeps trying
+// while ZooKeeper is out of reach and the session that made the node may
+// live on: a session outlives an outage of any length when the server
+// restarts (it restores its sessions, their timeouts afresh), and a node
+// left under a live session would stay below every later candidate, so
+// that none leads again. It stops once that session is gone (its end
+// removes the node) or the registry closes.
 func (c *Candidacy) drop() error {
 	z := c.z
-	ctx, cancel := context.WithTimeout(context.Background(), z.sessionTimeout)
-	defer cancel()
-	err := z.write(ctx, func() error {
-		ok, stat, err := z.conn.Exists(c.node)
-		if err != nil || !ok || stat.EphemeralOwner != z.conn.SessionID() {
-			return err // gone, or another session's: the session's end removes it
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), z.sessionTimeout)
+		err := z.write(ctx, func() error {
+			ok, stat, err := z.conn.Exists(c.node)
+			if err != nil || !ok || stat.EphemeralOwner != z.conn.SessionID() {
+				return err // gone, or another session's: the session's end removes it
+			}
+			return z.conn.Delete(c.node, stat.Version)
+		})
+		cancel()
+		if err == nil || errors.Is(err, zk.ErrNoNode) || errors.Is(err, ErrClosed) {
+			return nil
 		}
-		return z.conn.Delete(c.node, stat.Version)
-	})
-	if err == nil || errors.Is(err, zk.ErrNoNode) || errors.Is(err, ErrClosed) {
-		return nil
+		if !errors.Is(err, context.DeadlineExceeded) || c.sessionGone() {
+			return fmt.Errorf("resigning from job %q: deleting %s: %w", c.job, c.node, err)
+		}
+		z.log.Warn("resigning from a job's election: ZooKeeper out of reach; trying again", "job", c.job, "node", c.node)
 	}
-	return fmt.Errorf("resigning from job %q: deleting %s: %w", c.job, c.node, err)
+}
+
+// sessionGone reports whether the session that made the node has ended.
+func (c *Candidacy) sessionGone() bool {
+	state, _, _ := c.z.sess.get()
+	return state == zk.StateExpired || state == zk.StateHasSession && c.z.conn.SessionID() != c.owner
 }
 
 // candidateSeq parses the sequence suffix of a candidate node's name.

@@ -204,3 +204,53 @@ func TestZKElectionEndsWithContext(t *testing.T) {
 	waitFor(t, a.Lost(), "a lost after its context ended")
 	waitFor(t, b.Leading(), "b leading after a's context ended")
 }
+
+func TestZKElectionAfterServerRestart(t *testing.T) {
+	// ZooKeeper restarts: every candidate is cut off and loses, but the
+	// sessions survive the restart (the server restores them and their
+	// timeouts start afresh). The nodes of the candidacies that lost must
+	// go all the same, or a new candidate never leads: it found a's old
+	// node, under a's live session, below its own for good.
+	s := zktest.Start(t)
+	ctx := testCtx(t)
+	opts := ZKOptions{Logger: testLogger(t), SessionTimeout: 4 * time.Second}
+	za, err := NewZK(ctx, s.Addr(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer za.Close()
+	zb, err := NewZK(ctx, s.Addr(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zb.Close()
+	if err := za.CreateJob(ctx, jobRec("j1", t0), nil); err != nil {
+		t.Fatal(err)
+	}
+	a := campaign(t, za, "j1", "a")
+	waitFor(t, a.Leading(), "a leading")
+	owner := za.conn.SessionID()
+	b := campaign(t, zb, "j1", "b")
+
+	s.Stop()
+	waitFor(t, a.Lost(), "a lost while ZooKeeper is down")
+	waitFor(t, b.Lost(), "b lost while ZooKeeper is down")
+	// Down longer than a session timeout: a resigning gives up on
+	// deleting its node, or keeps trying (the outage ends either way).
+	resigned := make(chan struct{})
+	go func() {
+		defer close(resigned)
+		_ = a.Resign(context.Background())
+	}()
+	select {
+	case <-resigned:
+	case <-time.After(2 * opts.SessionTimeout):
+	}
+	s.Start()
+
+	c := campaign(t, zb, "j1", "b")
+	waitFor(t, c.Leading(), "a new candidate leading after the restart")
+	if za.conn.SessionID() != owner {
+		t.Logf("a's session did not survive the restart (%x, was %x): the test proved less", za.conn.SessionID(), owner)
+	}
+}
