@@ -64,7 +64,7 @@ test: lint ## make lint, then go test -race over every package
 	$(GO) run ./scripts/gotest -race -count=1 -timeout 15m ./...
 	@# go-zookeeper v1.0.4 races on Conn.lastZxid when it re-sets watches after a
 	@# reconnect (go-zookeeper/zk#35); these tests skip under -race and run here.
-	$(GO) test -count=1 -run 'TestZKServerRestartKeepsRegistration|TestZKWatchSurvivesConnectionLoss' ./registry
+	$(GO) test -count=1 -run 'TestZKServerRestartKeepsRegistration|TestZKWatchSurvivesConnectionLoss|TestZKElectionAfterServerRestart' ./registry
 
 weed: ## build SeaweedFS's weed (the S3 store of tests and scripts/s3-local.sh) into ~/.cache/dist, once
 	scripts/s3-local.sh build

@@ -206,6 +206,7 @@ func TestZKElectionEndsWithContext(t *testing.T) {
 }
 
 func TestZKElectionAfterServerRestart(t *testing.T) {
+	skipUnderRace(t)
 	// ZooKeeper restarts: every candidate is cut off and loses, but the
 	// sessions survive the restart (the server restores them and their
 	// timeouts start afresh). The nodes of the candidacies that lost must
