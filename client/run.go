@@ -185,6 +185,11 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	}
 	if j.done {
 		log.Info("the output already holds this job's commit: an earlier master of the job committed it")
+		// That master may have died before it let go of the output: its
+		// lock would hold the output until its lease ran out.
+		if err := j.clearS3Output(ctx); err != nil {
+			log.Warn("clear what the earlier master left under the output", "output", j.s3out, "err", err)
+		}
 		return j.summaryOf(rec, start), nil
 	}
 	var out *staging

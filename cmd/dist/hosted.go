@@ -42,6 +42,10 @@ type hostedJob struct {
 	stop    context.CancelFunc
 	stopped chan struct{}
 	ended   bool // finish has recorded the end
+
+	// killed says the record asked for the kill before this master
+	// started, and an earlier master had begun the job: it is abandoned.
+	killed bool
 }
 
 // hostJob opens the record of the job `dist run --hosted --job-id ID`
@@ -57,11 +61,16 @@ func hostJob(c *cli.Context, cfg *client.Config, watch *watcher) (*hostedJob, er
 	if err != nil {
 		return nil, cli.Exit(err.Error(), exitJobFailed)
 	}
-	if rec.KillRequested {
+	if rec.KillRequested && rec.State != registry.JobRunning {
+		// Killed before any master began it: there is nothing to clear.
 		err := host.finish(nil, errKilled)
 		host.Close()
 		return nil, cli.Exit(errors.Join(fmt.Errorf("job failed: %w", errKilled), err).Error(), exitJobFailed)
 	}
+	// Killed after an earlier master began it, which died before it could
+	// act on the kill: this one runs nothing, but clears what that one
+	// left under the output (abandon).
+	host.killed = rec.KillRequested
 	cfg.JobID, cfg.Journal, cfg.OnRecovered = rec.ID, host, host.recovered
 	// Workers may still hold attempts of the masters before this one,
 	// under numbers the journal does not know (a commit it missed).
@@ -236,7 +245,9 @@ func (h *hostedJob) finish(sum *client.Summary, jobErr error) error {
 		if err := h.mine(r); err != nil {
 			return err
 		}
-		r.Progress = prog
+		if !h.killed { // an abandoned job keeps the progress its masters made
+			r.Progress = prog
+		}
 		r.Ended = time.Now()
 		switch {
 		case jobErr == nil:
@@ -257,6 +268,31 @@ func (h *hostedJob) finish(sum *client.Summary, jobErr error) error {
 }
 
 func (h *hostedJob) Close() { h.zk.Close() }
+
+// abandon ends a job killed before this master started, which an earlier
+// master had begun and left when it died: nothing runs, what that master
+// left under the output (uploads, its lock) is cleared, and the record
+// says killed, or succeeded if the output holds the job's commit (it was
+// made before the kill reached the job). prepErr is Prepare's error.
+func (h *hostedJob) abandon(ctx context.Context, job *client.Job, prepErr error) error {
+	var sum *client.Summary
+	err := prepErr
+	if err == nil {
+		sum, err = job.Abandon(ctx)
+	}
+	if err != nil {
+		h.log.Warn("clear what the job's earlier masters left under its output (the next job on it does)", "err", err)
+	}
+	if sum != nil {
+		if err := h.finish(sum, nil); err != nil {
+			return cli.Exit(err.Error(), exitJobFailed)
+		}
+		printSummary(sum)
+		return nil
+	}
+	ferr := h.finish(nil, errKilled)
+	return cli.Exit(errors.Join(fmt.Errorf("job failed: %w", errKilled), ferr).Error(), exitJobFailed)
+}
 
 // errDeposed stops a record write of a master whose job another master
 // has taken over, or that has ended.

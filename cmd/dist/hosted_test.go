@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
 	"github.com/distmr/dist/registry"
 )
 
@@ -210,5 +212,89 @@ func TestHostedMasterDeposed(t *testing.T) {
 	rec, err = reg.Job(ctx, id)
 	if err != nil || rec.State != registry.JobSucceeded || rec.Takeovers != 1 {
 		t.Fatalf("record after the job: state %s, error %q, takeovers %d (%v)", rec.State, rec.Error, rec.Takeovers, err)
+	}
+}
+
+// TestHostedMasterKilledWhileDown: dist kill is recorded while the job's
+// master is dead (its worker died before it could act on it). The master
+// that takes the job over runs nothing and commits nothing, and clears
+// what the dead one left under the output: the uploads of its attempts
+// and its lock, which would hold the output until the lease ran out.
+func TestHostedMasterKilledWhileDown(t *testing.T) {
+	t.Parallel()
+	_, mc, bin := s3Store(t, "books", "out")
+	books := env.Corpus(t)
+	putFiles(t, mc, "books", "", books)
+	zk, _ := zkClusterBin(t, 2, bin)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	reg, err := registry.NewZK(ctx, zk.Addr(), registry.ZKOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	app := gateApp(t)
+	id := "j20261201-000000-0000c111"
+	if err := reg.CreateJob(ctx, registry.JobRecord{ID: id, User: "test", App: "gate", State: registry.JobSubmitted,
+		Master: "127.0.0.1:1", MasterID: "wa", Submitted: time.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	gates := t.TempDir()
+	args := []string{"run", "--hosted", "--job-id", id, "--zk", zk.Addr(), "--app", app,
+		"--input", "s3://books/*.txt", "--output", "s3://out/killed", "--reduces", "2",
+		"--param", "gate=^r-00000/", "--param", "gate_dir=" + gates}
+
+	first := exec.Command(bin, args...)
+	var firstErr bytes.Buffer
+	first.Stderr = &firstErr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = first.Process.Kill()
+		_ = first.Wait()
+		if t.Failed() {
+			t.Logf("first master:\n%s", firstErr.String())
+		}
+	})
+	waitFor(t, 2*time.Minute, "r-00000 at its gate and r-00001 journaled", func() bool {
+		journal, _ := reg.JobJournal(ctx, id)
+		return len(atGate(gates, "r-00000")) > 0 && journal["r-00001"] != nil
+	})
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	if n := incompleteUploads(t, mc, "out", "killed/"); n == 0 {
+		t.Fatal("the dead master left no upload: the test proves nothing")
+	}
+	if _, err := getObject(t, mc, "out", "killed/_dist-lock"); err != nil {
+		t.Fatalf("the dead master left no lock: the test proves nothing (%v)", err)
+	}
+
+	// The kill is recorded while no master runs; then a standby takes
+	// the job over.
+	if _, err := reg.UpdateJob(ctx, id, func(r *registry.JobRecord) error {
+		r.KillRequested = true
+		r.Master, r.MasterID = "127.0.0.1:2", "wb"
+		r.Takeovers++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	openGate(t, gates, "open")
+	r := distBin(t, bin, args...)
+	if r.code != exitJobFailed || !strings.Contains(r.stderr, "killed") {
+		t.Fatalf("the second master: exit %d, want %d and the kill named:\n%s", r.code, exitJobFailed, r.stderr)
+	}
+	rec, err := reg.Job(ctx, id)
+	if err != nil || rec.State != registry.JobKilled || rec.Progress.Maps == 0 {
+		t.Fatalf("record: state %s, error %q, progress %+v (%v); want killed with the first master's progress", rec.State, rec.Error, rec.Progress, err)
+	}
+	if n := incompleteUploads(t, mc, "out", "killed/"); n != 0 {
+		t.Errorf("%d uploads left under the output", n)
+	}
+	for obj := range mc.ListObjects(ctx, "out", minio.ListObjectsOptions{Prefix: "killed/", Recursive: true}) {
+		t.Errorf("left under the output: %s %v", obj.Key, obj.Err)
 	}
 }

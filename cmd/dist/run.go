@@ -159,6 +159,9 @@ func runAction(c *cli.Context) (err error) {
 		defer zk.Close()
 	}
 	job, err := client.Prepare(cfg)
+	if host != nil && host.killed {
+		return host.abandon(c.Context, job, err)
+	}
 	if errors.Is(err, client.ErrOutputBusy) {
 		return cli.Exit(err.Error(), exitJobFailed) // not a usage error: another job is running
 	}
