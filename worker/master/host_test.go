@@ -357,3 +357,29 @@ func TestSubmitRefusals(t *testing.T) {
 		t.Errorf("Kill of a job the host does not run = %v, want not_found", err)
 	}
 }
+
+// claim counts a takeover whenever a master ran the job before, this
+// host's own included (it lost the election while cut off and won it
+// back): each master numbers its attempts from the count.
+func TestClaimCountsTakeovers(t *testing.T) {
+	self := registry.WorkerInfo{ID: "wa", Addr: "wa:7070"}
+	for _, tc := range []struct {
+		name      string
+		rec       registry.JobRecord
+		takeovers int
+		err       error
+	}{
+		{"submitted here", registry.JobRecord{State: registry.JobSubmitted, MasterID: "wa"}, 0, nil},
+		{"standby, no master yet", registry.JobRecord{State: registry.JobSubmitted}, 0, nil},
+		{"submitted elsewhere, its master never began", registry.JobRecord{State: registry.JobSubmitted, MasterID: "wb"}, 1, nil},
+		{"another host's master ran it", registry.JobRecord{State: registry.JobRunning, MasterID: "wb", Takeovers: 2}, 3, nil},
+		{"this host's own master ran it", registry.JobRecord{State: registry.JobRunning, MasterID: "wa", Takeovers: 1}, 2, nil},
+		{"ended", registry.JobRecord{State: registry.JobKilled, MasterID: "wb"}, 0, errEnded},
+	} {
+		r := tc.rec
+		err := claim(&r, self)
+		if !errors.Is(err, tc.err) || err == nil && (r.Takeovers != tc.takeovers || r.MasterID != "wa" || r.Master != "wa:7070") {
+			t.Errorf("%s: claim = %v, record %+v; want takeovers %d naming wa", tc.name, err, r, tc.takeovers)
+		}
+	}
+}

@@ -44,14 +44,7 @@ func (h *Host) follow(j *job) {
 	self := h.self
 	h.mu.Unlock()
 	_, err := h.cfg.ZK.UpdateJob(h.ctx, j.id, func(r *registry.JobRecord) error {
-		if r.State.Ended() {
-			return errEnded
-		}
-		if r.MasterID != "" && r.MasterID != self.ID {
-			r.Takeovers++
-		}
-		r.Master, r.MasterID = self.Addr, self.ID
-		return nil
+		return claim(r, self)
 	})
 	switch {
 	case errors.Is(err, errEnded) || errors.Is(err, registry.ErrNoJob):
@@ -64,6 +57,22 @@ func (h *Host) follow(j *job) {
 		return
 	}
 	h.runMaster(j)
+}
+
+// claim names self's master in r, counting a takeover when a master ran
+// the job before: another host's, or this host's own (it lost the job's
+// election, cut off from ZooKeeper, and won it back). Each master numbers
+// its attempts from its takeover count (dist run --hosted), so that none
+// reuses a number a worker still holds for an attempt of an earlier one.
+func claim(r *registry.JobRecord, self registry.WorkerInfo) error {
+	if r.State.Ended() {
+		return errEnded
+	}
+	if r.MasterID != "" && (r.MasterID != self.ID || r.State == registry.JobRunning) {
+		r.Takeovers++
+	}
+	r.Master, r.MasterID = self.Addr, self.ID
+	return nil
 }
 
 // runMaster runs j's master process until it exits, the candidacy is lost
