@@ -21,6 +21,9 @@ const (
 	// a job created while its watch was being set again.
 	expireEvery = time.Hour
 	rescanEvery = time.Minute
+	// lookAgainAfter is how soon the host looks again after a job's
+	// election was lost or could not be entered (Host.lookSoon).
+	lookAgainAfter = 3 * time.Second
 )
 
 // Config configures a Host. ZK, Dir and Artifact are required.

@@ -66,12 +66,21 @@ func New(cfg Config) (*Host, error) {
 // Cached hears that the worker's cache holds artifact sha now (a task of
 // some job was shipped here, or a client made this worker a standby):
 // Run looks again for jobs to stand by for.
-func (h *Host) Cached(sha string) {
+func (h *Host) Cached(sha string) { h.wake() }
+
+// wake makes Run look again for jobs to stand by for.
+func (h *Host) wake() {
 	select {
 	case h.cached <- struct{}{}:
 	default: // a look is due already
 	}
 }
+
+// lookSoon makes Run look again for jobs to stand by for in a moment: a
+// job's election was lost (ZooKeeper out of reach, or the session ended)
+// or could not be entered. Once ZooKeeper is back the host stands by for
+// the job again then, not at the next rescan.
+func (h *Host) lookSoon() { time.AfterFunc(lookAgainAfter, h.wake) }
 
 // Slots is how many masters the host runs at once (published as
 // WorkerInfo.Masters).
@@ -249,8 +258,9 @@ func (h *Host) standBy(ctx context.Context, ids []string, ended map[string]bool)
 		self := h.self
 		h.wg.Add(1)
 		h.mu.Unlock()
-		var err error
-		if err = h.pin(j); err == nil {
+		err := h.pin(j)
+		pinned := err == nil
+		if pinned {
 			j.cand, err = h.cfg.ZK.Campaign(h.ctx, id, self.ID)
 		}
 		if err != nil {
@@ -258,6 +268,9 @@ func (h *Host) standBy(ctx context.Context, ids []string, ended map[string]bool)
 			h.unpin(id)
 			h.forget(j)
 			h.wg.Done()
+			if pinned && h.ctx.Err() == nil {
+				h.lookSoon() // ZooKeeper out of reach, say: try again once it may be back
+			}
 			continue
 		}
 		h.log.Info("standing by for a job", "job", id)

@@ -383,3 +383,35 @@ func TestClaimCountsTakeovers(t *testing.T) {
 		}
 	}
 }
+
+// TestLeadsAgainAfterCutOff: a host cut off from ZooKeeper loses the
+// election of the job whose master it runs, and kills the master. Once it
+// is back (its session lived on), it stands by again at once, not at the
+// next rescan a minute later: with no other candidate it leads again, and
+// its new master counts as a takeover.
+func TestLeadsAgainAfterCutOff(t *testing.T) {
+	s := zktest.Start(t)
+	p := s.Proxy(t)
+	c := cache{}
+	h := startHost(t, p.Addr(), "w1", 1, c)
+	ctx := testCtx(t)
+	if _, err := h.Submit(ctx, testSpec(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the master to start", func() bool { return len(h.masters(t)) == 1 })
+	first := h.masters(t)[0]
+	if _, err := h.zk.UpdateJob(ctx, jobID, func(r *registry.JobRecord) error {
+		r.State = registry.JobRunning // as the master records when it begins
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p.Cut()
+	waitFor(t, "the cut-off master to be killed", func() bool { return !alive(first) })
+	p.Heal()
+	waitFor(t, "a new master, well before the next rescan", func() bool { return len(h.masters(t)) == 2 })
+	rec := waitRecord(t, h.zk, jobID, "the record", func(registry.JobRecord) bool { return true })
+	if rec.MasterID != "w1" || rec.Takeovers != 1 || rec.State.Ended() {
+		t.Errorf("after leading again: master %s, takeovers %d, state %s; want w1, 1, not ended", rec.MasterID, rec.Takeovers, rec.State)
+	}
+}

@@ -34,6 +34,7 @@ func (h *Host) follow(j *job) {
 	case <-j.cand.Leading():
 	case <-j.cand.Lost():
 		log.Info("job candidacy lost while standing by")
+		h.lookSoon()
 		return
 	case <-h.ctx.Done():
 		h.resign(j)
@@ -113,6 +114,7 @@ func (h *Host) runMaster(j *job) {
 		<-waited
 		h.clearProc(j)
 		log.Warn("job candidacy lost: master killed")
+		h.lookSoon()
 		return
 	case <-h.ctx.Done():
 		killGroup(cmd.Process.Pid)
