@@ -21,23 +21,31 @@ import (
 	"github.com/distmr/dist/tracker"
 )
 
-// The S3 committer against a real store: of two attempts of one task that
-// both uploaded (an original and its backup), exactly the committed one
-// is published; the other's upload is aborted; parts of an older output
-// that this one does not have are removed; _SUCCESS lists exactly the
-// parts.
-func TestS3CommitOneAttemptPerTask(t *testing.T) {
+// outBucket starts an S3 store with a bucket "out", points this process's
+// S3 settings at it, and returns it with a client and a context that the
+// test's end cancels.
+func outBucket(t *testing.T) (*s3test.Server, *minio.Client, context.Context) {
 	srv := s3test.Start(t)
 	for _, kv := range srv.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	mc := srv.Client()
 	if err := mc.MakeBucket(ctx, "out", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	return srv, mc, ctx
+}
+
+// The S3 committer against a real store: of two attempts of one task that
+// both uploaded (an original and its backup), exactly the committed one
+// is published; the other's upload is aborted; parts of an older output
+// that this one does not have are removed; _SUCCESS lists exactly the
+// parts.
+func TestS3CommitOneAttemptPerTask(t *testing.T) {
+	_, mc, ctx := outBucket(t)
 	// An older finished output with three parts.
 	for _, k := range []string{"o/part-00000", "o/part-00001", "o/part-00002", "o/_SUCCESS"} {
 		if _, err := mc.PutObject(ctx, "out", k, strings.NewReader("old\n"), 4, minio.PutObjectOptions{}); err != nil {
@@ -124,17 +132,7 @@ func TestS3CommitOneAttemptPerTask(t *testing.T) {
 // _SUCCESS in place, or success with it. (It reported the kill while
 // _SUCCESS stood: output committed by a job reported killed.)
 func TestS3CommitKilledWhileSuccessIsWritten(t *testing.T) {
-	srv := s3test.Start(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	mc := srv.Client()
-	if err := mc.MakeBucket(ctx, "out", minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	srv, mc, ctx := outBucket(t)
 	up, err := url.Parse(srv.Endpoint())
 	if err != nil {
 		t.Fatal(err)

@@ -106,6 +106,92 @@ func TestHostedMasterCarriesOn(t *testing.T) {
 	}
 }
 
+// hostedGated is a submitted job of the gate app over the books in S3,
+// whose record names worker wa as its master, and the arguments its
+// masters run with: r-00000 waits at its gate.
+type hostedGated struct {
+	ctx        context.Context
+	mc         *minio.Client
+	reg        *registry.ZK
+	books      []string
+	bin, id    string
+	gates, out string // out: the output's prefix in bucket out
+	args       []string
+}
+
+func newHostedGated(t *testing.T, id, out string) *hostedGated {
+	_, mc, bin := s3Store(t, "books", "out")
+	books := env.Corpus(t)
+	putFiles(t, mc, "books", "", books)
+	zk, _ := zkClusterBin(t, 2, bin)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	reg, err := registry.NewZK(ctx, zk.Addr(), registry.ZKOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	if err := reg.CreateJob(ctx, registry.JobRecord{ID: id, User: "test", App: "gate", State: registry.JobSubmitted,
+		Master: "127.0.0.1:1", MasterID: "wa", Submitted: time.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	h := &hostedGated{ctx: ctx, mc: mc, reg: reg, books: books, bin: bin, id: id, gates: t.TempDir(), out: out}
+	h.args = []string{"run", "--hosted", "--job-id", id, "--zk", zk.Addr(), "--app", gateApp(t),
+		"--input", "s3://books/*.txt", "--output", "s3://out/" + out, "--reduces", "2",
+		"--param", "gate=^r-00000/", "--param", "gate_dir=" + h.gates}
+	return h
+}
+
+// takeOver names worker wb the job's master, as its host does before it
+// starts its master; kill also records dist kill.
+func (h *hostedGated) takeOver(t *testing.T, kill bool) {
+	if _, err := h.reg.UpdateJob(h.ctx, h.id, func(r *registry.JobRecord) error {
+		r.Master, r.MasterID = "127.0.0.1:2", "wb"
+		r.Takeovers++
+		r.KillRequested = r.KillRequested || kill
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hostedMaster is a master process started by a test.
+type hostedMaster struct {
+	cmd         *exec.Cmd
+	out, stderr bytes.Buffer
+	done        chan error // its Wait's result, put back by whoever reads it
+}
+
+// startMaster starts a master of h's job; the test's end kills it, and
+// shows its stderr if the test failed.
+func (h *hostedGated) startMaster(t *testing.T, name string) *hostedMaster {
+	m := &hostedMaster{cmd: exec.Command(h.bin, h.args...), done: make(chan error, 1)}
+	m.cmd.Stdout, m.cmd.Stderr = &m.out, &m.stderr
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { m.done <- m.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = m.cmd.Process.Kill()
+		<-m.done
+		if t.Failed() {
+			t.Logf("%s master:\n%s", name, m.stderr.String())
+		}
+	})
+	return m
+}
+
+// ended says whether m has exited, and how.
+func (m *hostedMaster) ended() (bool, error) {
+	select {
+	case err := <-m.done:
+		m.done <- err
+		return true, err
+	default:
+		return false, nil
+	}
+}
+
 // TestHostedMasterDeposed runs a job's master, then takes the job over as
 // a standby would (the record names another master, which starts) while
 // the first one still runs: a master cut off with its worker, which its
@@ -114,102 +200,50 @@ func TestHostedMasterCarriesOn(t *testing.T) {
 // master carries on, which then succeeds.
 func TestHostedMasterDeposed(t *testing.T) {
 	t.Parallel()
-	_, mc, bin := s3Store(t, "books", "out")
-	books := env.Corpus(t)
-	putFiles(t, mc, "books", "", books)
-	zk, _ := zkClusterBin(t, 2, bin)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	reg, err := registry.NewZK(ctx, zk.Addr(), registry.ZKOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	app := gateApp(t)
-	id := "j20261201-000000-0000dead"
-	if err := reg.CreateJob(ctx, registry.JobRecord{ID: id, User: "test", App: "gate", State: registry.JobSubmitted,
-		Master: "127.0.0.1:1", MasterID: "wa", Submitted: time.Now()}, nil); err != nil {
-		t.Fatal(err)
-	}
-	gates := t.TempDir()
-	args := []string{"run", "--hosted", "--job-id", id, "--zk", zk.Addr(), "--app", app,
-		"--input", "s3://books/*.txt", "--output", "s3://out/deposed", "--reduces", "2",
-		"--param", "gate=^r-00000/", "--param", "gate_dir=" + gates}
-
-	first := exec.Command(bin, args...)
-	var firstErr bytes.Buffer
-	first.Stderr = &firstErr
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	firstDone := make(chan error, 1)
-	go func() { firstDone <- first.Wait() }()
-	t.Cleanup(func() {
-		_ = first.Process.Kill()
-		<-firstDone
-		if t.Failed() {
-			t.Logf("first master:\n%s", firstErr.String())
-		}
-	})
+	h := newHostedGated(t, "j20261201-000000-0000dead", "deposed")
+	first := h.startMaster(t, "first")
 	waitFor(t, 2*time.Minute, "r-00000 of the first master at its gate", func() bool {
-		select {
-		case err := <-firstDone:
-			firstDone <- err
+		if over, err := first.ended(); over {
 			t.Fatalf("the first master ended before its job: %v", err)
-		default:
 		}
-		return len(atGate(gates, "r-00000-0")) > 0
+		return len(atGate(h.gates, "r-00000-0")) > 0
 	})
 
 	// The takeover: the standby's host names itself in the record, then
 	// starts its master.
-	if _, err := reg.UpdateJob(ctx, id, func(r *registry.JobRecord) error {
-		r.Master, r.MasterID = "127.0.0.1:2", "wb"
-		r.Takeovers++
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	second := exec.Command(bin, args...)
-	var secondOut, secondErr bytes.Buffer
-	second.Stdout, second.Stderr = &secondOut, &secondErr
-	if err := second.Start(); err != nil {
-		t.Fatal(err)
-	}
-	secondDone := make(chan error, 1)
-	go func() { secondDone <- second.Wait() }()
-	t.Cleanup(func() { _ = second.Process.Kill(); <-secondDone })
-	waitFor(t, 2*time.Minute, "r-00000 of the second master at its gate", func() bool { return len(atGate(gates, "r-00000-1000")) > 0 })
+	h.takeOver(t, false)
+	second := h.startMaster(t, "second")
+	waitFor(t, 2*time.Minute, "r-00000 of the second master at its gate", func() bool { return len(atGate(h.gates, "r-00000-1000")) > 0 })
 
 	// The first master finds its output lock taken (at its next renewal)
 	// and fails; the job goes on under the second.
 	select {
-	case err := <-firstDone:
-		firstDone <- err
+	case err := <-first.done:
+		first.done <- err
 		if err == nil {
-			t.Fatalf("the deposed master succeeded:\n%s", firstErr.String())
+			t.Fatalf("the deposed master succeeded:\n%s", first.stderr.String())
 		}
 	case <-time.After(time.Minute):
-		t.Fatalf("the deposed master still runs a minute after the takeover:\n%s", firstErr.String())
+		t.Fatalf("the deposed master still runs a minute after the takeover:\n%s", first.stderr.String())
 	}
-	rec, err := reg.Job(ctx, id)
+	rec, err := h.reg.Job(h.ctx, h.id)
 	if err != nil || rec.State != registry.JobRunning || rec.MasterID != "wb" {
-		t.Fatalf("record after the deposed master failed (the second still runs the job): state %s, master %s, error %q (%v)\nfirst master:\n%s",
-			rec.State, rec.MasterID, rec.Error, err, firstErr.String())
+		t.Fatalf("record after the deposed master failed (the second still runs the job): state %s, master %s, error %q (%v)",
+			rec.State, rec.MasterID, rec.Error, err)
 	}
 
-	openGate(t, gates, "open")
+	openGate(t, h.gates, "open")
 	select {
-	case err := <-secondDone:
-		secondDone <- err
+	case err := <-second.done:
+		second.done <- err
 		if err != nil {
-			t.Fatalf("the second master: %v\n%s", err, secondErr.String())
+			t.Fatalf("the second master: %v", err)
 		}
-	case <-ctx.Done():
+	case <-h.ctx.Done():
 		t.Fatal("the second master did not end")
 	}
-	checkWordCounts(t, readS3Output(t, mc, "out", "deposed"), books)
-	rec, err = reg.Job(ctx, id)
+	checkWordCounts(t, readS3Output(t, h.mc, "out", h.out), h.books)
+	rec, err = h.reg.Job(h.ctx, h.id)
 	if err != nil || rec.State != registry.JobSucceeded || rec.Takeovers != 1 {
 		t.Fatalf("record after the job: state %s, error %q, takeovers %d (%v)", rec.State, rec.Error, rec.Takeovers, err)
 	}
@@ -222,79 +256,43 @@ func TestHostedMasterDeposed(t *testing.T) {
 // and its lock, which would hold the output until the lease ran out.
 func TestHostedMasterKilledWhileDown(t *testing.T) {
 	t.Parallel()
-	_, mc, bin := s3Store(t, "books", "out")
-	books := env.Corpus(t)
-	putFiles(t, mc, "books", "", books)
-	zk, _ := zkClusterBin(t, 2, bin)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	reg, err := registry.NewZK(ctx, zk.Addr(), registry.ZKOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	app := gateApp(t)
-	id := "j20261201-000000-0000c111"
-	if err := reg.CreateJob(ctx, registry.JobRecord{ID: id, User: "test", App: "gate", State: registry.JobSubmitted,
-		Master: "127.0.0.1:1", MasterID: "wa", Submitted: time.Now()}, nil); err != nil {
-		t.Fatal(err)
-	}
-	gates := t.TempDir()
-	args := []string{"run", "--hosted", "--job-id", id, "--zk", zk.Addr(), "--app", app,
-		"--input", "s3://books/*.txt", "--output", "s3://out/killed", "--reduces", "2",
-		"--param", "gate=^r-00000/", "--param", "gate_dir=" + gates}
-
-	first := exec.Command(bin, args...)
-	var firstErr bytes.Buffer
-	first.Stderr = &firstErr
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = first.Process.Kill()
-		_ = first.Wait()
-		if t.Failed() {
-			t.Logf("first master:\n%s", firstErr.String())
-		}
-	})
+	h := newHostedGated(t, "j20261201-000000-0000c111", "killed")
+	first := h.startMaster(t, "first")
 	waitFor(t, 2*time.Minute, "r-00000 at its gate and r-00001 journaled", func() bool {
-		journal, _ := reg.JobJournal(ctx, id)
-		return len(atGate(gates, "r-00000")) > 0 && journal["r-00001"] != nil
+		if over, err := first.ended(); over {
+			t.Fatalf("the first master ended before its job: %v", err)
+		}
+		journal, _ := h.reg.JobJournal(h.ctx, h.id)
+		return len(atGate(h.gates, "r-00000")) > 0 && journal["r-00001"] != nil
 	})
-	if err := first.Process.Kill(); err != nil {
+	if err := first.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = first.Wait()
-	if n := incompleteUploads(t, mc, "out", "killed/"); n == 0 {
+	<-first.done
+	first.done <- nil
+	if n := incompleteUploads(t, h.mc, "out", h.out+"/"); n == 0 {
 		t.Fatal("the dead master left no upload: the test proves nothing")
 	}
-	if _, err := getObject(t, mc, "out", "killed/_dist-lock"); err != nil {
+	if _, err := getObject(t, h.mc, "out", h.out+"/_dist-lock"); err != nil {
 		t.Fatalf("the dead master left no lock: the test proves nothing (%v)", err)
 	}
 
 	// The kill is recorded while no master runs; then a standby takes
 	// the job over.
-	if _, err := reg.UpdateJob(ctx, id, func(r *registry.JobRecord) error {
-		r.KillRequested = true
-		r.Master, r.MasterID = "127.0.0.1:2", "wb"
-		r.Takeovers++
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	openGate(t, gates, "open")
-	r := distBin(t, bin, args...)
+	h.takeOver(t, true)
+	openGate(t, h.gates, "open")
+	r := distBin(t, h.bin, h.args...)
 	if r.code != exitJobFailed || !strings.Contains(r.stderr, "killed") {
 		t.Fatalf("the second master: exit %d, want %d and the kill named:\n%s", r.code, exitJobFailed, r.stderr)
 	}
-	rec, err := reg.Job(ctx, id)
+	rec, err := h.reg.Job(h.ctx, h.id)
 	if err != nil || rec.State != registry.JobKilled || rec.Progress.Maps == 0 {
 		t.Fatalf("record: state %s, error %q, progress %+v (%v); want killed with the first master's progress", rec.State, rec.Error, rec.Progress, err)
 	}
-	if n := incompleteUploads(t, mc, "out", "killed/"); n != 0 {
+	if n := incompleteUploads(t, h.mc, "out", h.out+"/"); n != 0 {
 		t.Errorf("%d uploads left under the output", n)
 	}
-	for obj := range mc.ListObjects(ctx, "out", minio.ListObjectsOptions{Prefix: "killed/", Recursive: true}) {
+	for obj := range h.mc.ListObjects(h.ctx, "out", minio.ListObjectsOptions{Prefix: h.out + "/", Recursive: true}) {
 		t.Errorf("left under the output: %s %v", obj.Key, obj.Err)
 	}
 }
