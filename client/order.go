@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/distmr/dist/proto"
 	"github.com/distmr/dist/registry"
 	"github.com/distmr/dist/task/spec"
 	"github.com/distmr/dist/tracker"
@@ -112,7 +113,7 @@ func (r *runner) sample(ctx context.Context, i int, pin string, workers []regist
 		}
 		a := tracker.Attempt{Task: tracker.TaskRef{Phase: spec.PhaseSample, Index: i}, N: n, Worker: w}
 		e := r.run(ctx, a)
-		for e.err != nil && outcomeOf(e, func() bool { return true }).Kind == tracker.Busy {
+		for refusedAs(e, proto.CodeBusy) {
 			r.cfg.Logger.Info("worker busy with other jobs: waiting for a slot", "job", r.job, "worker", w.ID, "task", a.Task.ID())
 			if err := r.WaitSlot(ctx, w); err != nil {
 				e = attemptEnd{step: launching, err: fmt.Errorf("waiting for a slot: %w", err)}

@@ -187,7 +187,7 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 		log.Info("the output already holds this job's commit: an earlier master of the job committed it")
 		// That master may have died before it let go of the output: its
 		// lock would hold the output until its lease ran out.
-		if err := j.clearS3Output(ctx); err != nil {
+		if err := j.clearS3Output(ctx, me); err != nil {
 			log.Warn("clear what the earlier master left under the output", "output", j.s3out, "err", err)
 		}
 		return j.summaryOf(rec, start), nil
@@ -196,18 +196,13 @@ func (j *Job) Run(ctx context.Context, workers registry.Lister) (*Summary, error
 	var s3out *s3Output
 	var s3lock *s3store.Lock
 	if j.s3out != "" {
-		lock, err := j.store.Lock(ctx, j.s3out, s3store.Holder{Job: me.Job, PID: me.PID, Host: me.Host, Started: me.Started, Takeover: cfg.Journal != nil})
+		lock, err := j.lockS3(ctx, me)
 		if err != nil {
-			if errors.Is(err, s3store.ErrLocked) {
-				err = fmt.Errorf("%w: %w", ErrOutputBusy, err)
-			}
 			return nil, err
 		}
 		s3lock = lock
 		defer func() {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			if err := lock.Release(cctx); err != nil {
+			if err := releaseS3(ctx, lock); err != nil {
 				log.Warn("release the output lock", "err", err)
 			}
 		}()

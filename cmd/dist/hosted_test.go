@@ -181,15 +181,19 @@ func (h *hostedGated) startMaster(t *testing.T, name string) *hostedMaster {
 	return m
 }
 
-// ended says whether m has exited, and how.
-func (m *hostedMaster) ended() (bool, error) {
-	select {
-	case err := <-m.done:
-		m.done <- err
-		return true, err
-	default:
-		return false, nil
-	}
+// waitRunning waits up to 2 minutes for cond, and fails the test if m
+// exits first.
+func (m *hostedMaster) waitRunning(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	waitFor(t, 2*time.Minute, what, func() bool {
+		select {
+		case err := <-m.done:
+			m.done <- err
+			t.Fatalf("the master ended before its job: %v", err)
+		default:
+		}
+		return cond()
+	})
 }
 
 // TestHostedMasterDeposed runs a job's master, then takes the job over as
@@ -202,12 +206,7 @@ func TestHostedMasterDeposed(t *testing.T) {
 	t.Parallel()
 	h := newHostedGated(t, "j20261201-000000-0000dead", "deposed")
 	first := h.startMaster(t, "first")
-	waitFor(t, 2*time.Minute, "r-00000 of the first master at its gate", func() bool {
-		if over, err := first.ended(); over {
-			t.Fatalf("the first master ended before its job: %v", err)
-		}
-		return len(atGate(h.gates, "r-00000-0")) > 0
-	})
+	first.waitRunning(t, "r-00000 of the first master at its gate", func() bool { return len(atGate(h.gates, "r-00000-0")) > 0 })
 
 	// The takeover: the standby's host names itself in the record, then
 	// starts its master.
@@ -258,10 +257,7 @@ func TestHostedMasterKilledWhileDown(t *testing.T) {
 	t.Parallel()
 	h := newHostedGated(t, "j20261201-000000-0000c111", "killed")
 	first := h.startMaster(t, "first")
-	waitFor(t, 2*time.Minute, "r-00000 at its gate and r-00001 journaled", func() bool {
-		if over, err := first.ended(); over {
-			t.Fatalf("the first master ended before its job: %v", err)
-		}
+	first.waitRunning(t, "r-00000 at its gate and r-00001 journaled", func() bool {
 		journal, _ := h.reg.JobJournal(h.ctx, h.id)
 		return len(atGate(h.gates, "r-00000")) > 0 && journal["r-00001"] != nil
 	})
