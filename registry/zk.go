@@ -83,7 +83,7 @@ func NewZK(ctx context.Context, spec string, opts ZKOptions) (*ZK, error) {
 	conn, events, err := zk.Connect(servers, opts.SessionTimeout,
 		zk.WithLogger(zkLogger{log}),
 		zk.WithEventCallback(sess.onEvent),
-		zk.WithDialer(sess.dialer(life)),
+		zk.WithDialer(sess.dialer(life, opts.SessionTimeout)),
 	)
 	if err != nil {
 		stopDial()

@@ -104,16 +104,59 @@ func dialCause(err error) string {
 
 // dialer is go-zookeeper's Dialer: it records failures for cause and
 // gives up when the registry closes.
-func (s *sessionState) dialer(life context.Context) zk.Dialer {
+func (s *sessionState) dialer(life context.Context, sessionTimeout time.Duration) zk.Dialer {
 	return func(network, addr string, timeout time.Duration) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(life, timeout)
 		defer cancel()
 		var d net.Dialer
 		c, err := d.DialContext(ctx, network, addr)
 		s.setDialErr(err)
-		return c, err
+		if err != nil {
+			return nil, err
+		}
+		return boundConn(c, sessionTimeout), nil
 	}
 }
+
+// BoundedDialer is a go-zookeeper Dialer whose connections wait at most a
+// session timeout (and at least 4 s, ZooKeeper's least) for any read or
+// write, as the registry's own connections do: see boundedConn.
+func BoundedDialer(sessionTimeout time.Duration) zk.Dialer {
+	return func(network, addr string, timeout time.Duration) (net.Conn, error) {
+		c, err := net.DialTimeout(network, addr, timeout)
+		if err != nil {
+			return nil, err
+		}
+		return boundConn(c, sessionTimeout), nil
+	}
+}
+
+// boundedConn caps every deadline go-zookeeper sets on its connection at
+// max from now. go-zookeeper waits ten receive timeouts (6.7 session
+// timeouts) for the answer to its connect request, and a server that
+// accepted the connection while it was still starting (a restart) may
+// never answer it: the client then sat out its session's expiry (200 s
+// with a 30 s session) instead of connecting again. Its other deadlines,
+// two thirds of the session timeout, are below the cap.
+type boundedConn struct {
+	net.Conn
+	max time.Duration
+}
+
+func boundConn(c net.Conn, sessionTimeout time.Duration) net.Conn {
+	return boundedConn{Conn: c, max: max(sessionTimeout, 4*time.Second)}
+}
+
+func (c boundedConn) bound(t time.Time) time.Time {
+	if limit := time.Now().Add(c.max); !t.IsZero() && t.After(limit) {
+		return limit
+	}
+	return t
+}
+
+func (c boundedConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.bound(t)) }
+func (c boundedConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.bound(t)) }
+func (c boundedConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.bound(t)) }
 
 // zkLogger routes go-zookeeper's Printf logging to slog at Debug level.
 type zkLogger struct{ log *slog.Logger }

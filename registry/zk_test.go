@@ -440,3 +440,47 @@ func TestNewZKRejectsBadInput(t *testing.T) {
 		t.Errorf("negative session timeout: %v", err)
 	}
 }
+
+// A server that accepts a connection and never answers the connect
+// request (as one may while it starts) is left after a session timeout
+// and dialed again: go-zookeeper alone would wait 6.7 session timeouts
+// for the answer (27 s for a 4 s session), during which the session
+// expires.
+func TestZKHandshakeBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan time.Time, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent to the end of the test
+			accepted <- time.Now()
+		}
+	}()
+	const session = 4 * time.Second
+	c, events, err := zk.Connect([]string{ln.Addr().String()}, session, zk.WithLogger(zkLogger{testLogger(t)}),
+		zk.WithDialer(BoundedDialer(session)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		c.Close()
+		for range events {
+		}
+	}()
+	first := <-accepted
+	select {
+	case second := <-accepted:
+		if d := second.Sub(first); d > 2*session {
+			t.Errorf("dialed again %v after a silent server accepted, want within about %v", d, session)
+		}
+	case <-time.After(5 * session):
+		t.Fatalf("not dialed again %v after a silent server accepted", 5*session)
+	}
+}

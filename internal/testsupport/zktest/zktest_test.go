@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/distmr/dist/registry"
 )
 
 const waitLimit = 40 * time.Second
@@ -22,7 +24,7 @@ func connect(t *testing.T, addr string) *zk.Conn {
 	// 30s: a restarted server gives a session its whole timeout again,
 	// and the client must reconnect within it; 10s was once too short in
 	// CI with cmd/dist's parallel tests loading both cores.
-	c, events, err := zk.Connect([]string{addr}, 30*time.Second, zk.WithLogger(discard{}))
+	c, events, err := zk.Connect([]string{addr}, 30*time.Second, zk.WithLogger(discard{}), zk.WithDialer(registry.BoundedDialer(30*time.Second)))
 	if err != nil {
 		t.Fatal(err)
 	}
